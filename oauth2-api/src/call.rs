@@ -1,0 +1,285 @@
+//! Calling the API: typed endpoint calls (what generated code uses) and the raw escape
+//! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
+
+use std::fmt;
+
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::error::{ApiError, AuthorizationReason, Error, ProviderError, excerpt};
+use crate::http::{describe_reqwest, retry_after};
+use crate::runtime::Runtime;
+use crate::session::{LastError, SessionKey, SessionState, TokenSet};
+use crate::user::{ApiUser, UserRef};
+
+/// An HTTP method an endpoint may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    fn as_http(self) -> http::Method {
+        match self {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Patch => http::Method::PATCH,
+            Method::Delete => http::Method::DELETE,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_http().as_str())
+    }
+}
+
+/// An API answer, as the escape hatch returns it.
+#[derive(Clone, Debug)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body decoded as JSON; an empty body decodes as `null` (so `()` and `Option`
+    /// work for answers without a body).
+    pub fn json<T: DeserializeOwned>(&self, endpoint: &str) -> Result<T, Error> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|source| Error::Decode {
+            endpoint: endpoint.to_owned(),
+            body: excerpt(&self.body, 1024),
+            source,
+        })
+    }
+
+    /// An [`ApiError`] for a non-success answer.
+    pub fn error(&self, endpoint: &str) -> ApiError {
+        ApiError {
+            endpoint: endpoint.to_owned(),
+            status: self.status,
+            provider: ProviderError::from_body(&self.body),
+            body: excerpt(&self.body, 2048),
+            retry_after: retry_after(&self.headers),
+        }
+    }
+}
+
+/// One request to send, before authentication.
+#[derive(Clone, Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) endpoint: String,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+impl Runtime {
+    /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
+    pub(crate) async fn send(&self, user: &UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
+        let env = self.resolve_environment(user).await?;
+        let key = SessionKey::new(&self.inner.provider, &env.name, user.clone());
+        let span = tracing::info_span!(
+            "oauth2_api.call",
+            provider = %key.api,
+            environment = %key.environment,
+            endpoint = %out.endpoint,
+            user = %key.user,
+            status = tracing::field::Empty,
+        );
+        async {
+            let token = self.access_token(&key, &out.scopes, None).await?;
+            let first = self.send_with(&key, &token, out).await?;
+            if first.status != 401 {
+                tracing::Span::current().record("status", first.status);
+                return Ok(first);
+            }
+            tracing::debug!("the API answered 401: renewing the token once");
+            let stale = token.access_token.expose_secret();
+            let token = self.access_token(&key, &out.scopes, Some(stale)).await?;
+            let second = self.send_with(&key, &token, out).await?;
+            tracing::Span::current().record("status", second.status);
+            if second.status != 401 || key.user.is_application() {
+                return Ok(second);
+            }
+            // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).
+            let message = format!("`{}` refused a freshly renewed token", out.endpoint);
+            self.forget_tokens(&key, &token, LastError::now("unauthorized", message))
+                .await?;
+            Err(self
+                .authorization_required(&key, &out.scopes, None, AuthorizationReason::Unauthorized)
+                .await)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Clears the session's tokens if they are still `refused`.
+    async fn forget_tokens(
+        &self,
+        key: &SessionKey,
+        refused: &TokenSet,
+        error: LastError,
+    ) -> Result<(), Error> {
+        let Some(session) = self.inner.store.load(key).await? else {
+            return Ok(());
+        };
+        let same = session
+            .state
+            .tokens
+            .as_ref()
+            .is_some_and(|t| t.same_access_token(refused.access_token.expose_secret()));
+        if same {
+            let state = SessionState {
+                tokens: None,
+                last_error: Some(error),
+            };
+            // A conflict means someone stored new tokens meanwhile: keep them.
+            self.inner
+                .store
+                .compare_and_swap(key, session.version, &state)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn send_with(
+        &self,
+        key: &SessionKey,
+        token: &TokenSet,
+        out: &Outgoing,
+    ) -> Result<RawResponse, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let mut url = env.base_url.clone();
+        let path = format!("{}{}", url.path().trim_end_matches('/'), out.path);
+        url.set_path(&path);
+        if !out.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&out.query);
+        }
+        let mut request = self
+            .inner
+            .api_http
+            .request(out.method.as_http(), url)
+            .bearer_auth(token.access_token.expose_secret());
+        for (name, value) in &self.inner.headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in &out.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &out.body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let transport = |e: reqwest::Error| Error::Transport {
+            endpoint: out.endpoint.clone(),
+            message: describe_reqwest(&e),
+            source: Box::new(e),
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?.to_vec();
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Starts an authorized request to a path no trait declares yet (the escape hatch).
+    /// It gets the same token handling and 401 retry as a declared endpoint, and returns
+    /// the raw answer whatever its status.
+    pub fn request(&self, user: &impl ApiUser, method: Method, path: &str) -> RawRequest {
+        RawRequest {
+            runtime: self.clone(),
+            user: user.user_ref(),
+            out: Outgoing {
+                endpoint: format!("{method} {path}"),
+                method,
+                path: path.to_owned(),
+                scopes: Vec::new(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+            },
+        }
+    }
+}
+
+/// An authorized request being built; see [`Runtime::request`].
+#[derive(Debug)]
+#[must_use = "a request does nothing until `.send()` is awaited"]
+pub struct RawRequest {
+    runtime: Runtime,
+    user: UserRef,
+    out: Outgoing,
+}
+
+impl RawRequest {
+    /// Scopes the token must cover.
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.out.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, name: &str, value: impl fmt::Display) -> Self {
+        self.out.query.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.out.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| Error::Config(format!("the request body does not serialize: {e}")))?;
+        self.out.body = Some(body);
+        Ok(self)
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<RawResponse, Error> {
+        self.runtime.send(&self.user, &self.out).await
+    }
+}

@@ -1,0 +1,401 @@
+//! Building a [`Runtime`]: credentials, URL overrides, the store, timings.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::Error;
+use crate::provider::Provider;
+use crate::runtime::{Inner, Runtime};
+use crate::store::SessionStore;
+
+/// The application's registration at the provider: client id, secret, redirect URL.
+///
+/// `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<SecretString>,
+    pub(crate) redirect_url: Option<String>,
+}
+
+impl Credentials {
+    /// Credentials of a client registered under `client_id`.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_url: None,
+        }
+    }
+
+    /// The client secret (confidential clients).
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Where the provider sends the person back with the code, exactly as registered.
+    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.redirect_url = Some(url.into());
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("redirect_url", &self.redirect_url)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum UrlKind {
+    Base,
+    Auth,
+    Token,
+    Revoke,
+}
+
+/// Timings and limits, with defaults that suit most providers.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) expiry_margin: Duration,
+    pub(crate) state_ttl: Duration,
+    pub(crate) lease_ttl: Duration,
+    pub(crate) token_timeout: Duration,
+    pub(crate) api_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            expiry_margin: Duration::from_secs(60),
+            state_ttl: Duration::from_secs(600),
+            lease_ttl: Duration::from_secs(30),
+            token_timeout: Duration::from_secs(30),
+            api_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Builds a [`Runtime`]; start with [`Runtime::builder`].
+#[must_use]
+pub struct RuntimeBuilder {
+    provider: Provider,
+    default_credentials: Option<Credentials>,
+    credentials: HashMap<String, Credentials>,
+    overrides: Vec<(String, UrlKind, String)>,
+    store: Option<Arc<dyn SessionStore>>,
+    default_environment: Option<String>,
+    allow_insecure_http: bool,
+    settings: Settings,
+}
+
+impl fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("provider", &self.provider)
+            .field("default_credentials", &self.default_credentials)
+            .field("credentials", &self.credentials)
+            .field("overrides", &self.overrides)
+            .field("default_environment", &self.default_environment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeBuilder {
+    pub(crate) fn new(provider: Provider) -> Self {
+        Self {
+            provider,
+            default_credentials: None,
+            credentials: HashMap::new(),
+            overrides: Vec::new(),
+            store: None,
+            default_environment: None,
+            allow_insecure_http: false,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The client registration used in every environment without its own.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.default_credentials = Some(credentials);
+        self
+    }
+
+    /// The client registration for one environment (sandbox and production usually differ).
+    pub fn credentials_for(mut self, environment: &str, credentials: Credentials) -> Self {
+        self.credentials.insert(environment.to_owned(), credentials);
+        self
+    }
+
+    /// Where sessions are kept. Required.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where sessions are kept, shared with other runtimes.
+    pub fn shared_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The environment of users who have not chosen one (default: the first declared).
+    pub fn default_environment(mut self, environment: &str) -> Self {
+        self.default_environment = Some(environment.to_owned());
+        self
+    }
+
+    /// Replaces an environment's API base URL (tests point it at loopback).
+    pub fn base_url(self, environment: &str, url: impl Into<String>) -> Self {
+        self.url_override(environment, UrlKind::Base, url)
+    }
+
+    /// Replaces an environment's authorization URL.
+    pub fn auth_url(self, environment: &str, url: impl Into<String>) -> Self {
+        self.url_override(environment, UrlKind::Auth, url)
+    }
+
+    /// Replaces an environment's token URL.
+    pub fn token_url(self, environment: &str, url: impl Into<String>) -> Self {
+        self.url_override(environment, UrlKind::Token, url)
+    }
+
+    /// Replaces (or adds) an environment's revocation URL.
+    pub fn revoke_url(self, environment: &str, url: impl Into<String>) -> Self {
+        self.url_override(environment, UrlKind::Revoke, url)
+    }
+
+    fn url_override(mut self, environment: &str, kind: UrlKind, url: impl Into<String>) -> Self {
+        self.overrides
+            .push((environment.to_owned(), kind, url.into()));
+        self
+    }
+
+    /// Accepts plain `http://` URLs on hosts other than loopback. Off by default: tokens
+    /// and codes must not cross a network in clear (RFC 9700 §2.6).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// How long before its expiry an access token is refreshed (clock skew; default 60 s).
+    pub fn expiry_margin(mut self, margin: Duration) -> Self {
+        self.settings.expiry_margin = margin;
+        self
+    }
+
+    /// How long a begun authorization may wait for its callback (default 10 minutes).
+    pub fn state_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.state_ttl = ttl;
+        self
+    }
+
+    /// How long a refresh lease lasts when its holder dies (default 30 s).
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.lease_ttl = ttl;
+        self
+    }
+
+    /// Timeout of each token-endpoint request (default 30 s).
+    pub fn token_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.token_timeout = timeout;
+        self
+    }
+
+    /// Timeout of each API request (default 60 s).
+    pub fn api_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.api_timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration and builds the runtime.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let store = self
+            .store
+            .ok_or_else(|| Error::Config("no session store: call `.store(...)`".to_owned()))?;
+        if self.provider.environments.is_empty() {
+            return Err(Error::Config(format!(
+                "provider `{}` declares no environment",
+                self.provider.name
+            )));
+        }
+        let known = |name: &str| self.provider.environments.iter().any(|e| e.name == name);
+        let names = || {
+            self.provider
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for name in self
+            .credentials
+            .keys()
+            .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.default_environment.iter())
+        {
+            if !known(name) {
+                return Err(Error::UnknownEnvironment {
+                    name: name.clone(),
+                    known: names(),
+                });
+            }
+        }
+        let check =
+            |what: &str, env: &str, raw: &str| parse_url(what, env, raw, self.allow_insecure_http);
+        let mut environments = Vec::new();
+        for env in &self.provider.environments {
+            let mut env = env.clone();
+            for (name, kind, url) in &self.overrides {
+                if *name == env.name {
+                    match kind {
+                        UrlKind::Base => env.base_url = url.clone(),
+                        UrlKind::Auth => env.auth_url = url.clone(),
+                        UrlKind::Token => env.token_url = url.clone(),
+                        UrlKind::Revoke => env.revoke_url = Some(url.clone()),
+                    }
+                }
+            }
+            let credentials = self
+                .credentials
+                .get(&env.name)
+                .or(self.default_credentials.as_ref())
+                .cloned();
+            let redirect_url = match credentials.as_ref().and_then(|c| c.redirect_url.as_deref()) {
+                Some(raw) => Some(check("redirect URL", &env.name, raw)?),
+                None => None,
+            };
+            environments.push(ResolvedEnvironment {
+                base_url: check("base URL", &env.name, &env.base_url)?,
+                auth_url: check("authorization URL", &env.name, &env.auth_url)?,
+                token_url: check("token URL", &env.name, &env.token_url)?,
+                revoke_url: match &env.revoke_url {
+                    Some(raw) => Some(check("revocation URL", &env.name, raw)?),
+                    None => None,
+                },
+                issuer: env.issuer.clone(),
+                credentials,
+                redirect_url,
+                name: env.name,
+            });
+        }
+        let default_environment = match &self.default_environment {
+            Some(name) => environments
+                .iter()
+                .position(|e| &e.name == name)
+                .unwrap_or(0),
+            None => 0,
+        };
+        let headers = self
+            .provider
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let name = http::HeaderName::try_from(n.as_str())
+                    .map_err(|_| Error::Config(format!("invalid header name `{n}`")))?;
+                let value = http::HeaderValue::try_from(v.as_str())
+                    .map_err(|_| Error::Config(format!("invalid value for header `{n}`")))?;
+                Ok((name, value))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Runtime::from_inner(Inner::new(
+            self.provider.name,
+            environments,
+            default_environment,
+            self.provider.scope_separator,
+            self.provider.client_auth,
+            headers,
+            store,
+            self.settings,
+        )?)
+    }
+}
+
+/// One environment with its URLs checked and its credentials chosen.
+#[derive(Debug)]
+pub(crate) struct ResolvedEnvironment {
+    pub(crate) name: String,
+    pub(crate) base_url: Url,
+    pub(crate) auth_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) revoke_url: Option<Url>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) redirect_url: Option<Url>,
+}
+
+impl ResolvedEnvironment {
+    pub(crate) fn credentials(&self) -> Result<&Credentials, Error> {
+        self.credentials.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "no client credentials for environment `{}`: call `.credentials(...)`",
+                self.name
+            ))
+        })
+    }
+}
+
+fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
+    let url = Url::parse(raw)
+        .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_http || is_loopback(&url) => Ok(url),
+        "http" => Err(Error::Config(format!(
+            "the {what} of `{env}` uses plain http on a non-loopback host ({raw}); use https, \
+             or `.allow_insecure_http(true)` for a trusted network"
+        ))),
+        other => Err(Error::Config(format!(
+            "the {what} of `{env}` has scheme `{other}`; expected https"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_plain_http_off_loopback() {
+        assert!(parse_url("token URL", "x", "http://127.0.0.1:4010/token", false).is_ok());
+        assert!(parse_url("token URL", "x", "http://localhost/token", false).is_ok());
+        assert!(parse_url("token URL", "x", "http://[::1]:80/token", false).is_ok());
+        let err = parse_url("token URL", "x", "http://example.com/token", false).unwrap_err();
+        assert!(err.to_string().contains("plain http"), "{err}");
+        assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
+        assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
+        assert!(parse_url("token URL", "x", "not a url", true).is_err());
+    }
+
+    #[test]
+    fn credentials_debug_redacts_the_secret() {
+        let c = Credentials::new("id")
+            .secret("s3cr3t-value")
+            .redirect_url("http://127.0.0.1/cb");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+}

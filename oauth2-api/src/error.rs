@@ -1,0 +1,408 @@
+//! The one [`Error`] type and the detail types it carries.
+//!
+//! No message or `Debug` output here holds a token, a client secret, an authorization
+//! code or a PKCE verifier: those never reach an error value.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::session::SessionKey;
+use crate::store::StoreError;
+
+/// A boxed cause, kept as the `source()` of an error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong in `oauth2-api`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No usable token: a person must authorize at [`AuthorizationRequired::url`].
+    #[error(transparent)]
+    AuthorizationRequired(Box<AuthorizationRequired>),
+    /// The callback carried `error=...`: the person or the provider refused.
+    #[error(
+        "the provider refused the authorization: {error}{}",
+        describe(description)
+    )]
+    AuthorizationDenied {
+        /// The OAuth2 error code, e.g. `access_denied`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The session the refused authorization was for.
+        session: Option<SessionKey>,
+    },
+    /// The callback request itself is wrong (state, parameters, issuer).
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// The token endpoint refused or failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The API answered with a non-success status.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The API's answer is not the JSON the endpoint declares.
+    #[error("the answer of `{endpoint}` does not decode: {source}")]
+    Decode {
+        /// The endpoint called.
+        endpoint: String,
+        /// The start of the body that failed to decode.
+        body: String,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request did not reach the API or its answer was cut (connection, timeout).
+    #[error("the request to `{endpoint}` failed: {message}")]
+    Transport {
+        /// The endpoint called.
+        endpoint: String,
+        /// What failed, in a sentence.
+        message: String,
+        /// The HTTP client's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An environment name that the provider does not declare.
+    #[error("unknown environment `{name}`; the provider declares: {known}")]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The declared names, comma separated.
+        known: String,
+    },
+    /// The configuration is unusable (a bad URL, missing credentials).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A flow waited longer than allowed (e.g. for a person to authorize).
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// A flow was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn describe(description: &Option<String>) -> String {
+    description
+        .as_deref()
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// The authorization a person must give, when this is [`Error::AuthorizationRequired`].
+    pub fn authorization_required(&self) -> Option<&AuthorizationRequired> {
+        match self {
+            Error::AuthorizationRequired(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The provider's error code: HMRC's `code` (`INVALID_DATE_RANGE`), an OAuth2 `error`
+    /// (`invalid_grant`, `access_denied`).
+    pub fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.provider.as_ref().map(|p| p.code.as_str()),
+            Error::Token(e) => e.code(),
+            Error::AuthorizationDenied { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the API or the token endpoint answered, when that is the error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Token(TokenError::Status { status, .. }) => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Why a session has no usable token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthorizationReason {
+    /// The user never authorized (or was disconnected).
+    NotAuthorized,
+    /// The granted scopes do not cover the endpoint's.
+    MissingScopes,
+    /// The token expired and there is no refresh token.
+    Expired,
+    /// The provider refused the refresh token (`invalid_grant`): revoked or expired grant.
+    RefreshRejected,
+    /// The API refused a freshly refreshed token.
+    Unauthorized,
+}
+
+impl fmt::Display for AuthorizationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotAuthorized => "not authorized yet",
+            Self::MissingScopes => "the granted scopes do not cover the endpoint",
+            Self::Expired => "the token expired and cannot be refreshed",
+            Self::RefreshRejected => "the provider refused the refresh token",
+            Self::Unauthorized => "the API refused the token",
+        })
+    }
+}
+
+/// A person must authorize: send them to [`url`](Self::url), then complete the callback.
+#[derive(Clone, Debug)]
+pub struct AuthorizationRequired {
+    /// The provider's authorization URL, with `state` and the PKCE challenge.
+    pub url: Url,
+    /// The `state` of the pending authorization, to wait for its completion.
+    pub state: String,
+    /// The session to authorize.
+    pub session: SessionKey,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// Why.
+    pub reason: AuthorizationReason,
+}
+
+impl fmt::Display for AuthorizationRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "authorization required for {} ({}): a person must authorize at the provider",
+            self.session, self.reason
+        )
+    }
+}
+
+impl std::error::Error for AuthorizationRequired {}
+
+/// A callback that cannot complete an authorization. Nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The callback has no `state`.
+    #[error("the callback has no `state` parameter")]
+    MissingState,
+    /// The callback has neither `code` nor `error`.
+    #[error("the callback has no `code` parameter")]
+    MissingCode,
+    /// A parameter appears more than once.
+    #[error("the callback repeats the `{0}` parameter")]
+    DuplicateParameter(String),
+    /// The query string cannot be read (bad percent-encoding, not UTF-8, too long).
+    #[error("the callback query is malformed: {0}")]
+    Malformed(String),
+    /// No authorization was begun with this state.
+    #[error("unknown state: no authorization was begun with it")]
+    UnknownState,
+    /// The state was used by an earlier callback (a replay).
+    #[error("the state was already used")]
+    StateAlreadyUsed,
+    /// The state is past its expiry.
+    #[error("the state expired; begin the authorization again")]
+    StateExpired,
+    /// The state belongs to another provider, environment or user.
+    #[error("the state belongs to another {0}")]
+    StateMismatch(&'static str),
+    /// The `iss` parameter names another issuer (RFC 9207: a mix-up attack).
+    #[error("the callback's issuer `{got}` is not the provider's `{expected}`")]
+    IssuerMismatch {
+        /// The environment's issuer.
+        expected: String,
+        /// The `iss` received.
+        got: String,
+    },
+}
+
+/// Which grant a token request was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Grant {
+    /// Authorization code (with PKCE).
+    AuthorizationCode,
+    /// Refresh token.
+    RefreshToken,
+    /// Client credentials.
+    ClientCredentials,
+    /// Token revocation (RFC 7009).
+    Revocation,
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+            Self::Revocation => "revocation",
+        })
+    }
+}
+
+/// A failed request to the token (or revocation) endpoint.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// An RFC 6749 error answer (`invalid_grant`, `invalid_client`, ...).
+    #[error(
+        "the token endpoint refused the {grant} grant: {code}{}",
+        describe(description)
+    )]
+    Rejected {
+        /// The grant asked for.
+        grant: Grant,
+        /// The `error` code.
+        code: String,
+        /// The `error_description`.
+        description: Option<String>,
+    },
+    /// An HTTP status that carries no RFC 6749 error (500, 503, 429, ...).
+    #[error("the token endpoint answered HTTP {status} to the {grant} grant")]
+    Status {
+        /// The grant asked for.
+        grant: Grant,
+        /// The HTTP status.
+        status: u16,
+        /// The `Retry-After` the server sent, in seconds.
+        retry_after: Option<Duration>,
+        /// The start of the body.
+        body: String,
+    },
+    /// A success answer that is not a valid token response.
+    #[error("the token endpoint's answer to the {grant} grant is malformed: {detail}")]
+    Malformed {
+        /// The grant asked for.
+        grant: Grant,
+        /// Where and why decoding failed; never the body (it may hold a token).
+        detail: String,
+    },
+    /// The request failed before an answer came (connection refused, timeout).
+    #[error("the {grant} request did not reach the token endpoint: {message}")]
+    Transport {
+        /// The grant asked for.
+        grant: Grant,
+        /// What failed, in a sentence.
+        message: String,
+        /// The HTTP client's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl TokenError {
+    /// The RFC 6749 error code, for [`TokenError::Rejected`].
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            TokenError::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The grant that failed.
+    pub fn grant(&self) -> Grant {
+        match self {
+            TokenError::Rejected { grant, .. }
+            | TokenError::Status { grant, .. }
+            | TokenError::Malformed { grant, .. }
+            | TokenError::Transport { grant, .. } => *grant,
+        }
+    }
+}
+
+/// A non-success answer from the API.
+#[derive(Debug, thiserror::Error)]
+#[error("`{endpoint}` answered HTTP {status}{}", self.describe_provider())]
+pub struct ApiError {
+    /// The endpoint called.
+    pub endpoint: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The provider's error body, decoded when it has a known shape.
+    pub provider: Option<ProviderError>,
+    /// The start of the raw body.
+    pub body: String,
+    /// The `Retry-After` header, when the API sent one.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn describe_provider(&self) -> String {
+        match &self.provider {
+            Some(p) => match &p.message {
+                Some(m) => format!(": {}: {m}", p.code),
+                None => format!(": {}", p.code),
+            },
+            None => String::new(),
+        }
+    }
+}
+
+/// A provider's error body: HMRC's `{"code","message","errors"}` or RFC 6749's
+/// `{"error","error_description"}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// The error code.
+    pub code: String,
+    /// The message.
+    pub message: Option<String>,
+    /// Detailed errors, when the provider lists several.
+    pub errors: Vec<ProviderErrorDetail>,
+}
+
+/// One of the errors a [`ProviderError`] lists.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ProviderErrorDetail {
+    /// The error code.
+    pub code: String,
+    /// The message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The JSON path of the offending field.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+impl ProviderError {
+    /// Decodes the common error body shapes; `None` for anything else.
+    pub fn from_body(body: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Shape {
+            code: Option<String>,
+            message: Option<String>,
+            error: Option<String>,
+            error_description: Option<String>,
+            #[serde(default)]
+            errors: Vec<ProviderErrorDetail>,
+        }
+        let shape: Shape = serde_json::from_slice(body).ok()?;
+        let (code, message) = match (shape.code, shape.error) {
+            (Some(code), _) => (code, shape.message),
+            (None, Some(error)) => (error, shape.error_description.or(shape.message)),
+            (None, None) => return None,
+        };
+        Some(Self {
+            code,
+            message,
+            errors: shape.errors,
+        })
+    }
+}
+
+/// At most `max` bytes of `body`, cut on a character boundary, for error values.
+pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.len() <= max {
+        return text.into_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

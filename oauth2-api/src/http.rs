@@ -1,0 +1,244 @@
+//! The HTTP seam under the `oauth2` crate: reqwest, with real providers' token answers
+//! normalised before the strict `oauth2` decoder sees them.
+//!
+//! Providers differ from RFC 6749 in small ways (`expires_in` as a string, `token_type`
+//! missing or `Bearer`, `null` fields, `201 Created`). Rewriting the JSON here keeps the
+//! protocol logic in `oauth2` and the tolerance in one place.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+use crate::error::excerpt;
+
+/// Why a token-endpoint exchange failed below the protocol level.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpFailure {
+    #[error("{message}")]
+    Send {
+        message: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: String,
+    },
+    #[error("expected a JSON answer, got `{content_type}`")]
+    NotJson { content_type: String },
+}
+
+/// The client for token, revocation and other authorization-server requests.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenHttp {
+    client: reqwest::Client,
+}
+
+impl TokenHttp {
+    pub(crate) fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            // A redirect on a token request could carry the code or the client's
+            // credentials to another host (RFC 9700 §4.11): never follow one.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .build()?;
+        Ok(Self { client })
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+        let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send {
+            message: "the request could not be built".to_owned(),
+            source: e,
+        })?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| HttpFailure::Send {
+                message: describe_reqwest(&e),
+                source: e,
+            })?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response.bytes().await.map_err(|e| HttpFailure::Send {
+            message: describe_reqwest(&e),
+            source: e,
+        })?;
+        let json: Option<Value> = serde_json::from_slice(&body).ok();
+
+        if status.is_success() {
+            let Some(json) = json else {
+                return Err(HttpFailure::NotJson {
+                    content_type: if content_type.is_empty() {
+                        "no content type".to_owned()
+                    } else {
+                        content_type
+                    },
+                });
+            };
+            return Ok(json_response(
+                http::StatusCode::OK,
+                normalise_token_answer(json),
+            ));
+        }
+        // Only an RFC 6749 error object goes to the `oauth2` decoder; anything else
+        // (an HTML 500 page, a gateway's 503) keeps its status.
+        match json {
+            Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_string) => {
+                Ok(json_response(status, Value::Object(map)))
+            }
+            _ => Err(HttpFailure::Status {
+                status: status.as_u16(),
+                retry_after,
+                body: excerpt(&body, 512),
+            }),
+        }
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for TokenHttp {
+    type Error = HttpFailure;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpFailure>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
+    }
+}
+
+fn json_response(status: http::StatusCode, json: Value) -> HttpResponse {
+    let mut response = HttpResponse::new(serde_json::to_vec(&json).unwrap_or_default());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Rewrites a successful token answer into the shape RFC 6749 §5.1 describes.
+pub(crate) fn normalise_token_answer(json: Value) -> Value {
+    let Value::Object(mut map) = json else {
+        return json;
+    };
+    map.retain(|_, v| !v.is_null());
+    normalise_token_type(&mut map);
+    normalise_expires_in(&mut map);
+    if let Some(Value::Array(scopes)) = map.get("scope") {
+        let joined: Vec<&str> = scopes.iter().filter_map(Value::as_str).collect();
+        let joined = joined.join(" ");
+        map.insert("scope".to_owned(), Value::String(joined));
+    }
+    Value::Object(map)
+}
+
+fn normalise_token_type(map: &mut Map<String, Value>) {
+    let token_type = match map.get("token_type") {
+        Some(Value::String(t)) => t.to_ascii_lowercase(),
+        _ => "bearer".to_owned(),
+    };
+    map.insert("token_type".to_owned(), Value::String(token_type));
+}
+
+fn normalise_expires_in(map: &mut Map<String, Value>) {
+    let seconds = match map.get("expires_in") {
+        None => return,
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().map(|f| f.max(0.0) as u64),
+        Some(_) => None,
+    };
+    match seconds {
+        Some(s) => map.insert("expires_in".to_owned(), Value::from(s)),
+        // An unreadable lifetime is treated as unknown: the API's 401 will say when it ends.
+        None => map.remove("expires_in"),
+    };
+}
+
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A sentence for a reqwest error that names no URL query (it could carry a code).
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer's body could not be read"
+    } else if e.is_redirect() {
+        "redirect refused"
+    } else {
+        "the request failed"
+    };
+    match e.url() {
+        Some(url) => format!(
+            "{what} ({}://{}{})",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        None => what.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tolerates_real_providers() {
+        let cases = [
+            (
+                json!({"access_token":"a","expires_in":"3600","token_type":"Bearer"}),
+                json!({"access_token":"a","expires_in":3600,"token_type":"bearer"}),
+            ),
+            (
+                json!({"access_token":"a"}),
+                json!({"access_token":"a","token_type":"bearer"}),
+            ),
+            (
+                json!({"access_token":"a","expires_in":null,"refresh_token":null,"token_type":"bearer"}),
+                json!({"access_token":"a","token_type":"bearer"}),
+            ),
+            (
+                json!({"access_token":"a","expires_in":"soon","token_type":"bearer"}),
+                json!({"access_token":"a","token_type":"bearer"}),
+            ),
+            (
+                json!({"access_token":"a","expires_in":59.9,"scope":["x","y"]}),
+                json!({"access_token":"a","expires_in":59,"scope":"x y","token_type":"bearer"}),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalise_token_answer(input), expected);
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+}

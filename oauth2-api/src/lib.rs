@@ -1,0 +1,62 @@
+//! Typed clients for OAuth2-protected REST APIs.
+//!
+//! Declare an API as a trait with [`oauth2_api`] and [`endpoint`] attributes; this crate
+//! owns everything behind the generated methods: per-user sessions kept in a
+//! [`SessionStore`](store::SessionStore), CSRF state, the authorization-code grant with
+//! PKCE, client credentials, refresh (once, however many callers wait), and the
+//! "unauthorized → authorize → callback → retry" flow.
+//!
+//! The runtime works without macros too:
+//!
+//! ```no_run
+//! use oauth2_api::{store::MemoryStore, Credentials, Environment, Method, Provider, Runtime, UserRef};
+//!
+//! # async fn run() -> Result<(), oauth2_api::Error> {
+//! let provider = Provider::new("HMRC").environment(Environment::new(
+//!     "sandbox",
+//!     "https://test-api.service.hmrc.gov.uk",
+//!     "https://test-www.tax.service.gov.uk/oauth/authorize",
+//!     "https://test-api.service.hmrc.gov.uk/oauth/token",
+//! ));
+//! let runtime = Runtime::builder(provider)
+//!     .credentials(Credentials::new("client-id").secret("client-secret")
+//!         .redirect_url("http://localhost:8765/oauth2/callback"))
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//! let company = UserRef::new("company", "42");
+//! match runtime.request(&company, Method::Get, "/hello/user").scopes(&["hello"]).send().await {
+//!     Ok(answer) => println!("{}", answer.text()),
+//!     Err(oauth2_api::Error::AuthorizationRequired(auth)) => println!("open {}", auth.url),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod access;
+mod authorize;
+mod call;
+mod config;
+mod error;
+mod http;
+mod provider;
+mod runtime;
+mod session;
+pub mod store;
+mod token;
+mod user;
+
+pub use crate::authorize::{AuthorizationRequest, Authorized, CallbackParams};
+pub use crate::call::{Method, RawRequest, RawResponse};
+pub use crate::config::{Credentials, RuntimeBuilder};
+pub use crate::error::{
+    ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,
+    ProviderError, ProviderErrorDetail, TokenError,
+};
+pub use crate::provider::{ClientAuth, Environment, Provider};
+pub use crate::runtime::Runtime;
+pub use crate::session::{
+    LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
+};
+pub use crate::user::{ApiUser, Application, UserRef};
+pub use secrecy::{ExposeSecret, SecretString};

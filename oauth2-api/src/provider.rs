@@ -1,0 +1,121 @@
+//! What a provider is: its environments, how a client authenticates, its conventions.
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// HTTP Basic authentication (RFC 6749 §2.3.1), the default.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body (HMRC accepts only this).
+    RequestBody,
+}
+
+/// One deployment of a provider's API, e.g. `sandbox` or `production`.
+///
+/// URLs are checked when the [`Runtime`](crate::Runtime) is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    pub(crate) name: String,
+    pub(crate) base_url: String,
+    pub(crate) auth_url: String,
+    pub(crate) token_url: String,
+    pub(crate) revoke_url: Option<String>,
+    pub(crate) issuer: Option<String>,
+}
+
+impl Environment {
+    /// An environment with its API base URL, authorization URL and token URL.
+    pub fn new(
+        name: impl Into<String>,
+        base_url: impl Into<String>,
+        auth_url: impl Into<String>,
+        token_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            base_url: base_url.into(),
+            auth_url: auth_url.into(),
+            token_url: token_url.into(),
+            revoke_url: None,
+            issuer: None,
+        }
+    }
+
+    /// The token revocation URL (RFC 7009), when the provider has one.
+    pub fn revoke_url(mut self, url: impl Into<String>) -> Self {
+        self.revoke_url = Some(url.into());
+        self
+    }
+
+    /// The issuer identifier; when set, a callback's `iss` parameter must equal it (RFC 9207).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The environment's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A provider: its name (which keys its sessions), environments and conventions.
+///
+/// Generated clients describe their provider with one; applications rarely build one
+/// by hand except for the escape hatch.
+#[derive(Clone, Debug)]
+pub struct Provider {
+    pub(crate) name: String,
+    pub(crate) environments: Vec<Environment>,
+    pub(crate) scope_separator: String,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Provider {
+    /// A provider with no environment yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            environments: Vec::new(),
+            scope_separator: " ".to_owned(),
+            client_auth: ClientAuth::default(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds an environment; the first one added is the default for new users.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environments.push(environment);
+        self
+    }
+
+    /// The separator between scopes in requests (RFC 6749 says a space).
+    pub fn scope_separator(mut self, separator: impl Into<String>) -> Self {
+        self.scope_separator = separator.into();
+        self
+    }
+
+    /// How the client authenticates at the token endpoint.
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+
+    /// A header sent with every API call, e.g. HMRC's versioned `Accept`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The provider's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The declared environments, default first.
+    pub fn environments(&self) -> &[Environment] {
+        &self.environments
+    }
+}

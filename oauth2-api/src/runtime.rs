@@ -1,0 +1,267 @@
+//! The [`Runtime`]: one provider's configuration, its store and its HTTP clients, shared
+//! by every generated client and every flow.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use rand::Rng;
+
+use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
+use crate::error::Error;
+use crate::http::TokenHttp;
+use crate::provider::{ClientAuth, Provider};
+use crate::session::{LastError, Session, SessionKey, SessionState};
+use crate::store::{CasOutcome, SessionStore};
+use crate::user::{ApiUser, UserRef};
+
+/// A handle on one provider's configuration, session store and HTTP clients.
+///
+/// Cheap to clone: clones share everything, including the refresh single-flight.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) provider: String,
+    pub(crate) environments: Vec<ResolvedEnvironment>,
+    pub(crate) default_environment: usize,
+    pub(crate) scope_separator: String,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) settings: Settings,
+    pub(crate) token_http: TokenHttp,
+    pub(crate) api_http: reqwest::Client,
+    /// Names this runtime as a refresh-lease holder in a shared store.
+    pub(crate) holder: String,
+    /// One async mutex per session being renewed, so a process refreshes once.
+    pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Inner {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        provider: String,
+        environments: Vec<ResolvedEnvironment>,
+        default_environment: usize,
+        scope_separator: String,
+        client_auth: ClientAuth,
+        headers: Vec<(http::HeaderName, http::HeaderValue)>,
+        store: Arc<dyn SessionStore>,
+        settings: Settings,
+    ) -> Result<Self, Error> {
+        let http_error = |e: reqwest::Error| Error::Config(format!("HTTP client: {e}"));
+        let token_http = TokenHttp::new(settings.token_timeout).map_err(http_error)?;
+        let api_http = reqwest::Client::builder()
+            .timeout(settings.api_timeout)
+            .build()
+            .map_err(http_error)?;
+        let holder = format!(
+            "{}-{:016x}",
+            std::process::id(),
+            rand::rng().random::<u64>()
+        );
+        Ok(Self {
+            provider,
+            environments,
+            default_environment,
+            scope_separator,
+            client_auth,
+            headers,
+            store,
+            settings,
+            token_http,
+            api_http,
+            holder,
+            flights: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("provider", &self.inner.provider)
+            .field("environments", &self.inner.environments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Starts the configuration of a runtime for `provider`.
+    pub fn builder(provider: Provider) -> RuntimeBuilder {
+        RuntimeBuilder::new(provider)
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Result<Self, Error> {
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The provider's name, under which sessions are stored.
+    pub fn provider(&self) -> &str {
+        &self.inner.provider
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    /// The declared environment names, default first.
+    pub fn environments(&self) -> impl Iterator<Item = &str> {
+        self.inner.environments.iter().map(|e| e.name.as_str())
+    }
+
+    pub(crate) fn environment_named(&self, name: &str) -> Result<&ResolvedEnvironment, Error> {
+        self.inner
+            .environments
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| Error::UnknownEnvironment {
+                name: name.to_owned(),
+                known: self.environments().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// Chooses the environment `user` works in (e.g. a company moving from sandbox to
+    /// production). Each environment keeps its own session.
+    pub async fn select_environment(
+        &self,
+        user: &impl ApiUser,
+        environment: &str,
+    ) -> Result<(), Error> {
+        let env = self.environment_named(environment)?;
+        self.inner
+            .store
+            .set_environment(&self.inner.provider, &user.user_ref(), &env.name)
+            .await?;
+        Ok(())
+    }
+
+    /// The environment `user` works in: the chosen one, else the default.
+    pub async fn environment_of(&self, user: &impl ApiUser) -> Result<String, Error> {
+        Ok(self
+            .resolve_environment(&user.user_ref())
+            .await?
+            .name
+            .clone())
+    }
+
+    pub(crate) async fn resolve_environment(
+        &self,
+        user: &UserRef,
+    ) -> Result<&ResolvedEnvironment, Error> {
+        match self
+            .inner
+            .store
+            .environment(&self.inner.provider, user)
+            .await?
+        {
+            Some(name) => self.environment_named(&name),
+            None => Ok(&self.inner.environments[self.inner.default_environment]),
+        }
+    }
+
+    /// The key of `user`'s session in the environment it works in.
+    pub async fn session_key(&self, user: &impl ApiUser) -> Result<SessionKey, Error> {
+        let user = user.user_ref();
+        let env = self.resolve_environment(&user).await?;
+        Ok(SessionKey::new(&self.inner.provider, &env.name, user))
+    }
+
+    /// `user`'s session in the environment it works in, if any.
+    pub async fn session(&self, user: &impl ApiUser) -> Result<Option<Session>, Error> {
+        let key = self.session_key(user).await?;
+        Ok(self.inner.store.load(&key).await?)
+    }
+
+    /// Whether `user` holds tokens granted for every scope in `scopes`. An expired access
+    /// token with a refresh token still counts: the next call refreshes it.
+    pub async fn is_authorized(&self, user: &impl ApiUser, scopes: &[&str]) -> Result<bool, Error> {
+        let session = self.session(user).await?;
+        Ok(session.and_then(|s| s.state.tokens).is_some_and(|t| {
+            t.covers(scopes)
+                && (t.refresh_token.is_some()
+                    || t.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin))
+        }))
+    }
+
+    /// Why `user`'s session last failed, if it did.
+    pub async fn last_error(&self, user: &impl ApiUser) -> Result<Option<LastError>, Error> {
+        Ok(self.session(user).await?.and_then(|s| s.state.last_error))
+    }
+
+    /// Revokes `user`'s tokens at the provider (when it has a revocation URL) and forgets
+    /// the session. The session is forgotten even when revocation fails; the failure is
+    /// returned so it can be shown.
+    pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
+        let key = self.session_key(user).await?;
+        let session = self.inner.store.load(&key).await?;
+        self.inner.store.delete(&key).await?;
+        let Some(tokens) = session.and_then(|s| s.state.tokens) else {
+            return Ok(());
+        };
+        let env = self.environment_named(&key.environment)?;
+        self.revoke(env, &key, &tokens).await
+    }
+
+    /// Writes `state` over the session, whatever its version, retrying on conflict.
+    /// For outcomes that replace the session outright (a new grant, a forgotten one).
+    pub(crate) async fn overwrite(
+        &self,
+        key: &SessionKey,
+        state: &SessionState,
+    ) -> Result<u64, Error> {
+        loop {
+            let version = self.inner.store.load(key).await?.map_or(0, |s| s.version);
+            if let CasOutcome::Written(v) = self
+                .inner
+                .store
+                .compare_and_swap(key, version, state)
+                .await?
+            {
+                return Ok(v);
+            }
+        }
+    }
+
+    /// Records `error` as the session's last error, keeping its tokens. Best effort: a
+    /// failure to record must not hide the error being recorded.
+    pub(crate) async fn record_error(&self, key: &SessionKey, error: LastError) {
+        for _ in 0..5 {
+            let current = match self.inner.store.load(key).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
+                    return;
+                }
+            };
+            let (version, tokens) = match current {
+                Some(s) => (s.version, s.state.tokens),
+                None => (0, None),
+            };
+            let state = SessionState {
+                tokens,
+                last_error: Some(error.clone()),
+            };
+            match self
+                .inner
+                .store
+                .compare_and_swap(key, version, &state)
+                .await
+            {
+                Ok(CasOutcome::Written(_)) => return,
+                Ok(CasOutcome::Conflict) => continue,
+                Err(e) => {
+                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
+                    return;
+                }
+            }
+        }
+    }
+}

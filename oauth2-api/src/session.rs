@@ -1,0 +1,166 @@
+//! The records a [`SessionStore`](crate::store::SessionStore) keeps.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::user::UserRef;
+
+/// What a session is stored under: (provider, environment, user).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    /// The provider's name.
+    pub api: String,
+    /// The environment's name.
+    pub environment: String,
+    /// The user holding the tokens.
+    pub user: UserRef,
+}
+
+impl SessionKey {
+    /// A key from its parts.
+    pub fn new(api: impl Into<String>, environment: impl Into<String>, user: UserRef) -> Self {
+        Self {
+            api: api.into(),
+            environment: environment.into(),
+            user,
+        }
+    }
+}
+
+impl fmt::Display for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.api, self.environment, self.user)
+    }
+}
+
+/// The tokens a session holds. `Debug` shows no token.
+#[derive(Clone)]
+pub struct TokenSet {
+    /// The bearer token sent to the API.
+    pub access_token: SecretString,
+    /// The token that obtains the next access token, when the grant has one.
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires, when the provider said.
+    pub expires_at: Option<SystemTime>,
+    /// The scopes granted (or, when the provider did not say, the scopes asked for).
+    pub scopes: Vec<String>,
+    /// The token type, lower case (`bearer`).
+    pub token_type: String,
+}
+
+impl TokenSet {
+    /// Whether the access token is still valid `margin` from now. A token without a
+    /// known expiry is taken as valid until the API refuses it.
+    pub fn is_fresh(&self, now: SystemTime, margin: Duration) -> bool {
+        match self.expires_at {
+            Some(at) => now + margin < at,
+            None => true,
+        }
+    }
+
+    /// Whether every scope in `required` was granted.
+    pub fn covers<S: AsRef<str>>(&self, required: &[S]) -> bool {
+        required
+            .iter()
+            .all(|r| self.scopes.iter().any(|s| s == r.as_ref()))
+    }
+
+    /// Whether both sets hold the same access token.
+    pub(crate) fn same_access_token(&self, other: &str) -> bool {
+        self.access_token.expose_secret() == other
+    }
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
+}
+
+/// Why a session last failed, kept so an application can show it to a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastError {
+    /// When it happened.
+    pub at: SystemTime,
+    /// A short machine-readable kind: the OAuth2 error code (`invalid_grant`,
+    /// `access_denied`) or `transport`, `server_error`.
+    pub kind: String,
+    /// A sentence for a person; never holds a token.
+    pub message: String,
+}
+
+impl LastError {
+    pub(crate) fn now(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            at: SystemTime::now(),
+            kind: kind.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A session: what is stored under one [`SessionKey`].
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Where it is stored.
+    pub key: SessionKey,
+    /// The current state.
+    pub state: SessionState,
+    /// Bumped by every write; the store's compare-and-swap compares it.
+    pub version: u64,
+    /// When it was last written.
+    pub updated_at: SystemTime,
+}
+
+/// The part of a session that changes: tokens and the last error.
+#[derive(Clone, Debug, Default)]
+pub struct SessionState {
+    /// The tokens, when the user is authorized.
+    pub tokens: Option<TokenSet>,
+    /// The last failure, cleared by the next success.
+    pub last_error: Option<LastError>,
+}
+
+/// An authorization that was begun and waits for its callback.
+#[derive(Clone)]
+pub struct PendingAuthorization {
+    /// The random `state` sent to the provider; the primary key.
+    pub state: String,
+    /// The session the authorization is for.
+    pub key: SessionKey,
+    /// The PKCE verifier the code must be exchanged with.
+    pub pkce_verifier: SecretString,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// Where to send the person once authorized (an application path).
+    pub return_to: Option<String>,
+    /// When it was begun.
+    pub created_at: SystemTime,
+    /// When the state stops being accepted.
+    pub expires_at: SystemTime,
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("state", &self.state)
+            .field("key", &self.key)
+            .field("pkce_verifier", &"[redacted]")
+            .field("scopes", &self.scopes)
+            .field("return_to", &self.return_to)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}

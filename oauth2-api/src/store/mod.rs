@@ -1,0 +1,181 @@
+//! Where sessions live: the [`SessionStore`] trait and its backends.
+//!
+//! # Contract
+//!
+//! Every backend keeps three things, and every operation is atomic on its own:
+//!
+//! - **Sessions**, keyed by [`SessionKey`], each with a version. [`SessionStore::compare_and_swap`]
+//!   writes a new [`SessionState`] only when the stored version is still the one the writer read
+//!   (`0` for "no session yet") and then bumps it. This is how a rotated refresh token is never
+//!   overwritten by a writer that read an older one.
+//! - **Pending authorizations**, keyed by their random `state`. [`SessionStore::consume_pending`]
+//!   marks one used and succeeds for exactly one caller, even across processes; a used state is
+//!   remembered (so a replay is told apart from an unknown state) until it is purged.
+//! - **Refresh leases**, one per session: [`SessionStore::acquire_lease`] succeeds for one holder
+//!   until the lease expires or is released, so processes sharing a store refresh once, and a
+//!   holder that died blocks no one past the expiry.
+//!
+//! Besides, each (provider, user) pair may have a chosen environment.
+//!
+//! Stores keep tokens as they are given; they never log them. Errors are [`StoreError`]s.
+//! [`contract`] (feature `store-contract`) is the test suite every backend passes.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
+use crate::user::UserRef;
+
+#[cfg(feature = "store-contract")]
+pub mod contract;
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// A failure of the storage backend (I/O, database, corrupt record).
+#[derive(Debug, thiserror::Error)]
+#[error("session store {operation} failed: {message}")]
+pub struct StoreError {
+    operation: &'static str,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error of `operation` with a cause.
+    pub fn new(
+        operation: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        let source = source.into();
+        Self {
+            operation,
+            message: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// An error of `operation` described by a message.
+    pub fn message(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The operation that failed (`load`, `compare_and_swap`, ...).
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+}
+
+/// What [`SessionStore::compare_and_swap`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CasOutcome {
+    /// Written; the session now has this version.
+    Written(u64),
+    /// Not written: the stored version was not the expected one.
+    Conflict,
+}
+
+/// What [`SessionStore::consume_pending`] found.
+#[derive(Clone, Debug)]
+pub enum Consumed {
+    /// The state was pending and is now used by this caller.
+    Taken(PendingAuthorization),
+    /// The state was used before.
+    AlreadyUsed,
+    /// The state is past its expiry (it is now used, so it cannot be retried).
+    Expired,
+    /// No such state.
+    Unknown,
+}
+
+/// Persistence of sessions, pending authorizations, environment choices and refresh leases.
+///
+/// See the [module documentation](self) for the contract every backend keeps.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The session stored under `key`, if any.
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError>;
+
+    /// Writes `state` under `key` if the stored version is `expected` (`0`: no session).
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError>;
+
+    /// Forgets the session under `key`, if any.
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    /// Records a pending authorization. Its `state` is new (random, 128 bits or more).
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+
+    /// The pending authorization for `state`, unused or not, without consuming it.
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+
+    /// Marks `state` used, atomically: exactly one caller gets [`Consumed::Taken`].
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError>;
+
+    /// Pending authorizations of one session that are neither used nor expired.
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError>;
+
+    /// Removes pending authorizations (used or not) that expired before `cutoff`.
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError>;
+
+    /// The environment chosen for `user` of provider `api`, if one was chosen.
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError>;
+
+    /// Chooses the environment for `user` of provider `api`.
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        environment: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the refresh lease of `key` for `holder` until `until`, if it is free, expired
+    /// (before `now`) or already `holder`'s. Returns whether `holder` now holds it.
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Releases the lease of `key` if `holder` holds it.
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError>;
+}
+
+/// Milliseconds since the Unix epoch: how SQL backends store instants.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn to_millis(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn from_millis(ms: i64) -> SystemTime {
+    let d = std::time::Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        SystemTime::UNIX_EPOCH + d
+    } else {
+        SystemTime::UNIX_EPOCH - d
+    }
+}

@@ -1,0 +1,266 @@
+//! The grants, through the `oauth2` crate: code exchange, refresh, client credentials,
+//! revocation. Each returns a [`TokenSet`] or a typed [`TokenError`].
+
+use std::time::{Duration, SystemTime};
+
+use oauth2::basic::{BasicClient, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, ErrorResponseType, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    RevocationUrl, Scope, StandardErrorResponse, StandardRevocableToken, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+
+use crate::config::ResolvedEnvironment;
+use crate::error::{Error, Grant, TokenError};
+use crate::http::HttpFailure;
+use crate::provider::ClientAuth;
+use crate::runtime::Runtime;
+use crate::session::{SessionKey, TokenSet};
+
+pub(crate) type OAuthClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
+
+impl Runtime {
+    pub(crate) fn oauth_client(&self, env: &ResolvedEnvironment) -> Result<OAuthClient, Error> {
+        let credentials = env.credentials()?;
+        let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
+            .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
+            .set_revocation_url_option(env.revoke_url.clone().map(RevocationUrl::from_url))
+            .set_auth_type(match self.inner.client_auth {
+                ClientAuth::RequestBody => AuthType::RequestBody,
+                _ => AuthType::BasicAuth,
+            });
+        if let Some(secret) = &credentials.client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        if let Some(url) = &env.redirect_url {
+            client = client.set_redirect_uri(RedirectUrl::from_url(url.clone()));
+        }
+        Ok(client)
+    }
+
+    /// The scopes as one `scope` value: `oauth2` joins with spaces, so a provider with
+    /// another separator gets a single pre-joined scope.
+    pub(crate) fn scope_param(&self, scopes: &[String]) -> Option<Scope> {
+        (!scopes.is_empty()).then(|| Scope::new(scopes.join(&self.inner.scope_separator)))
+    }
+
+    fn token_set(
+        &self,
+        response: &BasicTokenResponse,
+        asked: &[String],
+        previous_refresh: Option<&SecretString>,
+        sent_at: SystemTime,
+    ) -> TokenSet {
+        let granted: Vec<String> = response
+            .scopes()
+            .map(|scopes| {
+                scopes
+                    .iter()
+                    .flat_map(|s| split_scopes(s, &self.inner.scope_separator))
+                    .collect()
+            })
+            .unwrap_or_default();
+        TokenSet {
+            access_token: SecretString::from(response.access_token().secret().to_owned()),
+            // RFC 6749 §6: a refresh answer without a refresh token keeps the old one.
+            refresh_token: response
+                .refresh_token()
+                .map(|r| SecretString::from(r.secret().to_owned()))
+                .or_else(|| previous_refresh.cloned()),
+            // Counted from when the request was sent, so the lifetime is never overstated.
+            expires_at: response.expires_in().map(|d| sent_at + d),
+            scopes: if granted.is_empty() {
+                asked.to_vec()
+            } else {
+                granted
+            },
+            token_type: response.token_type().as_ref().to_ascii_lowercase(),
+        }
+    }
+
+    pub(crate) async fn exchange_code(
+        &self,
+        env: &ResolvedEnvironment,
+        key: &SessionKey,
+        code: String,
+        verifier: &SecretString,
+        asked: &[String],
+    ) -> Result<TokenSet, Error> {
+        let client = self.oauth_client(env)?;
+        let sent_at = SystemTime::now();
+        let response = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
+            .request_async(&self.inner.token_http)
+            .instrument(token_span(key, Grant::AuthorizationCode))
+            .await
+            .map_err(|e| token_error(Grant::AuthorizationCode, e))?;
+        Ok(self.token_set(&response, asked, None, sent_at))
+    }
+
+    pub(crate) async fn refresh_grant(
+        &self,
+        env: &ResolvedEnvironment,
+        key: &SessionKey,
+        current: &TokenSet,
+    ) -> Result<TokenSet, Error> {
+        let Some(refresh) = &current.refresh_token else {
+            return Err(Error::Config("no refresh token".to_owned()));
+        };
+        let client = self.oauth_client(env)?;
+        let sent_at = SystemTime::now();
+        let token = RefreshToken::new(refresh.expose_secret().to_owned());
+        let response = client
+            .exchange_refresh_token(&token)
+            .request_async(&self.inner.token_http)
+            .instrument(token_span(key, Grant::RefreshToken))
+            .await
+            .map_err(|e| token_error(Grant::RefreshToken, e))?;
+        Ok(self.token_set(&response, &current.scopes, Some(refresh), sent_at))
+    }
+
+    pub(crate) async fn client_credentials_grant(
+        &self,
+        env: &ResolvedEnvironment,
+        key: &SessionKey,
+        scopes: &[String],
+    ) -> Result<TokenSet, Error> {
+        let client = self.oauth_client(env)?;
+        let sent_at = SystemTime::now();
+        let mut request = client.exchange_client_credentials();
+        if let Some(scope) = self.scope_param(scopes) {
+            request = request.add_scope(scope);
+        }
+        let response = request
+            .request_async(&self.inner.token_http)
+            .instrument(token_span(key, Grant::ClientCredentials))
+            .await
+            .map_err(|e| token_error(Grant::ClientCredentials, e))?;
+        Ok(self.token_set(&response, scopes, None, sent_at))
+    }
+
+    /// Revokes the refresh token (which revokes the grant at most providers), else the
+    /// access token. Without a revocation URL there is nothing to do.
+    pub(crate) async fn revoke(
+        &self,
+        env: &ResolvedEnvironment,
+        key: &SessionKey,
+        tokens: &TokenSet,
+    ) -> Result<(), Error> {
+        if env.revoke_url.is_none() {
+            return Ok(());
+        }
+        let client = self.oauth_client(env)?;
+        let token = match &tokens.refresh_token {
+            Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(
+                r.expose_secret().to_owned(),
+            )),
+            None => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
+                tokens.access_token.expose_secret().to_owned(),
+            )),
+        };
+        client
+            .revoke_token(token)
+            .map_err(|e| Error::Config(e.to_string()))?
+            .request_async(&self.inner.token_http)
+            .instrument(token_span(key, Grant::Revocation))
+            .await
+            .map_err(|e| Error::Token(token_error(Grant::Revocation, e)))
+    }
+}
+
+fn token_span(key: &SessionKey, grant: Grant) -> tracing::Span {
+    tracing::debug_span!(
+        "oauth2_api.token",
+        provider = %key.api,
+        environment = %key.environment,
+        user = %key.user,
+        grant = %grant,
+    )
+}
+
+pub(crate) fn split_scopes<'a>(
+    scopes: &'a str,
+    separator: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    scopes
+        .split(move |c: char| c.is_whitespace() || separator.contains(c))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn token_error<T>(
+    grant: Grant,
+    e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
+) -> TokenError
+where
+    T: ErrorResponseType + AsRef<str> + std::fmt::Display + 'static,
+{
+    match e {
+        RequestTokenError::ServerResponse(r) => TokenError::Rejected {
+            grant,
+            code: r.error().as_ref().to_owned(),
+            description: r.error_description().cloned(),
+        },
+        RequestTokenError::Request(HttpFailure::Status {
+            status,
+            retry_after,
+            body,
+        }) => TokenError::Status {
+            grant,
+            status,
+            retry_after,
+            body,
+        },
+        RequestTokenError::Request(HttpFailure::NotJson { content_type }) => {
+            TokenError::Malformed {
+                grant,
+                detail: format!("expected JSON, got `{content_type}`"),
+            }
+        }
+        RequestTokenError::Request(HttpFailure::Send { message, source }) => {
+            TokenError::Transport {
+                grant,
+                message,
+                source: Box::new(source),
+            }
+        }
+        // The body is not kept: a half-valid answer may hold a token. serde's message
+        // may quote a value too, so only the path and the kind of failure are kept.
+        RequestTokenError::Parse(err, _body) => TokenError::Malformed {
+            grant,
+            detail: format!(
+                "{} at `{}`",
+                match err.inner().classify() {
+                    serde_json::error::Category::Data => "a missing or mistyped field",
+                    serde_json::error::Category::Syntax => "invalid JSON",
+                    serde_json::error::Category::Eof => "truncated JSON",
+                    serde_json::error::Category::Io => "unreadable body",
+                },
+                err.path()
+            ),
+        },
+        RequestTokenError::Other(message) => TokenError::Malformed {
+            grant,
+            detail: message,
+        },
+    }
+}
+
+/// How long to wait before looking at the store again while another process refreshes.
+pub(crate) const LEASE_POLL: Duration = Duration::from_millis(25);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_split_on_spaces_and_the_separator() {
+        let got: Vec<_> = split_scopes("read:vat,write:vat hello", ",").collect();
+        assert_eq!(got, ["read:vat", "write:vat", "hello"]);
+    }
+}

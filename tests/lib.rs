@@ -1,0 +1,1 @@
+//! Test support: a scripted token endpoint and resource server, peers.
