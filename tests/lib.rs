@@ -1,1 +1,231 @@
-//! Test support: a scripted token endpoint and resource server, peers.
+//! Test support shared by the integration tests: runtimes wired to the in-process
+//! sandbox, and the `oidc-provider` peer (a real, independently written OAuth2 server).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oauth2_api::sandbox::{Sandbox, SandboxConfig};
+use oauth2_api::store::{MemoryStore, SessionStore};
+use oauth2_api::{ApiUser, Credentials, Environment, Provider, Runtime, RuntimeBuilder, UserRef};
+
+/// A company, the typical API user of the tests.
+#[derive(Clone, Debug)]
+pub struct Company(pub u32);
+
+impl ApiUser for Company {
+    fn user_ref(&self) -> UserRef {
+        UserRef::new("company", self.0.to_string())
+    }
+}
+
+/// The redirect URL registered at both the sandbox (any loopback) and the peer.
+pub const REDIRECT_URL: &str = "http://127.0.0.1:8765/oauth2/callback";
+
+/// A provider with one `sandbox` environment pointing at `sandbox`.
+pub fn sandbox_provider(sandbox: &Sandbox) -> Provider {
+    Provider::new("HMRC").environment(
+        Environment::new(
+            "sandbox",
+            sandbox.url(),
+            sandbox.auth_url(),
+            sandbox.token_url(),
+        )
+        .revoke_url(sandbox.revoke_url()),
+    )
+}
+
+/// A runtime builder for `sandbox` with its default client.
+pub fn sandbox_builder(sandbox: &Sandbox) -> RuntimeBuilder {
+    Runtime::builder(sandbox_provider(sandbox)).credentials(
+        Credentials::new("sandbox-client")
+            .secret("sandbox-secret")
+            .redirect_url(REDIRECT_URL),
+    )
+}
+
+/// A sandbox and a runtime on a memory store.
+pub async fn sandbox_runtime(config: SandboxConfig) -> (Sandbox, Runtime) {
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+    let runtime = sandbox_builder(&sandbox)
+        .store(MemoryStore::new())
+        .build()
+        .expect("runtime builds");
+    (sandbox, runtime)
+}
+
+/// Authorizes `user` for `scopes` through the sandbox's auto-approve, end to end.
+pub async fn authorize(sandbox: &Sandbox, runtime: &Runtime, user: &impl ApiUser, scopes: &[&str]) {
+    let request = runtime
+        .begin_authorization(user, scopes, None)
+        .await
+        .expect("begin");
+    let callback = sandbox
+        .approve(request.url.as_str())
+        .await
+        .expect("approve");
+    let params = oauth2_api::CallbackParams::from_url(&callback).expect("callback parses");
+    runtime
+        .complete_authorization(&params)
+        .await
+        .expect("complete");
+}
+
+/// Whether missing services fail tests (CI) rather than skip them.
+pub fn services_required() -> bool {
+    std::env::var("OAUTH2_API_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// Skips (returns `None`) or fails, per [`services_required`], when a service is missing.
+pub fn skip_or_fail(what: &str, why: &str) -> Option<std::convert::Infallible> {
+    if services_required() {
+        panic!("{what} is required (OAUTH2_API_REQUIRE_SERVICES=1) but unavailable: {why}");
+    }
+    eprintln!(
+        "SKIPPED: {what} unavailable ({why}); set OAUTH2_API_REQUIRE_SERVICES=1 to fail instead"
+    );
+    None
+}
+
+/// The `shared/peers` folder beside the project.
+pub fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peers")
+}
+
+/// A running `oidc-provider` peer, stopped when dropped.
+pub struct Peer {
+    child: Child,
+    /// The authorization server, e.g. `http://127.0.0.1:4010`.
+    pub issuer: String,
+    /// The HMRC-shaped resource server.
+    pub resource: String,
+}
+
+impl Peer {
+    /// Starts a peer on free ports with extra environment (e.g. `ACCESS_TTL`), or
+    /// `None` when the peer cannot run here and services are not required.
+    pub fn start(env: &[(&str, &str)]) -> Option<Peer> {
+        let script = peers_dir().join("oidc-provider/start.sh");
+        if !script.exists() {
+            skip_or_fail(
+                "the oidc-provider peer",
+                &format!("{} is missing", script.display()),
+            )?;
+        }
+        let (port, rs_port) = (free_port(), free_port());
+        let mut command = Command::new("bash");
+        command
+            .arg(&script)
+            .env("PORT", port.to_string())
+            .env("RS_PORT", rs_port.to_string())
+            .env("LOG", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                skip_or_fail("the oidc-provider peer", &e.to_string())?;
+                unreachable!()
+            }
+        };
+        let mut peer = Peer {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+            resource: format!("http://127.0.0.1:{rs_port}"),
+        };
+        let discovery = format!("{}/.well-known/openid-configuration", peer.issuer);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", rs_port)).is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                return Some(peer);
+            }
+            if let Ok(Some(status)) = peer.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = peer.child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                skip_or_fail(
+                    "the oidc-provider peer",
+                    &format!("exited with {status}: {err}"),
+                )?;
+            }
+            if Instant::now() > deadline {
+                skip_or_fail(
+                    "the oidc-provider peer",
+                    &format!("{discovery} did not answer in 120 s"),
+                )?;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A provider description of the peer (`demo-client` registered for [`REDIRECT_URL`]).
+    pub fn provider(&self) -> Provider {
+        Provider::new("peer").environment(
+            Environment::new(
+                "local",
+                &self.resource,
+                format!("{}/auth", self.issuer),
+                format!("{}/token", self.issuer),
+            )
+            .revoke_url(format!("{}/token/revocation", self.issuer))
+            .issuer(&self.issuer),
+        )
+    }
+
+    /// Plays the person: logs in and consents (or refuses) with the peer's headless
+    /// driver and returns the callback URL it was redirected to.
+    pub fn authorize(&self, url: &str, deny: bool) -> String {
+        let mut command = Command::new("node");
+        command.arg(peers_dir().join("authorize.mjs")).arg(url);
+        if deny {
+            command.arg("--deny");
+        }
+        let out = command.output().expect("node runs the authorize driver");
+        assert!(
+            out.status.success(),
+            "authorize driver failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // start.sh execs node in the foreground, so the child is the server itself.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A runtime for the peer with client `demo-client`.
+pub fn peer_runtime(peer: &Peer, store: impl SessionStore) -> Runtime {
+    Runtime::builder(peer.provider())
+        .credentials(
+            Credentials::new("demo-client")
+                .secret("demo-secret")
+                .redirect_url(REDIRECT_URL),
+        )
+        .store(store)
+        .build()
+        .expect("runtime builds")
+}

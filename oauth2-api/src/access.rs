@@ -19,6 +19,19 @@ use crate::store::CasOutcome;
 use crate::token::LEASE_POLL;
 
 impl Runtime {
+    /// A usable access token of `user` for `scopes`, renewed when due: what every call
+    /// uses, for requests this crate does not send itself. Fails with
+    /// [`Error::AuthorizationRequired`] when a person must authorize first.
+    pub async fn token(
+        &self,
+        user: &impl crate::ApiUser,
+        scopes: &[&str],
+    ) -> Result<TokenSet, Error> {
+        let key = self.session_key(user).await?;
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.access_token(&key, &scopes, None).await
+    }
+
     /// A token for `key` covering `scopes`. `stale` is an access token the API just
     /// refused: a stored token equal to it is not usable.
     pub(crate) async fn access_token(

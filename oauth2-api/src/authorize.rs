@@ -262,14 +262,14 @@ impl Runtime {
         if user.is_some_and(|u| u != key.user) {
             return Err(CallbackError::StateMismatch("user").into());
         }
-        if let (Some(expected), Some(got)) = (&env.issuer, &callback.iss) {
-            if expected != got {
-                return Err(CallbackError::IssuerMismatch {
-                    expected: expected.clone(),
-                    got: got.clone(),
-                }
-                .into());
+        if let (Some(expected), Some(got)) = (&env.issuer, &callback.iss)
+            && expected != got
+        {
+            return Err(CallbackError::IssuerMismatch {
+                expected: expected.clone(),
+                got: got.clone(),
             }
+            .into());
         }
         if callback.error.is_none() && callback.code.is_none() {
             return Err(CallbackError::MissingCode.into());
@@ -284,7 +284,7 @@ impl Runtime {
             let denied = Error::AuthorizationDenied {
                 error: error.clone(),
                 description: callback.error_description.clone(),
-                session: Some(key.clone()),
+                session: Some(Box::new(key.clone())),
             };
             tracing::info!(session = %key, error = %error, "authorization refused");
             self.record_error(&key, last_error_of(&denied)).await;

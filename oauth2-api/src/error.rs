@@ -33,7 +33,7 @@ pub enum Error {
         /// The provider's `error_description`.
         description: Option<String>,
         /// The session the refused authorization was for.
-        session: Option<SessionKey>,
+        session: Option<Box<SessionKey>>,
     },
     /// The callback request itself is wrong (state, parameters, issuer).
     #[error(transparent)]
@@ -43,7 +43,7 @@ pub enum Error {
     Token(#[from] TokenError),
     /// The API answered with a non-success status.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(Box<ApiError>),
     /// The API's answer is not the JSON the endpoint declares.
     #[error("the answer of `{endpoint}` does not decode: {source}")]
     Decode {
@@ -86,6 +86,12 @@ pub enum Error {
     /// A flow was cancelled.
     #[error("cancelled")]
     Cancelled,
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
 }
 
 fn describe(description: &Option<String>) -> String {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use crate::error::excerpt;
+use crate::error::{Grant, TokenError, excerpt};
+use crate::provider::ClientAuth;
 
 /// Why a token-endpoint exchange failed below the protocol level.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,87 @@ impl TokenHttp {
             }),
         }
     }
+}
+
+impl TokenHttp {
+    /// Revokes `token` (RFC 7009). Done here rather than through `oauth2`, which refuses
+    /// plain-http revocation URLs even on loopback, where RFC 8252 allows them; our own
+    /// URL policy already refuses plain http elsewhere.
+    pub(crate) async fn revoke(&self, revocation: Revocation<'_>) -> Result<(), TokenError> {
+        let grant = Grant::Revocation;
+        let mut form = vec![
+            ("token", revocation.token),
+            ("token_type_hint", revocation.hint),
+        ];
+        let mut request = self.client.post(revocation.url.clone());
+        match (revocation.auth, revocation.client_secret) {
+            (ClientAuth::Basic, Some(secret)) => {
+                // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
+                let id: String =
+                    url::form_urlencoded::byte_serialize(revocation.client_id.as_bytes()).collect();
+                let secret: String =
+                    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                request = request.basic_auth(id, Some(secret));
+            }
+            (_, secret) => {
+                form.push(("client_id", revocation.client_id));
+                if let Some(secret) = secret {
+                    form.push(("client_secret", secret));
+                }
+            }
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let response = request
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TokenError::Transport {
+                grant,
+                message: describe_reqwest(&e),
+                source: Box::new(e),
+            })?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(());
+        }
+        #[derive(serde::Deserialize)]
+        struct OAuthError {
+            error: String,
+            error_description: Option<String>,
+        }
+        match serde_json::from_slice::<OAuthError>(&body) {
+            Ok(e) => Err(TokenError::Rejected {
+                grant,
+                code: e.error,
+                description: e.error_description,
+            }),
+            Err(_) => Err(TokenError::Status {
+                grant,
+                status: status.as_u16(),
+                retry_after,
+                body: excerpt(&body, 512),
+            }),
+        }
+    }
+}
+
+/// What [`TokenHttp::revoke`] sends.
+pub(crate) struct Revocation<'a> {
+    pub(crate) url: &'a url::Url,
+    pub(crate) token: &'a str,
+    pub(crate) hint: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) client_secret: Option<&'a str>,
+    pub(crate) auth: ClientAuth,
 }
 
 impl<'c> AsyncHttpClient<'c> for TokenHttp {

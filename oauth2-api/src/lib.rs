@@ -41,6 +41,8 @@ mod error;
 mod http;
 mod provider;
 mod runtime;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod session;
 pub mod store;
 mod token;

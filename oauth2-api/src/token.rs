@@ -5,22 +5,22 @@ use std::time::{Duration, SystemTime};
 
 use oauth2::basic::{BasicClient, BasicTokenResponse};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, ErrorResponseType, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    RevocationUrl, Scope, StandardErrorResponse, StandardRevocableToken, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
+    ErrorResponseType, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardErrorResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use crate::config::ResolvedEnvironment;
 use crate::error::{Error, Grant, TokenError};
-use crate::http::HttpFailure;
+use crate::http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
 use crate::session::{SessionKey, TokenSet};
 
 pub(crate) type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 impl Runtime {
     pub(crate) fn oauth_client(&self, env: &ResolvedEnvironment) -> Result<OAuthClient, Error> {
@@ -28,7 +28,6 @@ impl Runtime {
         let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
             .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
-            .set_revocation_url_option(env.revoke_url.clone().map(RevocationUrl::from_url))
             .set_auth_type(match self.inner.client_auth {
                 ClientAuth::RequestBody => AuthType::RequestBody,
                 _ => AuthType::BasicAuth,
@@ -151,25 +150,31 @@ impl Runtime {
         key: &SessionKey,
         tokens: &TokenSet,
     ) -> Result<(), Error> {
-        if env.revoke_url.is_none() {
+        let Some(url) = &env.revoke_url else {
             return Ok(());
-        }
-        let client = self.oauth_client(env)?;
-        let token = match &tokens.refresh_token {
-            Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(
-                r.expose_secret().to_owned(),
-            )),
-            None => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
-                tokens.access_token.expose_secret().to_owned(),
-            )),
         };
-        client
-            .revoke_token(token)
-            .map_err(|e| Error::Config(e.to_string()))?
-            .request_async(&self.inner.token_http)
+        let credentials = env.credentials()?;
+        let (token, hint) = match &tokens.refresh_token {
+            Some(r) => (r.expose_secret(), "refresh_token"),
+            None => (tokens.access_token.expose_secret(), "access_token"),
+        };
+        let revocation = Revocation {
+            url,
+            token,
+            hint,
+            client_id: &credentials.client_id,
+            client_secret: credentials
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose_secret()),
+            auth: self.inner.client_auth,
+        };
+        self.inner
+            .token_http
+            .revoke(revocation)
             .instrument(token_span(key, Grant::Revocation))
             .await
-            .map_err(|e| Error::Token(token_error(Grant::Revocation, e)))
+            .map_err(Error::Token)
     }
 }
 

@@ -99,7 +99,7 @@ impl SessionStore for MemoryStore {
         if pending.expires_at <= now {
             return Ok(Consumed::Expired);
         }
-        Ok(Consumed::Taken(pending.clone()))
+        Ok(Consumed::Taken(Box::new(pending.clone())))
     }
 
     async fn pending_for(

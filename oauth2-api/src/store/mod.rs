@@ -89,7 +89,7 @@ pub enum CasOutcome {
 #[derive(Clone, Debug)]
 pub enum Consumed {
     /// The state was pending and is now used by this caller.
-    Taken(PendingAuthorization),
+    Taken(Box<PendingAuthorization>),
     /// The state was used before.
     AlreadyUsed,
     /// The state is past its expiry (it is now used, so it cannot be retried).

@@ -66,7 +66,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+        Self::connect(options, false).await
     }
 
     /// Opens a database from a `sqlite:` URL, e.g. `sqlite::memory:` or `sqlite://sessions.db`.
@@ -75,14 +75,15 @@ impl SqliteStore {
             .map_err(|e| StoreError::new("open", e))?
             .create_if_missing(true)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        Self::connect(options, in_memory).await
     }
 
-    async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let in_memory = options.get_filename() == Path::new(":memory:");
+    async fn connect(options: SqliteConnectOptions, in_memory: bool) -> Result<Self, StoreError> {
         let mut pool = SqlitePoolOptions::new();
         if in_memory {
-            // Every connection to `:memory:` is its own database: keep exactly one.
+            // An in-memory database lives in a shared cache, where a busy table fails at
+            // once (SQLITE_LOCKED) instead of waiting: one connection serialises instead.
             pool = pool
                 .max_connections(1)
                 .idle_timeout(None)
@@ -346,7 +347,7 @@ impl SessionStore for SqliteStore {
             return Ok(if pending.expires_at <= now {
                 Consumed::Expired
             } else {
-                Consumed::Taken(pending)
+                Consumed::Taken(Box::new(pending))
             });
         }
         let known: Option<i64> =

@@ -1,0 +1,316 @@
+//! A local OAuth2 provider on loopback, for demos and tests (feature `sandbox`).
+//!
+//! It speaks the same protocol as HMRC's sandbox, in one process and with no network:
+//! an authorization endpoint (auto-approve, or a minimal consent page), a token
+//! endpoint (authorization code with PKCE S256, refresh with rotation and reuse
+//! detection, client credentials; client authentication by HTTP Basic or form body),
+//! revocation (RFC 7009), and HMRC-shaped API routes (`/hello/*`, VAT obligations and
+//! returns) with HMRC's error bodies. Token lifetime is configurable and faults can be
+//! injected into the next token request or API call.
+//!
+//! It is a test double of a provider, not a provider: everything lives in memory.
+
+// Handlers return early with a ready `Response` as their error; boxing it buys nothing here.
+#![allow(clippy::result_large_err)]
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use oauth2_api::sandbox::{Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! println!("token endpoint: {}", sandbox.token_url());
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod oauth;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::oneshot;
+
+/// A registered client of the sandbox.
+#[derive(Clone, Debug)]
+pub struct SandboxClient {
+    /// The client id.
+    pub id: String,
+    /// The secret; `None` for a public client.
+    pub secret: Option<String>,
+    /// Redirect URIs accepted, exactly; empty accepts any loopback URI.
+    pub redirect_uris: Vec<String>,
+}
+
+/// How the sandbox behaves.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The clients it knows (default: `sandbox-client` / `sandbox-secret`, any loopback redirect).
+    pub clients: Vec<SandboxClient>,
+    /// Access token lifetime (default 4 hours, as HMRC).
+    pub access_ttl: Duration,
+    /// Authorization code lifetime (default 10 minutes).
+    pub code_ttl: Duration,
+    /// Approve every authorization at once as `default_user`, without a page.
+    pub auto_approve: bool,
+    /// The person who approves in auto-approve mode (default `sandbox-user`).
+    pub default_user: String,
+    /// Issue a new refresh token on each refresh; a reused one revokes the grant.
+    pub rotate_refresh_tokens: bool,
+    /// Whether the token answer omits `refresh_token` on refresh (some providers do).
+    pub omit_refresh_token_on_refresh: bool,
+    /// Scopes a client may ask for; others are refused with `invalid_scope`.
+    pub scopes: Vec<String>,
+    /// Port to listen on (default 0: any free port).
+    pub port: u16,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            clients: vec![SandboxClient {
+                id: "sandbox-client".to_owned(),
+                secret: Some("sandbox-secret".to_owned()),
+                redirect_uris: Vec::new(),
+            }],
+            access_ttl: Duration::from_secs(4 * 3600),
+            code_ttl: Duration::from_secs(600),
+            auto_approve: true,
+            default_user: "sandbox-user".to_owned(),
+            rotate_refresh_tokens: true,
+            omit_refresh_token_on_refresh: false,
+            scopes: ["hello", "read:vat", "write:vat", "openid"]
+                .map(str::to_owned)
+                .to_vec(),
+            port: 0,
+        }
+    }
+}
+
+/// A fault to inject into the next token request.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum TokenFault {
+    /// Answer this HTTP status with an HTML body (a gateway error page).
+    Status(u16),
+    /// Answer this status with `Retry-After`.
+    StatusRetryAfter(u16, u64),
+    /// Wait this long before answering normally.
+    Delay(Duration),
+    /// Answer 400 `invalid_grant`.
+    InvalidGrant,
+    /// Answer 401 `invalid_client`.
+    InvalidClient,
+    /// HMRC's answer to two refreshes at once: 400 `invalid_request`.
+    RefreshInProgress,
+    /// Answer 200 with this body, as `application/json`.
+    Body(String),
+}
+
+/// A fault to inject into the next API call.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ApiFault {
+    /// Answer this status with this JSON body.
+    Status(u16, String),
+    /// Answer 429 `MESSAGE_THROTTLED_OUT` with `Retry-After`.
+    Throttled(u64),
+    /// Wait this long before answering normally.
+    Delay(Duration),
+}
+
+/// How many requests of each kind the sandbox has answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SandboxCounts {
+    /// Authorization requests (the browser's GET).
+    pub authorize: u64,
+    /// `grant_type=authorization_code`.
+    pub authorization_code: u64,
+    /// `grant_type=refresh_token`.
+    pub refresh_token: u64,
+    /// `grant_type=client_credentials`.
+    pub client_credentials: u64,
+    /// Revocations.
+    pub revocation: u64,
+    /// API calls (any route).
+    pub api: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    pub(crate) client_id: String,
+    /// The person; `None` for client credentials.
+    pub(crate) user: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) family: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub(crate) grant: Grant,
+    pub(crate) redirect_uri: String,
+    pub(crate) challenge: Option<String>,
+    pub(crate) expires_at: SystemTime,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) codes: HashMap<String, Code>,
+    pub(crate) access: HashMap<String, (Grant, SystemTime)>,
+    pub(crate) refresh: HashMap<String, (Grant, bool)>,
+    pub(crate) revoked_families: HashSet<u64>,
+    pub(crate) next_family: u64,
+    pub(crate) token_faults: VecDeque<TokenFault>,
+    pub(crate) api_faults: VecDeque<ApiFault>,
+    pub(crate) counts: SandboxCounts,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: SandboxConfig,
+    pub(crate) state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running sandbox provider; stops when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Starts a sandbox on 127.0.0.1.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(State::default()),
+        });
+        let app = oauth::routes()
+            .merge(api::routes())
+            .with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop),
+        })
+    }
+
+    /// The sandbox's base URL, also the API base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The authorization endpoint.
+    pub fn auth_url(&self) -> String {
+        format!("{}/oauth/authorize", self.url())
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.url())
+    }
+
+    /// The revocation endpoint.
+    pub fn revoke_url(&self) -> String {
+        format!("{}/oauth/revoke", self.url())
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests answered so far.
+    pub fn counts(&self) -> SandboxCounts {
+        self.shared.state().counts
+    }
+
+    /// Injects `fault` into the next token request (faults queue up in order).
+    pub fn fail_next_token_request(&self, fault: TokenFault) {
+        self.shared.state().token_faults.push_back(fault);
+    }
+
+    /// Injects `fault` into the next API call.
+    pub fn fail_next_api_call(&self, fault: ApiFault) {
+        self.shared.state().api_faults.push_back(fault);
+    }
+
+    /// Revokes every token of every grant, as if each person withdrew consent.
+    pub fn revoke_all(&self) {
+        let mut state = self.shared.state();
+        let families: Vec<u64> = state.refresh.values().map(|(g, _)| g.family).collect();
+        state.revoked_families.extend(families);
+        let families: Vec<u64> = state.access.values().map(|(g, _)| g.family).collect();
+        state.revoked_families.extend(families);
+    }
+
+    /// Makes every access token expire now (refresh tokens stay valid).
+    pub fn expire_access_tokens(&self) {
+        let now = SystemTime::now();
+        for (_, expires) in self.shared.state().access.values_mut() {
+            *expires = now;
+        }
+    }
+
+    /// Plays the person in the browser: requests `authorization_url` and returns the
+    /// callback URL the sandbox redirects to (with `code` and `state`), without
+    /// requesting it. Needs auto-approve.
+    pub async fn approve(&self, authorization_url: &str) -> Result<String, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = client
+            .get(authorization_url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "the sandbox answered {} without a redirect",
+                    response.status()
+                )
+            })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub(crate) fn random_token() -> String {
+    oauth2::CsrfToken::new_random_len(24).secret().to_owned()
+}
