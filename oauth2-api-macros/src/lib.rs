@@ -1,1 +1,126 @@
-//! Procedural macros of `oauth2-api`. Use them through `oauth2_api`.
+//! Procedural macros of [`oauth2-api`](https://docs.rs/oauth2-api): `#[oauth2_api]` and
+//! `#[endpoint]`. Use them through the `oauth2_api` crate, which re-exports them.
+
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+mod path;
+mod symbol;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{ItemTrait, TraitItem};
+
+/// Declares an OAuth2-protected API as a trait and generates its typed client.
+///
+/// ```ignore
+/// #[oauth2_api(provider = "HMRC",
+///              environment(name = "sandbox", base_url = "https://test-api.service.hmrc.gov.uk",
+///                          auth_url = "https://test-www.tax.service.gov.uk/oauth/authorize",
+///                          token_url = "https://test-api.service.hmrc.gov.uk/oauth/token"),
+///              client_auth = "body",
+///              headers("Accept" = "application/vnd.hmrc.1.0+json"))]
+/// pub trait HmrcVat {
+///     #[endpoint(method = GET, path = "/organisations/vat/{vrn}/obligations", scope = "read:vat", user = Company)]
+///     async fn obligations(&self, vrn: &str, #[query] from: NaiveDate, #[query] to: NaiveDate)
+///         -> Result<Obligations, oauth2_api::Error>;
+/// }
+/// ```
+///
+/// Keys of `#[oauth2_api(...)]`:
+///
+/// | key | value |
+/// |---|---|
+/// | `provider` | the provider's name; sessions are stored under it |
+/// | `base_url`, `auth_url`, `token_url`, `revoke_url`, `issuer` | the flat form: one environment, named `default` |
+/// | `environment(name = "...", base_url = ..., auth_url = ..., token_url = ..., revoke_url = ..., issuer = ...)` | repeated, one per environment; the first is the default |
+/// | `scope_separator = " "` | how scopes are joined in requests |
+/// | `client_auth = "basic"` or `"body"` | how the client authenticates at the token endpoint |
+/// | `headers("Name" = "value", ...)` | headers sent with every call |
+///
+/// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
+/// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),
+/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`, or `Application`
+/// for the client-credentials grant), `headers("Name" = "value")`.
+///
+/// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
+/// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
+///
+/// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
+/// endpoint whose user is not `Application`; `NameClient`, implementing the trait, with the
+/// same methods inherent (no import needed) and the session operations
+/// (`begin_authorization`, `is_authorized`, `disconnect`, `last_error`,
+/// `select_environment`); `NameEnv`, one variant per environment; and `NameUser`, the user
+/// types of the API with the scopes they need.
+#[proc_macro_attribute]
+pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse::<ItemTrait>(input) {
+        Ok(item) => item,
+        Err(e) => {
+            return syn::Error::new(
+                e.span(),
+                "`#[oauth2_api]` goes on a trait declaring the API's endpoints",
+            )
+            .to_compile_error()
+            .into();
+        }
+    };
+    expand(args.into(), &item).into()
+}
+
+fn expand(args: proc_macro2::TokenStream, item: &ItemTrait) -> proc_macro2::TokenStream {
+    let cx = ctxt::Ctxt::default();
+    let api = attr::parse_api(&cx, args);
+    let mut endpoints = Vec::new();
+    for it in &item.items {
+        match it {
+            TraitItem::Fn(f) => {
+                if let Some(e) = attr::parse_endpoint(&cx, f) {
+                    valid::check(&cx, &e);
+                    endpoints.push(e);
+                }
+            }
+            other => cx.error_spanned_by(
+                other,
+                "an `#[oauth2_api]` trait holds only `#[endpoint]` methods",
+            ),
+        }
+    }
+    if item.items.is_empty() {
+        cx.error_spanned_by(
+            &item.ident,
+            format!(
+                "`{}` declares no endpoint: add methods such as \
+                 `#[endpoint(method = GET, path = \"/hello/world\", user = Application)] \
+                 async fn hello(&self) -> Result<Message, oauth2_api::Error>;`",
+                item.ident
+            ),
+        );
+    }
+    if !item.generics.params.is_empty() {
+        cx.error_spanned_by(&item.generics, "an `#[oauth2_api]` trait cannot be generic");
+    }
+    match (cx.check(), api) {
+        (Ok(()), Some(api)) => expand::expand(&api, item, &endpoints),
+        (Err(e), _) => {
+            let mut out = expand::fallback(item);
+            out.extend(e.to_compile_error());
+            out
+        }
+        (Ok(()), None) => expand::fallback(item),
+    }
+}
+
+/// Marks a method of an `#[oauth2_api]` trait as an endpoint; see [`macro@oauth2_api`]
+/// for its keys. It does nothing on its own: `#[oauth2_api]` reads it.
+#[proc_macro_attribute]
+pub fn endpoint(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut out: proc_macro2::TokenStream = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "`#[endpoint]` works only on a method of a trait marked `#[oauth2_api(...)]`",
+    )
+    .to_compile_error();
+    out.extend(proc_macro2::TokenStream::from(input));
+    out.into()
+}

@@ -66,6 +66,17 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// An endpoint argument cannot be sent as declared (a struct as a query value, an
+    /// empty path segment).
+    #[error("argument `{argument}` of `{endpoint}` {message}")]
+    InvalidArgument {
+        /// The endpoint called.
+        endpoint: String,
+        /// The argument's name.
+        argument: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

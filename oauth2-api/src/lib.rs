@@ -33,6 +33,9 @@
 //! # }
 //! ```
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod access;
 mod authorize;
 mod call;
@@ -61,4 +64,5 @@ pub use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };
 pub use crate::user::{ApiUser, Application, UserRef};
+pub use oauth2_api_macros::{endpoint, oauth2_api};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,8 +1,12 @@
-//! Integration tests of the runtime: stores, authorization, tokens, calls, and the
-//! same cycle against the real `oidc-provider` peer.
+//! Integration tests of the runtime: stores, authorization, tokens, calls, declared
+//! APIs, and the same cycle against the real `oidc-provider` peer.
+
+// Declarations here are `pub` as an application would write them.
+#![allow(unreachable_pub)]
 
 mod authorize;
 mod calls;
+mod macros;
 mod peer;
 mod stores;
 mod tokens;

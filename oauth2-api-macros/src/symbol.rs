@@ -1,0 +1,32 @@
+//! Attribute keys, spelled once.
+
+pub(crate) const PROVIDER: &str = "provider";
+pub(crate) const BASE_URL: &str = "base_url";
+pub(crate) const AUTH_URL: &str = "auth_url";
+pub(crate) const TOKEN_URL: &str = "token_url";
+pub(crate) const REVOKE_URL: &str = "revoke_url";
+pub(crate) const ISSUER: &str = "issuer";
+pub(crate) const ENVIRONMENT: &str = "environment";
+pub(crate) const NAME: &str = "name";
+pub(crate) const SCOPE_SEPARATOR: &str = "scope_separator";
+pub(crate) const CLIENT_AUTH: &str = "client_auth";
+pub(crate) const HEADERS: &str = "headers";
+
+pub(crate) const METHOD: &str = "method";
+pub(crate) const PATH: &str = "path";
+pub(crate) const SCOPE: &str = "scope";
+pub(crate) const USER: &str = "user";
+
+pub(crate) const ENDPOINT: &str = "endpoint";
+pub(crate) const QUERY: &str = "query";
+pub(crate) const HEADER: &str = "header";
+pub(crate) const BODY: &str = "body";
+pub(crate) const RENAME: &str = "rename";
+
+/// `expected one of: `a`, `b``, for "unknown key" messages.
+pub(crate) fn one_of(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,102 @@
+//! Checks across a declaration that parsing alone cannot make, one small function each.
+
+use crate::ast::{Endpoint, HttpMethod, ParamKind};
+use crate::ctxt::Ctxt;
+
+pub(crate) fn check(cx: &Ctxt, endpoint: &Endpoint<'_>) {
+    captures_have_arguments(cx, endpoint);
+    arguments_are_used(cx, endpoint);
+    at_most_one_body(cx, endpoint);
+    no_body_without_payload_method(cx, endpoint);
+    reserved_names_are_free(cx, endpoint);
+}
+
+/// Every `{segment}` binds an argument of the same name.
+fn captures_have_arguments(cx: &Ctxt, e: &Endpoint<'_>) {
+    let mut seen = std::collections::HashSet::new();
+    for capture in e.path.captures() {
+        if !seen.insert(capture) {
+            cx.error_spanned_by(
+                &e.path.lit,
+                format!("`{{{capture}}}` appears twice in the path"),
+            );
+            continue;
+        }
+        match e.params.iter().find(|p| p.ident == capture) {
+            Some(p) if matches!(p.kind, ParamKind::Path) => {}
+            Some(p) => cx.error_spanned_by(
+                &p.ident,
+                format!(
+                    "`{capture}` is a path segment: remove its `#[query]`, `#[header]` or `#[body]`"
+                ),
+            ),
+            None => cx.error_spanned_by(
+                &e.path.lit,
+                format!(
+                    "`{{{capture}}}` has no argument: add `{capture}: &str` to `{}`",
+                    e.item.sig.ident
+                ),
+            ),
+        }
+    }
+}
+
+/// An argument with no attribute must be a path segment.
+fn arguments_are_used(cx: &Ctxt, e: &Endpoint<'_>) {
+    for p in &e.params {
+        if matches!(p.kind, ParamKind::Path) && !e.path.captures().any(|c| p.ident == c) {
+            cx.error_spanned_by(
+                &p.ident,
+                format!(
+                    "argument `{0}` is used nowhere: put `{{{0}}}` in the path, or mark it \
+                     `#[query]`, `#[header(\"Name\")]` or `#[body]`",
+                    p.ident
+                ),
+            );
+        }
+    }
+}
+
+fn at_most_one_body(cx: &Ctxt, e: &Endpoint<'_>) {
+    let bodies: Vec<_> = e
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ParamKind::Body(_)))
+        .collect();
+    for extra in bodies.iter().skip(1) {
+        cx.error_spanned_by(
+            &extra.ident,
+            "only one argument can be the `#[body]`: group the fields in one serializable type",
+        );
+    }
+}
+
+fn no_body_without_payload_method(cx: &Ctxt, e: &Endpoint<'_>) {
+    if !matches!(e.method, HttpMethod::Get | HttpMethod::Delete) {
+        return;
+    }
+    for p in &e.params {
+        if let ParamKind::Body(span) = p.kind {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "a {} request has no body: use `method = POST`, `PUT` or `PATCH`, or send `{}` as `#[query]`",
+                    e.method.name(),
+                    p.ident
+                ),
+            ));
+        }
+    }
+}
+
+/// The generated methods name the user argument `user`.
+fn reserved_names_are_free(cx: &Ctxt, e: &Endpoint<'_>) {
+    for p in &e.params {
+        if p.ident == "user" && matches!(e.user, crate::ast::User::Type(_)) {
+            cx.error_spanned_by(
+                &p.ident,
+                "`user` is the generated user argument: rename this one",
+            );
+        }
+    }
+}
