@@ -128,6 +128,7 @@ pub(crate) fn parse_api(cx: &Ctxt, args: TokenStream) -> Option<Api> {
     let mut flat = Urls::default();
     let mut flat_tokens: Option<syn::Path> = None;
     let mut environments: Vec<(EnvironmentDecl, syn::Path)> = Vec::new();
+    let mut broken_environment = false;
     let mut scope_separator = Once::new(SCOPE_SEPARATOR);
     let mut client_auth = Once::new(CLIENT_AUTH);
     let mut headers = Once::new(HEADERS);
@@ -160,14 +161,16 @@ pub(crate) fn parse_api(cx: &Ctxt, args: TokenStream) -> Option<Api> {
                     Ok(())
                 })?;
                 let Some(name) = name.value else {
+                    broken_environment = true;
                     cx.error_spanned_by(
                         &meta.path,
                         "`environment(...)` needs `name = \"...\"`, e.g. `name = \"sandbox\"`",
                     );
                     return Ok(());
                 };
-                if let Some(env) = urls.finish(cx, name, &meta.path) {
-                    environments.push((env, meta.path.clone()));
+                match urls.finish(cx, name, &meta.path) {
+                    Some(env) => environments.push((env, meta.path.clone())),
+                    None => broken_environment = true,
                 }
             }
             SCOPE_SEPARATOR => {
@@ -233,6 +236,7 @@ pub(crate) fn parse_api(cx: &Ctxt, args: TokenStream) -> Option<Api> {
             }
             environments.into_iter().map(|(env, _)| env).collect()
         }
+        (None, true) if broken_environment => return None,
         (None, true) => {
             cx.error_spanned_by(
                 &provider,
@@ -369,26 +373,34 @@ pub(crate) fn parse_endpoint<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<End
     let mut scopes = Once::new(SCOPE);
     let mut user = Once::new(USER);
     let mut headers = Once::new(HEADERS);
+    // Keys given with a value that was refused: reported once, not again as missing.
+    let mut refused: Vec<&str> = Vec::new();
     let parsed = attr.parse_nested_meta(|meta| {
         match key_of(&meta).as_str() {
             METHOD => {
                 let ident: syn::Ident = meta.value()?.parse()?;
                 match HttpMethod::from_ident(&ident) {
                     Some(m) => method.set(cx, &meta, (m, ident.span())),
-                    None => cx.error_spanned_by(
-                        &ident,
-                        format!(
-                            "unknown HTTP method `{ident}`; expected one of: {}",
-                            one_of(HttpMethod::NAMES)
-                        ),
-                    ),
+                    None => {
+                        refused.push(METHOD);
+                        cx.error_spanned_by(
+                            &ident,
+                            format!(
+                                "unknown HTTP method `{ident}`; expected one of: {}",
+                                one_of(HttpMethod::NAMES)
+                            ),
+                        );
+                    }
                 }
             }
             PATH => {
                 let lit: LitStr = meta.value()?.parse()?;
                 match Template::parse(lit) {
                     Ok(t) => path.set(cx, &meta, t),
-                    Err(e) => cx.syn_error(e),
+                    Err(e) => {
+                        refused.push(PATH);
+                        cx.syn_error(e);
+                    }
                 }
             }
             SCOPE => {
@@ -414,7 +426,9 @@ pub(crate) fn parse_endpoint<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<End
         return None;
     }
     let mut require = |present: bool, key: &str, example: &str| {
-        if !present {
+        if refused.contains(&key) {
+            broken = true;
+        } else if !present {
             cx.error_spanned_by(
                 attr,
                 format!("`#[endpoint]` is missing `{key}`, e.g. `{key} = {example}`"),
@@ -432,6 +446,9 @@ pub(crate) fn parse_endpoint<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<End
 
     let params = parse_params(cx, item);
     let ok_type = result_ok_type(cx, item);
+    if let (Some(path), Some(params)) = (&path.value, &params) {
+        crate::valid::check_arguments(cx, &sig.ident, path, params);
+    }
     if broken {
         return None;
     }

@@ -1,28 +1,35 @@
 //! Checks across a declaration that parsing alone cannot make, one small function each.
 
-use crate::ast::{Endpoint, HttpMethod, ParamKind};
+use crate::ast::{Endpoint, HttpMethod, Param, ParamKind};
 use crate::ctxt::Ctxt;
+use crate::path::Template;
 
+/// Checks of an endpoint that parsed whole.
 pub(crate) fn check(cx: &Ctxt, endpoint: &Endpoint<'_>) {
-    captures_have_arguments(cx, endpoint);
-    arguments_are_used(cx, endpoint);
-    at_most_one_body(cx, endpoint);
     no_body_without_payload_method(cx, endpoint);
     reserved_names_are_free(cx, endpoint);
 }
 
+/// Checks of the path and the arguments alone: run even when another key of the
+/// endpoint is broken, so one compile reports every mistake.
+pub(crate) fn check_arguments(cx: &Ctxt, method: &syn::Ident, path: &Template, params: &[Param]) {
+    captures_have_arguments(cx, method, path, params);
+    arguments_are_used(cx, path, params);
+    at_most_one_body(cx, params);
+}
+
 /// Every `{segment}` binds an argument of the same name.
-fn captures_have_arguments(cx: &Ctxt, e: &Endpoint<'_>) {
+fn captures_have_arguments(cx: &Ctxt, method: &syn::Ident, path: &Template, params: &[Param]) {
     let mut seen = std::collections::HashSet::new();
-    for capture in e.path.captures() {
+    for capture in path.captures() {
         if !seen.insert(capture) {
             cx.error_spanned_by(
-                &e.path.lit,
+                &path.lit,
                 format!("`{{{capture}}}` appears twice in the path"),
             );
             continue;
         }
-        match e.params.iter().find(|p| p.ident == capture) {
+        match params.iter().find(|p| p.ident == capture) {
             Some(p) if matches!(p.kind, ParamKind::Path) => {}
             Some(p) => cx.error_spanned_by(
                 &p.ident,
@@ -31,20 +38,17 @@ fn captures_have_arguments(cx: &Ctxt, e: &Endpoint<'_>) {
                 ),
             ),
             None => cx.error_spanned_by(
-                &e.path.lit,
-                format!(
-                    "`{{{capture}}}` has no argument: add `{capture}: &str` to `{}`",
-                    e.item.sig.ident
-                ),
+                &path.lit,
+                format!("`{{{capture}}}` has no argument: add `{capture}: &str` to `{method}`"),
             ),
         }
     }
 }
 
 /// An argument with no attribute must be a path segment.
-fn arguments_are_used(cx: &Ctxt, e: &Endpoint<'_>) {
-    for p in &e.params {
-        if matches!(p.kind, ParamKind::Path) && !e.path.captures().any(|c| p.ident == c) {
+fn arguments_are_used(cx: &Ctxt, path: &Template, params: &[Param]) {
+    for p in params {
+        if matches!(p.kind, ParamKind::Path) && !path.captures().any(|c| p.ident == c) {
             cx.error_spanned_by(
                 &p.ident,
                 format!(
@@ -57,9 +61,8 @@ fn arguments_are_used(cx: &Ctxt, e: &Endpoint<'_>) {
     }
 }
 
-fn at_most_one_body(cx: &Ctxt, e: &Endpoint<'_>) {
-    let bodies: Vec<_> = e
-        .params
+fn at_most_one_body(cx: &Ctxt, params: &[Param]) {
+    let bodies: Vec<_> = params
         .iter()
         .filter(|p| matches!(p.kind, ParamKind::Body(_)))
         .collect();

@@ -1,0 +1,44 @@
+//! The generated code names everything by absolute path: it compiles without the
+//! prelude and with a shadowed `Result`, `Option` and `Send`.
+#![no_implicit_prelude]
+
+extern crate oauth2_api;
+extern crate serde;
+
+#[allow(dead_code)]
+type Result<T> = ::core::result::Result<T, ()>;
+#[allow(dead_code)]
+struct Option;
+#[allow(dead_code)]
+trait Send {}
+#[allow(dead_code)]
+mod core {}
+
+pub struct Company;
+impl ::oauth2_api::ApiUser for Company {
+    fn user_ref(&self) -> ::oauth2_api::UserRef {
+        ::oauth2_api::UserRef::new("company", "1")
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Message {
+    pub message: ::std::string::String,
+}
+
+#[::oauth2_api::oauth2_api(provider = "HMRC",
+    environment(name = "sandbox", base_url = "https://test-api.service.hmrc.gov.uk",
+                auth_url = "https://test-www.tax.service.gov.uk/oauth/authorize",
+                token_url = "https://test-api.service.hmrc.gov.uk/oauth/token"),
+    headers("Accept" = "application/vnd.hmrc.1.0+json"))]
+pub trait Hello {
+    #[endpoint(method = GET, path = "/hello/{name}", scope = "hello", user = Company)]
+    async fn hello(&self, name: &str, #[query] loud: ::std::option::Option<bool>)
+        -> ::std::result::Result<Message, ::oauth2_api::Error>;
+
+    #[endpoint(method = POST, path = "/hello/application", scope = ["hello", "openid"], user = Application)]
+    async fn hello_application(&self, #[body] m: &::std::string::String, #[header("X-Trace")] trace: u64)
+        -> ::std::result::Result<(), ::oauth2_api::Error>;
+}
+
+fn main() {}
