@@ -1,1 +1,45 @@
-//! Shared helpers of the examples.
+//! Runnable examples of `oauth2-api`; see the `[[example]]` targets. The HMRC Hello
+//! World declaration lives here so examples and tests share it.
+
+use oauth2_api::{ApiUser, Error, UserRef, oauth2_api};
+use serde::Deserialize;
+
+/// A company of the application: the party that authorizes HMRC access.
+#[derive(Clone, Debug)]
+pub struct Company {
+    /// The application's own id of the company.
+    pub id: u32,
+}
+
+impl ApiUser for Company {
+    fn user_ref(&self) -> UserRef {
+        UserRef::new("company", self.id.to_string())
+    }
+}
+
+/// The answer of every Hello World endpoint.
+#[derive(Debug, Deserialize)]
+pub struct Message {
+    /// `Hello World`, `Hello Application` or `Hello User`.
+    pub message: String,
+}
+
+/// HMRC's Hello World API.
+#[oauth2_api(provider = "HMRC",
+             environment(name = "sandbox", base_url = "https://test-api.service.hmrc.gov.uk",
+                         auth_url = "https://test-www.tax.service.gov.uk/oauth/authorize",
+                         token_url = "https://test-api.service.hmrc.gov.uk/oauth/token"),
+             environment(name = "production", base_url = "https://api.service.hmrc.gov.uk",
+                         auth_url = "https://www.tax.service.gov.uk/oauth/authorize",
+                         token_url = "https://api.service.hmrc.gov.uk/oauth/token"),
+             client_auth = "body",
+             headers("Accept" = "application/vnd.hmrc.1.0+json"))]
+pub trait HelloWorld {
+    /// Says hello to the application (client credentials).
+    #[endpoint(method = GET, path = "/hello/application", user = Application)]
+    async fn hello_application(&self) -> Result<Message, Error>;
+
+    /// Says hello to a person who authorized (scope `hello`).
+    #[endpoint(method = GET, path = "/hello/user", scope = "hello", user = Company)]
+    async fn hello_user(&self) -> Result<Message, Error>;
+}

@@ -41,7 +41,9 @@ mod authorize;
 mod call;
 mod config;
 mod error;
+mod flow;
 mod http;
+mod loopback;
 mod provider;
 mod runtime;
 #[cfg(feature = "sandbox")]
@@ -50,6 +52,7 @@ mod session;
 pub mod store;
 mod token;
 mod user;
+pub mod web;
 
 pub use crate::authorize::{AuthorizationRequest, Authorized, CallbackParams};
 pub use crate::call::{Method, RawRequest, RawResponse};
@@ -58,11 +61,14 @@ pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,
     ProviderError, ProviderErrorDetail, TokenError,
 };
+pub use crate::flow::{AuthorizeAndRetry, Authorizer};
+pub use crate::loopback::{Browser, LoopbackAuthorizer};
 pub use crate::provider::{ClientAuth, Environment, Provider};
 pub use crate::runtime::Runtime;
 pub use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };
 pub use crate::user::{ApiUser, Application, UserRef};
+pub use async_trait::async_trait;
 pub use oauth2_api_macros::{endpoint, oauth2_api};
 pub use secrecy::{ExposeSecret, SecretString};

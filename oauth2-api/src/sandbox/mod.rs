@@ -63,6 +63,9 @@ pub struct SandboxConfig {
     pub scopes: Vec<String>,
     /// Port to listen on (default 0: any free port).
     pub port: u16,
+    /// A file where issued tokens are kept, so a restarted sandbox still honours them
+    /// (the quickstart's second run). `None` keeps everything in memory.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -83,6 +86,7 @@ impl Default for SandboxConfig {
                 .map(str::to_owned)
                 .to_vec(),
             port: 0,
+            state_file: None,
         }
     }
 }
@@ -137,7 +141,7 @@ pub struct SandboxCounts {
     pub api: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Grant {
     pub(crate) client_id: String,
     /// The person; `None` for client credentials.
@@ -175,6 +179,58 @@ impl Shared {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Writes the tokens to the state file, if there is one. Best effort: a demo
+    /// sandbox that cannot save only forgets its tokens on restart.
+    pub(crate) fn persist(&self) {
+        let Some(path) = &self.config.state_file else {
+            return;
+        };
+        let saved = {
+            let state = self.state();
+            Saved {
+                access: state.access.clone(),
+                refresh: state.refresh.clone(),
+                revoked_families: state.revoked_families.clone(),
+                next_family: state.next_family,
+            }
+        };
+        let write = serde_json::to_vec(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|json| {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, json)?;
+                std::fs::rename(tmp, path)
+            });
+        if let Err(e) = write {
+            tracing::warn!(path = %path.display(), error = %e, "the sandbox could not save its tokens");
+        }
+    }
+}
+
+/// What the state file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    access: HashMap<String, (Grant, SystemTime)>,
+    refresh: HashMap<String, (Grant, bool)>,
+    revoked_families: HashSet<u64>,
+    next_family: u64,
+}
+
+fn load_state(path: Option<&std::path::Path>) -> State {
+    let saved = path
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|json| serde_json::from_slice::<Saved>(&json).ok());
+    match saved {
+        Some(saved) => State {
+            access: saved.access,
+            refresh: saved.refresh,
+            revoked_families: saved.revoked_families,
+            next_family: saved.next_family,
+            ..State::default()
+        },
+        None => State::default(),
+    }
 }
 
 /// A running sandbox provider; stops when dropped.
@@ -197,9 +253,10 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        let state = load_state(config.state_file.as_deref());
         let shared = Arc::new(Shared {
             config,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
         });
         let app = oauth::routes()
             .merge(api::routes())

@@ -277,6 +277,12 @@ async fn token(
     headers: HeaderMap,
     Form(p): Form<Params>,
 ) -> Response {
+    let response = grant(&shared, &headers, &p).await;
+    shared.persist();
+    response
+}
+
+async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
     let fault = {
         let mut state = shared.state();
@@ -320,7 +326,7 @@ async fn token(
             return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
         }
     }
-    let client = match authenticate(&shared, &headers, &p) {
+    let client = match authenticate(shared, headers, p) {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -358,7 +364,7 @@ async fn token(
                     "code_verifier does not match",
                 );
             }
-            Json(issue_tokens(&shared, found.grant, true)).into_response()
+            Json(issue_tokens(shared, found.grant, true)).into_response()
         }
         "refresh_token" => {
             let refresh = p.get("refresh_token").cloned().unwrap_or_default();
@@ -391,7 +397,7 @@ async fn token(
                 state.refresh.insert(refresh.clone(), (grant.clone(), true));
             }
             drop(state);
-            let mut answer = issue_tokens(&shared, grant, rotate);
+            let mut answer = issue_tokens(shared, grant, rotate);
             if !rotate && !shared.config.omit_refresh_token_on_refresh {
                 answer["refresh_token"] = json!(refresh);
             }
@@ -437,7 +443,7 @@ async fn token(
                 scopes,
                 family,
             };
-            Json(issue_tokens(&shared, grant, false)).into_response()
+            Json(issue_tokens(shared, grant, false)).into_response()
         }
         _ => oauth_error(
             StatusCode::BAD_REQUEST,
@@ -466,6 +472,8 @@ async fn revoke(
     if let Some(family) = family {
         state.revoked_families.insert(family);
     }
+    drop(state);
+    shared.persist();
     // RFC 7009 §2.2: an unknown token is answered 200 too.
     StatusCode::OK.into_response()
 }
