@@ -43,3 +43,6 @@ pub trait HelloWorld {
     #[endpoint(method = GET, path = "/hello/user", scope = "hello", user = Company)]
     async fn hello_user(&self) -> Result<Message, Error>;
 }
+
+#[path = "quickstart_run.rs"]
+pub mod quickstart;

@@ -6,6 +6,7 @@
 
 mod authorize;
 mod calls;
+mod flows;
 mod macros;
 mod peer;
 mod stores;
