@@ -9,5 +9,6 @@ mod calls;
 mod flows;
 mod macros;
 mod peer;
+mod sandbox;
 mod stores;
 mod tokens;

@@ -200,6 +200,13 @@ async fn consent(State(shared): State<Arc<Shared>>, Form(p): Form<Params>) -> Re
     issue_code(&shared, &p, &redirect_uri, scopes, &user)
 }
 
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
@@ -355,6 +362,13 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
                 );
             }
             let verifier = p.get("code_verifier").cloned().unwrap_or_default();
+            if !valid_verifier(&verifier) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
+                );
+            }
             let computed =
                 PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier));
             if found.challenge.as_deref() != Some(computed.as_str()) {
