@@ -27,13 +27,23 @@ use async_trait::async_trait;
 use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
 use crate::user::UserRef;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod cipher;
 #[cfg(feature = "store-contract")]
 pub mod contract;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use cipher::TokenCipher;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -162,7 +172,7 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 /// Milliseconds since the Unix epoch: how SQL backends store instants.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn to_millis(t: SystemTime) -> i64 {
     match t.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
@@ -170,7 +180,7 @@ pub(crate) fn to_millis(t: SystemTime) -> i64 {
     }
 }
 
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn from_millis(ms: i64) -> SystemTime {
     let d = std::time::Duration::from_millis(ms.unsigned_abs());
     if ms >= 0 {
