@@ -229,3 +229,70 @@ pub fn peer_runtime(peer: &Peer, store: impl SessionStore) -> Runtime {
         .build()
         .expect("runtime builds")
 }
+
+/// A PostgreSQL schema of its own for one test, or `None` (skipping) without a server.
+pub struct PgSchema {
+    /// The database URL.
+    pub url: String,
+    /// The schema's name.
+    pub schema: String,
+}
+
+impl PgSchema {
+    /// A fresh schema in `$DATABASE_URL`'s database.
+    pub async fn new() -> Option<PgSchema> {
+        let Ok(url) = std::env::var("DATABASE_URL") else {
+            skip_or_fail("PostgreSQL", "DATABASE_URL is not set")?;
+            unreachable!()
+        };
+        if let Err(e) = sqlx::PgPool::connect(&url).await {
+            skip_or_fail("PostgreSQL", &e.to_string())?;
+        }
+        let schema = format!("oauth2_api_test_{:016x}", rand_u64());
+        Some(PgSchema { url, schema })
+    }
+
+    /// A store on this schema (each call opens its own pool, like another instance).
+    pub async fn store(&self) -> oauth2_api::store::PostgresStore {
+        oauth2_api::store::PostgresStore::connect_in_schema(&self.url, Some(&self.schema))
+            .await
+            .expect("the PostgreSQL store opens")
+    }
+
+    /// A plain pool on this schema, to read the raw tables.
+    pub async fn raw(&self) -> sqlx::PgPool {
+        let schema = self.schema.clone();
+        sqlx::postgres::PgPoolOptions::new()
+            .after_connect(move |conn, _| {
+                let set = format!("SET search_path TO {schema}");
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(set)).await?;
+                    Ok(())
+                })
+            })
+            .connect(&self.url)
+            .await
+            .unwrap()
+    }
+
+    /// Drops the schema (call at the end of a test).
+    pub async fn drop(self) {
+        if let Ok(pool) = sqlx::PgPool::connect(&self.url).await {
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+            let _ = sqlx::Executor::execute(&pool, sqlx::AssertSqlSafe(sql)).await;
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}

@@ -131,7 +131,19 @@ impl Runtime {
                 .acquire_lease(key, &self.inner.holder, now, now + lease_ttl)
                 .await?
             {
-                let result = self.renew_holding_lease(key, scopes, session).await;
+                // The session read above may predate a renewal that another process
+                // stored just before releasing the lease: read it again under the lease,
+                // or a used refresh token would be sent (and the grant revoked).
+                let result = match store.load(key).await {
+                    Ok(session) => match self.assess(session.as_ref(), key, scopes, stale) {
+                        Assessment::Usable(tokens) => Ok(tokens),
+                        Assessment::Authorize(reason) => Err(self
+                            .authorization_required(key, scopes, session.as_ref(), reason)
+                            .await),
+                        Assessment::Renew => self.renew_holding_lease(key, scopes, session).await,
+                    },
+                    Err(e) => Err(e.into()),
+                };
                 if let Err(e) = store.release_lease(key, &self.inner.holder).await {
                     tracing::warn!(session = %key, error = %e, "could not release the refresh lease; it expires by itself");
                 }

@@ -9,6 +9,7 @@ mod calls;
 mod flows;
 mod macros;
 mod peer;
+mod postgres;
 mod sandbox;
 mod stores;
 mod tokens;

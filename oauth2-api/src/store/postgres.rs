@@ -95,14 +95,23 @@ impl PostgresStore {
                     format!("schema `{schema}` must be lower-case letters, digits and `_`"),
                 ));
             }
-            let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
             let set = format!("SET search_path TO {schema}");
-            let mut conn = sqlx::ConnectOptions::connect(&options)
+            // `CREATE SCHEMA IF NOT EXISTS` races with itself; the advisory lock orders
+            // instances that start together.
+            let err = |e| StoreError::new("connect", e);
+            let mut conn = sqlx::ConnectOptions::connect(&options).await.map_err(err)?;
+            let mut tx = sqlx::Connection::begin(&mut conn).await.map_err(err)?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *tx)
                 .await
-                .map_err(|e| StoreError::new("connect", e))?;
-            conn.execute(sqlx::AssertSqlSafe(create))
-                .await
-                .map_err(|e| StoreError::new("connect", e))?;
+                .map_err(err)?;
+            tx.execute(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .await
+            .map_err(err)?;
+            tx.commit().await.map_err(err)?;
             pool = pool.after_connect(move |conn, _| {
                 let set = set.clone();
                 Box::pin(async move {
