@@ -86,6 +86,8 @@ impl HttpMethod {
 pub(crate) enum User {
     /// The application itself (client credentials): no user argument.
     Application,
+    /// Nobody: an open endpoint, called without a token.
+    Anonymous,
     /// A person-like user of this type.
     Type(Box<Type>),
 }

@@ -441,7 +441,7 @@ pub(crate) fn parse_endpoint<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<End
     require(
         user.value.is_some(),
         USER,
-        "Company` or `user = Application",
+        "Company`, `user = Application` or `user = Anonymous",
     );
 
     let params = parse_params(cx, item);
@@ -454,6 +454,7 @@ pub(crate) fn parse_endpoint<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<End
     }
     let (method, method_span) = method.value?;
     let user = match user.value? {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("Anonymous") => User::Anonymous,
         Type::Path(p)
             if p.qself.is_none()
                 && p.path

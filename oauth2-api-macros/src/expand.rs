@@ -295,15 +295,22 @@ fn inherent_fn(e: &Endpoint<'_>) -> TokenStream {
     let scopes = &e.scopes;
     let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
     let parts = request_parts(e);
-    let user = match &e.user {
-        User::Application => quote!(::oauth2_api::UserRef::application()),
+    let ok = &e.ok_type;
+    let call = match &e.user {
+        User::Application => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
+            quote!(#call(&self.runtime, ::oauth2_api::UserRef::application(), __request))
+        }
+        User::Anonymous => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call_open::<#ok>);
+            quote!(#call(&self.runtime, __request))
+        }
         User::Type(ty) => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
             let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
-            quote!(#user)
+            quote!(#call(&self.runtime, #user, __request))
         }
     };
-    let ok = &e.ok_type;
-    let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
     quote! {
         #(#docs)*
         pub async fn #ident(&self, #(#args),*) -> #output {
@@ -316,7 +323,7 @@ fn inherent_fn(e: &Endpoint<'_>) -> TokenStream {
             let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
             #(#parts)*
             ::core::result::Result::map_err(
-                #call(&self.runtime, #user, __request).await,
+                #call.await,
                 ::core::convert::Into::into,
             )
         }

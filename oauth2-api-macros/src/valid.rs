@@ -8,6 +8,19 @@ use crate::path::Template;
 pub(crate) fn check(cx: &Ctxt, endpoint: &Endpoint<'_>) {
     no_body_without_payload_method(cx, endpoint);
     reserved_names_are_free(cx, endpoint);
+    open_endpoints_have_no_scope(cx, endpoint);
+}
+
+/// A scope is asked of a token; an open endpoint is called without one.
+fn open_endpoints_have_no_scope(cx: &Ctxt, e: &Endpoint<'_>) {
+    if matches!(e.user, crate::ast::User::Anonymous) {
+        for s in &e.scopes {
+            cx.error_spanned_by(
+                s,
+                "`user = Anonymous` calls without a token: remove the scope",
+            );
+        }
+    }
 }
 
 /// Checks of the path and the arguments alone: run even when another key of the

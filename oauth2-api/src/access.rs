@@ -18,6 +18,10 @@ use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet};
 use crate::store::CasOutcome;
 use crate::token::LEASE_POLL;
 
+/// How long to wait, and how often, when the provider says a refresh is in progress.
+const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
+const REFRESH_IN_PROGRESS_WAITS: u32 = 3;
+
 impl Runtime {
     /// A usable access token of `user` for `scopes`, renewed when due: what every call
     /// uses, for requests this crate does not send itself. Fails with
@@ -181,7 +185,7 @@ impl Runtime {
         } else {
             let current =
                 current.ok_or_else(|| Error::Config("no session to refresh".to_owned()))?;
-            match self.refresh_grant(env, key, &current).await {
+            match self.refresh_patiently(env, key, &current).await {
                 Ok(tokens) => Ok(tokens),
                 Err(Error::Token(TokenError::Rejected {
                     code, description, ..
@@ -216,6 +220,49 @@ impl Runtime {
             Err(e) => {
                 self.record_error(key, last_error_of(&e)).await;
                 Err(e)
+            }
+        }
+    }
+
+    /// Refreshes; when the provider answers that a refresh of this grant is already in
+    /// progress (HMRC, when another holder of the token got there first), waits and reads
+    /// the store, where that other refresh's result lands.
+    async fn refresh_patiently(
+        &self,
+        env: &crate::config::ResolvedEnvironment,
+        key: &SessionKey,
+        current: &TokenSet,
+    ) -> Result<TokenSet, Error> {
+        let sent = current
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose_secret().to_owned());
+        let mut waits = 0;
+        loop {
+            let outcome = self.refresh_grant(env, key, current).await;
+            let in_progress = matches!(&outcome, Err(Error::Token(TokenError::Rejected { code, description, .. }))
+                if code == "invalid_request"
+                    && description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("in progress")));
+            if !in_progress || waits == REFRESH_IN_PROGRESS_WAITS {
+                return outcome;
+            }
+            waits += 1;
+            tracing::info!(session = %key, "the provider is already refreshing this grant: waiting for the result");
+            tokio::time::sleep(REFRESH_IN_PROGRESS_WAIT).await;
+            let stored = self
+                .inner
+                .store
+                .load(key)
+                .await?
+                .and_then(|s| s.state.tokens);
+            if let Some(tokens) = stored
+                && tokens
+                    .refresh_token
+                    .as_ref()
+                    .map(|r| r.expose_secret().to_owned())
+                    != sent
+            {
+                return Ok(tokens);
             }
         }
     }

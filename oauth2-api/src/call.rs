@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::error::{ApiError, AuthorizationReason, Error, ProviderError, excerpt};
+use crate::hooks::OutgoingRequest;
 use crate::http::{describe_reqwest, retry_after};
 use crate::runtime::Runtime;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
@@ -123,7 +124,7 @@ impl Runtime {
         );
         async {
             let token = self.access_token(&key, &out.scopes, None).await?;
-            let first = self.send_with(&key, &token, out).await?;
+            let first = self.send_with(&key, Some(&token), out).await?;
             if first.status != 401 {
                 tracing::Span::current().record("status", first.status);
                 return Ok(first);
@@ -131,7 +132,7 @@ impl Runtime {
             tracing::debug!("the API answered 401: renewing the token once");
             let stale = token.access_token.expose_secret();
             let token = self.access_token(&key, &out.scopes, Some(stale)).await?;
-            let second = self.send_with(&key, &token, out).await?;
+            let second = self.send_with(&key, Some(&token), out).await?;
             tracing::Span::current().record("status", second.status);
             if second.status != 401 || key.user.is_application() {
                 return Ok(second);
@@ -177,10 +178,45 @@ impl Runtime {
         Ok(())
     }
 
+    /// Sends `out` once per attempt, retrying throttled answers per the retry policy.
     async fn send_with(
         &self,
         key: &SessionKey,
-        token: &TokenSet,
+        token: Option<&TokenSet>,
+        out: &Outgoing,
+    ) -> Result<RawResponse, Error> {
+        let mut attempt = 0;
+        loop {
+            let answer = self.send_once(key, token, out).await?;
+            let throttled = answer.status == 429
+                || (answer.status == 503 && answer.headers.contains_key(http::header::RETRY_AFTER));
+            if !throttled {
+                return Ok(answer);
+            }
+            let retry_after = retry_after(&answer.headers);
+            let Some(delay) = self
+                .inner
+                .extensions
+                .retry
+                .delay(out.method, attempt, retry_after)
+            else {
+                return Ok(answer);
+            };
+            tracing::info!(
+                status = answer.status,
+                ?delay,
+                attempt,
+                "throttled: retrying"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        key: &SessionKey,
+        token: Option<&TokenSet>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let env = self.environment_named(&key.environment)?;
@@ -190,15 +226,29 @@ impl Runtime {
         if !out.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&out.query);
         }
-        let mut request = self
-            .inner
-            .api_http
-            .request(out.method.as_http(), url)
-            .bearer_auth(token.access_token.expose_secret());
+        let mut headers = out.headers.clone();
+        for hook in &self.inner.extensions.request_hooks {
+            hook.before_send(&mut OutgoingRequest {
+                endpoint: &out.endpoint,
+                method: out.method,
+                url: &url,
+                user: &key.user,
+                environment: &key.environment,
+                context: &self.context,
+                headers: &mut headers,
+            })?;
+        }
+        if let Some(limit) = &self.inner.extensions.rate_limit {
+            limit.acquire().await;
+        }
+        let mut request = self.inner.api_http.request(out.method.as_http(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token.access_token.expose_secret());
+        }
         for (name, value) in &self.inner.headers {
             request = request.header(name, value);
         }
-        for (name, value) in &out.headers {
+        for (name, value) in &headers {
             request = request.header(name.as_str(), value.as_str());
         }
         if let Some(body) = &out.body {
@@ -220,6 +270,33 @@ impl Runtime {
             headers,
             body,
         })
+    }
+
+    /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
+    /// default environment.
+    pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
+        let env = &self.inner.environments[self.inner.default_environment];
+        let key = SessionKey::new(&self.inner.provider, &env.name, UserRef::anonymous());
+        let span = tracing::info_span!(
+            "oauth2_api.call",
+            provider = %key.api,
+            environment = %key.environment,
+            endpoint = %out.endpoint,
+            user = %key.user,
+        );
+        self.send_with(&key, None, out).instrument(span).await
+    }
+
+    /// An [`ApiError`] for a non-success answer, decoded by the runtime's
+    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes.
+    pub(crate) fn api_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
+        let mut error = answer.error(endpoint);
+        if let Some(decoder) = &self.inner.extensions.error_decoder
+            && let Some(decoded) = decoder.decode(answer.status, &answer.body)
+        {
+            error.provider = Some(decoded);
+        }
+        error
     }
 
     /// Starts an authorized request to a path no trait declares yet (the escape hatch).

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::error::Error;
+use crate::hooks::{ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy};
 use crate::provider::Provider;
 use crate::runtime::{Inner, Runtime};
 use crate::store::SessionStore;
@@ -100,6 +101,7 @@ pub struct RuntimeBuilder {
     default_environment: Option<String>,
     allow_insecure_http: bool,
     settings: Settings,
+    extensions: Extensions,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -125,6 +127,7 @@ impl RuntimeBuilder {
             default_environment: None,
             allow_insecure_http: false,
             settings: Settings::default(),
+            extensions: Extensions::default(),
         }
     }
 
@@ -218,6 +221,31 @@ impl RuntimeBuilder {
     /// Timeout of each API request (default 60 s).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.settings.api_timeout = timeout;
+        self
+    }
+
+    /// Runs `hook` on every API request before it is sent (in the order added).
+    pub fn request_hook(mut self, hook: impl RequestHook) -> Self {
+        self.extensions.request_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Decodes error bodies of a shape the built-in decoding does not know.
+    pub fn error_decoder(mut self, decoder: impl ErrorDecoder) -> Self {
+        self.extensions.error_decoder = Some(Arc::new(decoder));
+        self
+    }
+
+    /// How throttled calls (429, 503 with `Retry-After`) are retried; see [`RetryPolicy`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.extensions.retry = policy;
+        self
+    }
+
+    /// At most `requests` API calls per `window` for the whole runtime, every user
+    /// together (HMRC allows 3 per second per application); calls over it wait.
+    pub fn rate_limit(mut self, requests: usize, window: Duration) -> Self {
+        self.extensions.rate_limit = Some(RateLimiter::new(requests, window));
         self
     }
 
@@ -320,6 +348,7 @@ impl RuntimeBuilder {
             headers,
             store,
             self.settings,
+            self.extensions,
         )?)
     }
 }

@@ -42,6 +42,9 @@ mod call;
 mod config;
 mod error;
 mod flow;
+#[cfg(feature = "hmrc")]
+pub mod hmrc;
+mod hooks;
 mod http;
 mod loopback;
 mod provider;
@@ -62,6 +65,7 @@ pub use crate::error::{
     ProviderError, ProviderErrorDetail, TokenError,
 };
 pub use crate::flow::{AuthorizeAndRetry, Authorizer};
+pub use crate::hooks::{CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy};
 pub use crate::loopback::{Browser, LoopbackAuthorizer};
 pub use crate::provider::{ClientAuth, Environment, Provider};
 pub use crate::runtime::Runtime;

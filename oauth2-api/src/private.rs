@@ -162,8 +162,28 @@ pub async fn call<T: DeserializeOwned>(
         return Err(error);
     }
     let answer = runtime.send(&user, &request.out).await?;
+    decode(runtime, &request, answer)
+}
+
+/// Sends the request with no token (an open endpoint) and decodes the answer as `T`.
+pub async fn call_open<T: DeserializeOwned>(
+    runtime: &Runtime,
+    request: Request,
+) -> Result<T, Error> {
+    if let Some(error) = request.error {
+        return Err(error);
+    }
+    let answer = runtime.send_open(&request.out).await?;
+    decode(runtime, &request, answer)
+}
+
+fn decode<T: DeserializeOwned>(
+    runtime: &Runtime,
+    request: &Request,
+    answer: crate::RawResponse,
+) -> Result<T, Error> {
     if !answer.is_success() {
-        return Err(answer.error(&request.out.endpoint).into());
+        return Err(runtime.api_error(&answer, &request.out.endpoint).into());
     }
     answer.json(&request.out.endpoint)
 }

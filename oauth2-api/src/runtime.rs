@@ -10,6 +10,7 @@ use rand::Rng;
 
 use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
 use crate::error::Error;
+use crate::hooks::{CallContext, Extensions};
 use crate::http::TokenHttp;
 use crate::provider::{ClientAuth, Provider};
 use crate::session::{LastError, Session, SessionKey, SessionState};
@@ -22,6 +23,7 @@ use crate::user::{ApiUser, UserRef};
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<Inner>,
+    pub(crate) context: Arc<CallContext>,
 }
 
 pub(crate) struct Inner {
@@ -39,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) holder: String,
     /// One async mutex per session being renewed, so a process refreshes once.
     pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    pub(crate) extensions: Extensions,
 }
 
 impl Inner {
@@ -52,6 +55,7 @@ impl Inner {
         headers: Vec<(http::HeaderName, http::HeaderValue)>,
         store: Arc<dyn SessionStore>,
         settings: Settings,
+        extensions: Extensions,
     ) -> Result<Self, Error> {
         let http_error = |e: reqwest::Error| Error::Config(format!("HTTP client: {e}"));
         let token_http = TokenHttp::new(settings.token_timeout).map_err(http_error)?;
@@ -77,6 +81,7 @@ impl Inner {
             api_http,
             holder,
             flights: Mutex::new(HashMap::new()),
+            extensions,
         })
     }
 }
@@ -99,7 +104,23 @@ impl Runtime {
     pub(crate) fn from_inner(inner: Inner) -> Result<Self, Error> {
         Ok(Self {
             inner: Arc::new(inner),
+            context: Arc::new(CallContext::default()),
         })
+    }
+
+    /// This runtime with `context` for its calls' [`RequestHook`](crate::RequestHook)s
+    /// (an end user's IP address and device, for HMRC's fraud-prevention headers).
+    /// Sessions, store and single flight stay shared.
+    pub fn with_context(&self, context: CallContext) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            context: Arc::new(context),
+        }
+    }
+
+    /// The context attached with [`with_context`](Self::with_context).
+    pub fn context(&self) -> &CallContext {
+        &self.context
     }
 
     /// The provider's name, under which sessions are stored.

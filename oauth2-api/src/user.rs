@@ -30,6 +30,14 @@ impl UserRef {
         }
     }
 
+    /// The reference calls to open endpoints are made under: nobody, no token.
+    pub const fn anonymous() -> Self {
+        Self {
+            kind: Cow::Borrowed("anonymous"),
+            id: String::new(),
+        }
+    }
+
     /// The kind of user, e.g. `"company"`.
     pub fn kind(&self) -> &str {
         &self.kind
@@ -48,8 +56,8 @@ impl UserRef {
 
 impl fmt::Display for UserRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_application() {
-            f.write_str(Application::KIND)
+        if self.id.is_empty() {
+            f.write_str(&self.kind)
         } else {
             write!(f, "{}:{}", self.kind, self.id)
         }
