@@ -35,6 +35,10 @@ pub struct Message {
              client_auth = "body",
              headers("Accept" = "application/vnd.hmrc.1.0+json"))]
 pub trait HelloWorld {
+    /// Says hello to anyone: an open endpoint, no token.
+    #[endpoint(method = GET, path = "/hello/world", user = Anonymous)]
+    async fn hello_world(&self) -> Result<Message, Error>;
+
     /// Says hello to the application (client credentials).
     #[endpoint(method = GET, path = "/hello/application", user = Application)]
     async fn hello_application(&self) -> Result<Message, Error>;
@@ -46,3 +50,7 @@ pub trait HelloWorld {
 
 #[path = "quickstart_run.rs"]
 pub mod quickstart;
+
+pub mod legifrance;
+pub mod local;
+pub mod vat;

@@ -18,7 +18,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
 
     let trait_attrs = &item.attrs;
     let trait_fns = endpoints.iter().map(|e| trait_fn(e));
-    let inherent_fns = endpoints.iter().map(|e| inherent_fn(e));
+    let inherent_fns = endpoints.iter().map(|e| inherent_fn(e, &user_trait));
     let impl_fns = endpoints.iter().map(|e| impl_fn(e, &client));
     let provider = provider_expr(api);
     let (env_items, env_doc) = environments(api, &env_enum);
@@ -68,6 +68,12 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
             /// A client on `runtime`, which must be configured for this provider.
             #vis fn new(runtime: ::oauth2_api::Runtime) -> Self {
                 Self { runtime }
+            }
+
+            /// This client with `context` for its calls' request hooks (an end user's IP
+            /// address for fraud-prevention headers, a test scenario).
+            #vis fn with_context(&self, context: ::oauth2_api::CallContext) -> Self {
+                Self { runtime: self.runtime.with_context(context) }
             }
 
             /// The runtime: sessions, the escape hatch, authorization completion.
@@ -285,7 +291,7 @@ fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
     }
 }
 
-fn inherent_fn(e: &Endpoint<'_>) -> TokenStream {
+fn inherent_fn(e: &Endpoint<'_>, user_trait: &Ident) -> TokenStream {
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
     let args = signature_args(e);
@@ -295,6 +301,11 @@ fn inherent_fn(e: &Endpoint<'_>) -> TokenStream {
     let scopes = &e.scopes;
     let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
     let parts = request_parts(e);
+    // A person is asked at once for every scope of the API for their kind of user.
+    let authorize_scopes = match &e.user {
+        User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
+        _ => quote!(&[#(#scopes),*]),
+    };
     let ok = &e.ok_type;
     let call = match &e.user {
         User::Application => {
@@ -318,6 +329,7 @@ fn inherent_fn(e: &Endpoint<'_>) -> TokenStream {
                 name: #name,
                 method: ::oauth2_api::Method::#method,
                 scopes: &[#(#scopes),*],
+                authorize_scopes: #authorize_scopes,
                 headers: &[#(#headers),*],
             };
             let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);

@@ -33,15 +33,17 @@ impl Runtime {
     ) -> Result<TokenSet, Error> {
         let key = self.session_key(user).await?;
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        self.access_token(&key, &scopes, None).await
+        self.access_token(&key, &scopes, &scopes, None).await
     }
 
-    /// A token for `key` covering `scopes`. `stale` is an access token the API just
-    /// refused: a stored token equal to it is not usable.
+    /// A token for `key` covering `scopes`; when a person must authorize, they are asked
+    /// for `ask` too (every scope of the API for this kind of user). `stale` is an access
+    /// token the API just refused: a stored token equal to it is not usable.
     pub(crate) async fn access_token(
         &self,
         key: &SessionKey,
         scopes: &[String],
+        ask: &[String],
         stale: Option<&str>,
     ) -> Result<TokenSet, Error> {
         let session = self.inner.store.load(key).await?;
@@ -49,14 +51,21 @@ impl Runtime {
             Assessment::Usable(tokens) => return Ok(tokens),
             Assessment::Authorize(reason) => {
                 return Err(self
-                    .authorization_required(key, scopes, session.as_ref(), reason)
+                    .authorization_required(key, scopes, ask, session.as_ref(), reason)
                     .await);
             }
             Assessment::Renew => {}
         }
         let this = self.clone();
-        let (key, scopes, stale) = (key.clone(), scopes.to_vec(), stale.map(str::to_owned));
-        match tokio::spawn(async move { this.renew(&key, &scopes, stale.as_deref()).await }).await {
+        let (key, scopes, ask, stale) = (
+            key.clone(),
+            scopes.to_vec(),
+            ask.to_vec(),
+            stale.map(str::to_owned),
+        );
+        match tokio::spawn(async move { this.renew(&key, &scopes, &ask, stale.as_deref()).await })
+            .await
+        {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Cancelled),
@@ -98,12 +107,16 @@ impl Runtime {
         &self,
         key: &SessionKey,
         scopes: &[String],
+        ask: &[String],
         stale: Option<&str>,
     ) -> Result<TokenSet, Error> {
         let flight = self.flight(key);
         let guard = flight.lock().await;
         let span = tracing::debug_span!("oauth2_api.renew", provider = %key.api, environment = %key.environment, user = %key.user);
-        let result = self.renew_once(key, scopes, stale).instrument(span).await;
+        let result = self
+            .renew_once(key, scopes, ask, stale)
+            .instrument(span)
+            .await;
         drop(guard);
         self.forget_flight(key, flight);
         result
@@ -113,6 +126,7 @@ impl Runtime {
         &self,
         key: &SessionKey,
         scopes: &[String],
+        ask: &[String],
         stale: Option<&str>,
     ) -> Result<TokenSet, Error> {
         let store = &self.inner.store;
@@ -125,7 +139,7 @@ impl Runtime {
                 Assessment::Usable(tokens) => return Ok(tokens),
                 Assessment::Authorize(reason) => {
                     return Err(self
-                        .authorization_required(key, scopes, session.as_ref(), reason)
+                        .authorization_required(key, scopes, ask, session.as_ref(), reason)
                         .await);
                 }
                 Assessment::Renew => {}
@@ -142,9 +156,11 @@ impl Runtime {
                     Ok(session) => match self.assess(session.as_ref(), key, scopes, stale) {
                         Assessment::Usable(tokens) => Ok(tokens),
                         Assessment::Authorize(reason) => Err(self
-                            .authorization_required(key, scopes, session.as_ref(), reason)
+                            .authorization_required(key, scopes, ask, session.as_ref(), reason)
                             .await),
-                        Assessment::Renew => self.renew_holding_lease(key, scopes, session).await,
+                        Assessment::Renew => {
+                            self.renew_holding_lease(key, scopes, ask, session).await
+                        }
                     },
                     Err(e) => Err(e.into()),
                 };
@@ -167,6 +183,7 @@ impl Runtime {
         &self,
         key: &SessionKey,
         scopes: &[String],
+        ask: &[String],
         session: Option<Session>,
     ) -> Result<TokenSet, Error> {
         let env = self.environment_named(&key.environment)?;
@@ -200,10 +217,14 @@ impl Runtime {
                         last_error: Some(LastError::now("invalid_grant", message)),
                     };
                     self.overwrite(key, &state).await?;
+                    // The session is cleared: ask again for what the refused grant held.
+                    let ask_again: Vec<String> =
+                        current.scopes.iter().chain(ask).cloned().collect();
                     return Err(self
                         .authorization_required(
                             key,
                             scopes,
+                            &ask_again,
                             None,
                             AuthorizationReason::RefreshRejected,
                         )
@@ -307,6 +328,7 @@ impl Runtime {
         &self,
         key: &SessionKey,
         scopes: &[String],
+        ask: &[String],
         session: Option<&Session>,
         reason: AuthorizationReason,
     ) -> Error {
@@ -316,7 +338,7 @@ impl Runtime {
             .and_then(|s| s.state.tokens.as_ref())
             .map(|t| t.scopes.clone())
             .unwrap_or_default();
-        for s in scopes {
+        for s in scopes.iter().chain(ask) {
             if !wanted.contains(s) {
                 wanted.push(s.clone());
             }

@@ -78,10 +78,21 @@ impl RawResponse {
         } else {
             &self.body
         };
-        serde_json::from_slice(body).map_err(|source| Error::Decode {
-            endpoint: endpoint.to_owned(),
-            body: excerpt(&self.body, 1024),
-            source,
+        serde_json::from_slice(body).or_else(|source| {
+            // A plain-text answer (PISTE's `pong`) decodes into a `String`.
+            let text = self
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/"));
+            let as_text = text
+                .then(|| serde_json::from_value(serde_json::Value::String(self.text())).ok())
+                .flatten();
+            as_text.ok_or_else(|| Error::Decode {
+                endpoint: endpoint.to_owned(),
+                body: excerpt(&self.body, 1024),
+                source,
+            })
         })
     }
 
@@ -104,6 +115,9 @@ pub(crate) struct Outgoing {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) scopes: Vec<String>,
+    /// Scopes to ask for when a person must authorize: every scope of the API for this
+    /// kind of user, so one authorization serves all its endpoints.
+    pub(crate) ask: Vec<String>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Option<Vec<u8>>,
@@ -123,7 +137,7 @@ impl Runtime {
             status = tracing::field::Empty,
         );
         async {
-            let token = self.access_token(&key, &out.scopes, None).await?;
+            let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
             if first.status != 401 {
                 tracing::Span::current().record("status", first.status);
@@ -131,7 +145,9 @@ impl Runtime {
             }
             tracing::debug!("the API answered 401: renewing the token once");
             let stale = token.access_token.expose_secret();
-            let token = self.access_token(&key, &out.scopes, Some(stale)).await?;
+            let token = self
+                .access_token(&key, &out.scopes, &out.ask, Some(stale))
+                .await?;
             let second = self.send_with(&key, Some(&token), out).await?;
             tracing::Span::current().record("status", second.status);
             if second.status != 401 || key.user.is_application() {
@@ -142,7 +158,13 @@ impl Runtime {
             self.forget_tokens(&key, &token, LastError::now("unauthorized", message))
                 .await?;
             Err(self
-                .authorization_required(&key, &out.scopes, None, AuthorizationReason::Unauthorized)
+                .authorization_required(
+                    &key,
+                    &out.scopes,
+                    &out.ask,
+                    None,
+                    AuthorizationReason::Unauthorized,
+                )
                 .await)
         }
         .instrument(span)
@@ -311,6 +333,7 @@ impl Runtime {
                 method,
                 path: path.to_owned(),
                 scopes: Vec::new(),
+                ask: Vec::new(),
                 query: Vec::new(),
                 headers: Vec::new(),
                 body: None,
@@ -332,6 +355,7 @@ impl RawRequest {
     /// Scopes the token must cover.
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
         self.out.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.out.ask = self.out.scopes.clone();
         self
     }
 

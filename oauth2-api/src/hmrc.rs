@@ -464,6 +464,24 @@ impl FraudPrevention {
     }
 }
 
+/// The sandbox's `Gov-Test-Scenario` for calls whose context holds one; the
+/// [`TestScenarios`] hook sends it. Sandbox only: never attach it in production.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestScenario(pub String);
+
+/// The request hook that sends a context's [`TestScenario`] as `Gov-Test-Scenario`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TestScenarios;
+
+impl RequestHook for TestScenarios {
+    fn before_send(&self, request: &mut OutgoingRequest<'_>) -> Result<(), Error> {
+        if let Some(TestScenario(scenario)) = request.context.get::<TestScenario>() {
+            request.add_header("Gov-Test-Scenario", scenario.clone());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct Headers(Vec<(String, String)>);
 

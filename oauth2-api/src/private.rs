@@ -20,6 +20,8 @@ pub struct Endpoint {
     pub method: Method,
     /// The scopes the token must cover.
     pub scopes: &'static [&'static str],
+    /// The scopes to ask a person for: every scope of the API for this user type.
+    pub authorize_scopes: &'static [&'static str],
     /// Fixed headers of this endpoint.
     pub headers: &'static [(&'static str, &'static str)],
 }
@@ -48,6 +50,11 @@ impl Request {
                 method: endpoint.method,
                 path: String::new(),
                 scopes: endpoint.scopes.iter().map(|s| (*s).to_owned()).collect(),
+                ask: endpoint
+                    .authorize_scopes
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 query: Vec::new(),
                 headers: endpoint
                     .headers
@@ -196,6 +203,7 @@ mod tests {
         name: "view_return",
         method: Method::Get,
         scopes: &["read:vat"],
+        authorize_scopes: &["read:vat"],
         headers: &[("Accept", "application/vnd.hmrc.1.0+json")],
     };
 

@@ -68,6 +68,13 @@ impl HmrcVatClient {
     pub fn new(runtime: ::oauth2_api::Runtime) -> Self {
         Self { runtime }
     }
+    /// This client with `context` for its calls' request hooks (an end user's IP
+    /// address for fraud-prevention headers, a test scenario).
+    pub fn with_context(&self, context: ::oauth2_api::CallContext) -> Self {
+        Self {
+            runtime: self.runtime.with_context(context),
+        }
+    }
     /// The runtime: sessions, the escape hatch, authorization completion.
     pub fn runtime(&self) -> &::oauth2_api::Runtime {
         &self.runtime
@@ -128,6 +135,7 @@ impl HmrcVatClient {
             name: "obligations",
             method: ::oauth2_api::Method::Get,
             scopes: &["read:vat"],
+            authorize_scopes: <Company as HmrcVatUser>::SCOPES,
             headers: &[],
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
@@ -149,6 +157,7 @@ impl HmrcVatClient {
             name: "hello",
             method: ::oauth2_api::Method::Post,
             scopes: &["hello"],
+            authorize_scopes: &["hello"],
             headers: &[],
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);

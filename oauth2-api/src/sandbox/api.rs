@@ -20,6 +20,26 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/hello/user", get(hello_user))
         .route("/organisations/vat/{vrn}/obligations", get(obligations))
         .route("/organisations/vat/{vrn}/returns", post(submit_return))
+        .route(
+            "/organisations/vat/{vrn}/returns/{period_key}",
+            get(view_return),
+        )
+        .route("/organisations/vat/{vrn}/liabilities", get(liabilities))
+        .route("/organisations/vat/{vrn}/payments", get(payments))
+}
+
+const HMRC_ACCEPT: &str = "application/vnd.hmrc.1.0+json";
+
+fn check_accept(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if shared.config.require_hmrc_accept && accept != Some(HMRC_ACCEPT) {
+        return Err(hmrc_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "ACCEPT_HEADER_INVALID",
+            "The accept header is missing or invalid",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn hmrc_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -27,7 +47,7 @@ pub(crate) fn hmrc_error(status: StatusCode, code: &str, message: &str) -> Respo
 }
 
 /// Counts the call, applies an injected fault, checks the bearer token and its scope.
-async fn admit(
+pub(crate) async fn admit(
     shared: &Shared,
     headers: &HeaderMap,
     scope: Option<&str>,
@@ -37,6 +57,7 @@ async fn admit(
         state.counts.api += 1;
         state.api_faults.pop_front()
     };
+    check_accept(shared, headers)?;
     match fault {
         None => {}
         Some(ApiFault::Delay(d)) => tokio::time::sleep(d).await,
@@ -135,42 +156,138 @@ fn check_vrn(vrn: &str) -> Result<(), Response> {
     }
 }
 
+fn date(
+    q: &HashMap<String, String>,
+    name: &str,
+    code: &str,
+) -> Result<chrono::NaiveDate, Response> {
+    q.get(name)
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            hmrc_error(
+                StatusCode::BAD_REQUEST,
+                code,
+                &format!("Invalid {name} date: expected YYYY-MM-DD"),
+            )
+        })
+}
+
+/// `from` and `to`, checked as HMRC does: both present, in order, at most 366 days apart.
+fn date_range(
+    q: &HashMap<String, String>,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Response> {
+    let from = date(q, "from", "INVALID_DATE_FROM")?;
+    let to = date(q, "to", "INVALID_DATE_TO")?;
+    if to < from || (to - from).num_days() > 366 {
+        return Err(hmrc_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_DATE_RANGE",
+            "Invalid date range, must be 366 days or less",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// Admission, VRN and date range: what every VAT read checks.
+async fn vat_read(
+    shared: &Shared,
+    headers: &HeaderMap,
+    vrn: &str,
+    q: &HashMap<String, String>,
+) -> Result<(), Response> {
+    admit(shared, headers, Some("read:vat")).await?;
+    check_vrn(vrn)?;
+    date_range(q)?;
+    Ok(())
+}
+
 async fn obligations(
     State(shared): State<Arc<Shared>>,
     Path(vrn): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers, Some("read:vat")).await {
+    if let Err(response) = vat_read(&shared, &headers, &vrn, &q).await {
         return response;
     }
-    if let Err(response) = check_vrn(&vrn) {
-        return response;
-    }
-    let (Some(from), Some(to)) = (q.get("from"), q.get("to")) else {
-        return hmrc_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_DATE_RANGE",
-            "Invalid date range, must be 366 days or less",
-        );
+    let obligation = |start: &str, end: &str, due: &str, key: &str, met: bool| {
+        let mut o = json!({"start": start, "end": end, "due": due, "status": if met { "F" } else { "O" }, "periodKey": key});
+        if met {
+            o["received"] = json!(due);
+        }
+        o
     };
-    if from > to {
-        return hmrc_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_DATE_RANGE",
-            "Invalid date range, must be 366 days or less",
-        );
-    }
-    let all = [
-        json!({"start": "2017-01-01", "end": "2017-03-31", "due": "2017-05-07", "status": "F", "periodKey": "18A1", "received": "2017-05-06"}),
-        json!({"start": "2017-04-01", "end": "2017-06-30", "due": "2017-08-07", "status": "O", "periodKey": "18A2"}),
-    ];
+    let quarter = |n: usize, met: bool| {
+        let q = [
+            ("2017-01-01", "2017-03-31", "2017-05-07", "18A1"),
+            ("2017-04-01", "2017-06-30", "2017-08-07", "18A2"),
+            ("2017-07-01", "2017-09-30", "2017-11-07", "18A3"),
+            ("2017-10-01", "2017-12-31", "2018-02-07", "18A4"),
+        ][n];
+        obligation(q.0, q.1, q.2, q.3, met)
+    };
+    // `Gov-Test-Scenario` picks canned answers, as in HMRC's sandbox.
+    let scenario = headers
+        .get("Gov-Test-Scenario")
+        .and_then(|v| v.to_str().ok());
+    let all: Vec<Value> = match scenario {
+        Some("QUARTERLY_NONE_MET") => (0..4).map(|n| quarter(n, false)).collect(),
+        Some("QUARTERLY_ONE_MET") => (0..4).map(|n| quarter(n, n == 0)).collect(),
+        Some("QUARTERLY_FOUR_MET") => (0..4).map(|n| quarter(n, true)).collect(),
+        Some("NOT_FOUND") => {
+            return hmrc_error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "The requested resource could not be found",
+            );
+        }
+        _ => vec![quarter(0, true), quarter(1, false)],
+    };
     let status = q.get("status");
     let obligations: Vec<&Value> = all
         .iter()
         .filter(|o| status.is_none_or(|s| o["status"] == json!(s)))
         .collect();
     Json(json!({"obligations": obligations})).into_response()
+}
+
+/// The nine boxes of a VAT return, and the rules HMRC checks on them.
+const BOXES: [&str; 9] = [
+    "vatDueSales",
+    "vatDueAcquisitions",
+    "totalVatDue",
+    "vatReclaimedCurrPeriod",
+    "netVatDue",
+    "totalValueSalesExVAT",
+    "totalValuePurchasesExVAT",
+    "totalValueGoodsSuppliedExVAT",
+    "totalAcquisitionsExVAT",
+];
+
+fn check_return(body: &Value) -> Result<(), Response> {
+    let bad = |code: &str, message: &str| Err(hmrc_error(StatusCode::BAD_REQUEST, code, message));
+    if !body["periodKey"].is_string() {
+        return bad("PERIOD_KEY_INVALID", "Invalid period key");
+    }
+    for name in BOXES {
+        if !body[name].is_number() {
+            return bad(
+                "INVALID_REQUEST",
+                &format!("/{name} is missing or not a number"),
+            );
+        }
+    }
+    let pence = |name: &str| (body[name].as_f64().unwrap_or(0.0) * 100.0).round() as i64;
+    if pence("totalVatDue") != pence("vatDueSales") + pence("vatDueAcquisitions") {
+        return bad(
+            "VAT_TOTAL_VALUE",
+            "totalVatDue should be equal to vatDueSales + vatDueAcquisitions",
+        );
+    }
+    if !body["finalised"].is_boolean() {
+        return bad("INVALID_REQUEST", "/finalised is missing");
+    }
+    Ok(())
 }
 
 async fn submit_return(
@@ -192,17 +309,34 @@ async fn submit_return(
             "Invalid request body",
         );
     };
+    if let Err(response) = check_return(&body) {
+        return response;
+    }
     if body["finalised"] != json!(true) {
         return hmrc_error(
             StatusCode::FORBIDDEN,
             "NOT_FINALISED",
-            "The return was not finalised",
+            "User has not declared VAT return as final",
         );
+    }
+    let period_key = body["periodKey"].as_str().unwrap_or_default().to_owned();
+    {
+        let mut state = shared.state();
+        let key = (vrn.clone(), period_key.clone());
+        if state.returns.contains_key(&key) {
+            return hmrc_error(
+                StatusCode::FORBIDDEN,
+                "DUPLICATE_SUBMISSION",
+                "The VAT return was already submitted for the given period",
+            );
+        }
+        state.returns.insert(key, body.clone());
     }
     (
         StatusCode::CREATED,
         [
-            ("Receipt-ID", "sandbox-receipt"),
+            ("Receipt-ID", "2f5b3b6a-0d6c-4c42-9a0a-9f2bd2c81d1e"),
+            ("Receipt-Timestamp", "2026-11-28T12:00:00.000Z"),
             ("X-CorrelationId", "sandbox-correlation"),
         ],
         Json(json!({
@@ -210,8 +344,68 @@ async fn submit_return(
             "paymentIndicator": "BANK",
             "formBundleNumber": "256660290587",
             "chargeRefNumber": "aCxFaNx0FZsCvyWF",
-            "periodKey": body["periodKey"],
         })),
     )
         .into_response()
+}
+
+async fn view_return(
+    State(shared): State<Arc<Shared>>,
+    Path((vrn, period_key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers, Some("read:vat")).await {
+        return response;
+    }
+    if let Err(response) = check_vrn(&vrn) {
+        return response;
+    }
+    match shared.state().returns.get(&(vrn, period_key)) {
+        Some(submitted) => {
+            let mut answer = submitted.clone();
+            if let Some(o) = answer.as_object_mut() {
+                o.remove("finalised");
+            }
+            Json(answer).into_response()
+        }
+        None => hmrc_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource could not be found",
+        ),
+    }
+}
+
+async fn liabilities(
+    State(shared): State<Arc<Shared>>,
+    Path(vrn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = vat_read(&shared, &headers, &vrn, &q).await {
+        return response;
+    }
+    Json(json!({"liabilities": [
+        {"taxPeriod": {"from": "2017-01-01", "to": "2017-03-31"}, "type": "VAT Return Debit Charge",
+         "originalAmount": 463872.00, "outstandingAmount": 463872.00, "due": "2017-05-07"},
+        {"taxPeriod": {"from": "2017-04-01", "to": "2017-06-30"}, "type": "VAT Return Debit Charge",
+         "originalAmount": 15.00, "outstandingAmount": 0, "due": "2017-08-07"},
+    ]}))
+    .into_response()
+}
+
+async fn payments(
+    State(shared): State<Arc<Shared>>,
+    Path(vrn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = vat_read(&shared, &headers, &vrn, &q).await {
+        return response;
+    }
+    Json(json!({"payments": [
+        {"amount": 15.00, "received": "2017-08-07"},
+        {"amount": 5.00, "received": "2017-08-08"},
+    ]}))
+    .into_response()
 }

@@ -23,6 +23,7 @@
 
 mod api;
 mod oauth;
+mod piste;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -63,6 +64,12 @@ pub struct SandboxConfig {
     pub scopes: Vec<String>,
     /// Port to listen on (default 0: any free port).
     pub port: u16,
+    /// The `token_type` of token answers (`bearer`; PISTE says `Bearer`).
+    pub token_type: String,
+    /// Accept client credentials in the form body only, as HMRC does (default: Basic too).
+    pub body_client_auth_only: bool,
+    /// Refuse API calls without `Accept: application/vnd.hmrc.1.0+json` (406), as HMRC does.
+    pub require_hmrc_accept: bool,
     /// A file where issued tokens are kept, so a restarted sandbox still honours them
     /// (the quickstart's second run). `None` keeps everything in memory.
     pub state_file: Option<std::path::PathBuf>,
@@ -86,6 +93,9 @@ impl Default for SandboxConfig {
                 .map(str::to_owned)
                 .to_vec(),
             port: 0,
+            token_type: "bearer".to_owned(),
+            body_client_auth_only: false,
+            require_hmrc_accept: false,
             state_file: None,
         }
     }
@@ -168,6 +178,8 @@ pub(crate) struct State {
     pub(crate) token_faults: VecDeque<TokenFault>,
     pub(crate) api_faults: VecDeque<ApiFault>,
     pub(crate) counts: SandboxCounts,
+    /// Submitted VAT returns by (VRN, period key).
+    pub(crate) returns: HashMap<(String, String), serde_json::Value>,
 }
 
 pub(crate) struct Shared {
@@ -260,6 +272,7 @@ impl Sandbox {
         });
         let app = oauth::routes()
             .merge(api::routes())
+            .merge(piste::routes())
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

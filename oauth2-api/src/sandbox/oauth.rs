@@ -227,6 +227,13 @@ fn authenticate<'a>(
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(decode_basic);
     let (id, secret) = match basic {
+        Some(_) if shared.config.body_client_auth_only => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client credentials must be in the request body",
+            ));
+        }
         Some((id, secret)) => (id, Some(secret)),
         None => (
             p.get("client_id").cloned().unwrap_or_default(),
@@ -267,7 +274,7 @@ fn issue_tokens(shared: &Shared, grant: Grant, with_refresh: bool) -> serde_json
         .insert(access.clone(), (grant.clone(), SystemTime::now() + ttl));
     let mut answer = json!({
         "access_token": access,
-        "token_type": "bearer",
+        "token_type": shared.config.token_type,
         "expires_in": ttl.as_secs(),
         "scope": scope,
     });
