@@ -29,7 +29,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
     );
     let user_doc = format!(
         "A user type of [`{name}`], with the scopes its endpoints need. Implemented for each `user = ...` \
-         of the declaration."
+         of the declaration (which must also implement `ApiUser`)."
     );
 
     quote! {
@@ -42,7 +42,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
         #env_items
 
         #[doc = #user_doc]
-        #vis trait #user_trait: ::oauth2_api::ApiUser + ::core::marker::Sync {
+        #vis trait #user_trait: ::core::marker::Sync {
             /// Every scope the endpoints of this user type need.
             const SCOPES: &'static [&'static str];
         }
@@ -84,7 +84,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
             /// Chooses the environment `user` works in.
             #vis async fn select_environment(
                 &self,
-                user: &impl #user_trait,
+                user: &(impl #user_trait + ::oauth2_api::ApiUser),
                 environment: #env_enum,
             ) -> ::core::result::Result<(), ::oauth2_api::Error> {
                 self.runtime.select_environment(user, environment.name()).await
@@ -92,7 +92,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
 
             /// Begins authorizing `user` for every scope its endpoints need; send the person
             /// to the returned URL.
-            #vis async fn begin_authorization<U: #user_trait>(
+            #vis async fn begin_authorization<U: #user_trait + ::oauth2_api::ApiUser>(
                 &self,
                 user: &U,
                 return_to: ::core::option::Option<&str>,
@@ -101,7 +101,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
             }
 
             /// Whether `user` holds a grant covering every scope its endpoints need.
-            #vis async fn is_authorized<U: #user_trait>(
+            #vis async fn is_authorized<U: #user_trait + ::oauth2_api::ApiUser>(
                 &self,
                 user: &U,
             ) -> ::core::result::Result<bool, ::oauth2_api::Error> {
@@ -111,7 +111,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
             /// Revokes `user`'s grant at the provider and forgets its session.
             #vis async fn disconnect(
                 &self,
-                user: &impl #user_trait,
+                user: &(impl #user_trait + ::oauth2_api::ApiUser),
             ) -> ::core::result::Result<(), ::oauth2_api::Error> {
                 self.runtime.disconnect(user).await
             }
@@ -119,7 +119,7 @@ pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) ->
             /// Why `user`'s session last failed, if it did.
             #vis async fn last_error(
                 &self,
-                user: &impl #user_trait,
+                user: &(impl #user_trait + ::oauth2_api::ApiUser),
             ) -> ::core::result::Result<::core::option::Option<::oauth2_api::LastError>, ::oauth2_api::Error> {
                 self.runtime.last_error(user).await
             }

@@ -310,8 +310,9 @@ impl Runtime {
     }
 
     /// An [`ApiError`] for a non-success answer, decoded by the runtime's
-    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes.
-    pub(crate) fn api_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
+    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes: what a
+    /// declared endpoint returns, for answers of the escape hatch.
+    pub fn decode_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
         let mut error = answer.error(endpoint);
         if let Some(decoder) = &self.inner.extensions.error_decoder
             && let Some(decoded) = decoder.decode(answer.status, &answer.body)

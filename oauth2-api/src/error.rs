@@ -386,6 +386,21 @@ pub struct ProviderErrorDetail {
 }
 
 impl ProviderError {
+    /// An error with a code and a message, for [`ErrorDecoder`](crate::ErrorDecoder)s.
+    pub fn new(code: impl Into<String>, message: Option<String>) -> Self {
+        Self {
+            code: code.into(),
+            message,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds the detailed errors.
+    pub fn with_errors(mut self, errors: Vec<ProviderErrorDetail>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// Decodes the common error body shapes; `None` for anything else.
     pub fn from_body(body: &[u8]) -> Option<Self> {
         #[derive(Deserialize)]

@@ -190,7 +190,7 @@ fn decode<T: DeserializeOwned>(
     answer: crate::RawResponse,
 ) -> Result<T, Error> {
     if !answer.is_success() {
-        return Err(runtime.api_error(&answer, &request.out.endpoint).into());
+        return Err(runtime.decode_error(&answer, &request.out.endpoint).into());
     }
     answer.json(&request.out.endpoint)
 }

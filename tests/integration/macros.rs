@@ -121,7 +121,11 @@ async fn the_hmrc_declaration_works_end_to_end() {
     let required = err
         .authorization_required()
         .expect("authorization required");
-    assert_eq!(required.scopes, ["read:vat"]);
+    assert_eq!(
+        required.scopes,
+        ["read:vat", "write:vat", "hello"],
+        "every scope the company needs"
+    );
 
     assert!(!client.is_authorized(&company).await.unwrap());
     let request = client.begin_authorization(&company, None).await.unwrap();

@@ -10,6 +10,7 @@ mod flows;
 mod macros;
 mod peer;
 mod postgres;
+mod providers;
 mod sandbox;
 mod stores;
 mod tokens;

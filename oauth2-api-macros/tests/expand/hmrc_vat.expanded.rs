@@ -31,8 +31,8 @@ impl HmrcVatEnv {
         }
     }
 }
-///A user type of [`HmrcVat`], with the scopes its endpoints need. Implemented for each `user = ...` of the declaration.
-pub trait HmrcVatUser: ::oauth2_api::ApiUser + ::core::marker::Sync {
+///A user type of [`HmrcVat`], with the scopes its endpoints need. Implemented for each `user = ...` of the declaration (which must also implement `ApiUser`).
+pub trait HmrcVatUser: ::core::marker::Sync {
     /// Every scope the endpoints of this user type need.
     const SCOPES: &'static [&'static str];
 }
@@ -82,14 +82,14 @@ impl HmrcVatClient {
     /// Chooses the environment `user` works in.
     pub async fn select_environment(
         &self,
-        user: &impl HmrcVatUser,
+        user: &(impl HmrcVatUser + ::oauth2_api::ApiUser),
         environment: HmrcVatEnv,
     ) -> ::core::result::Result<(), ::oauth2_api::Error> {
         self.runtime.select_environment(user, environment.name()).await
     }
     /// Begins authorizing `user` for every scope its endpoints need; send the person
     /// to the returned URL.
-    pub async fn begin_authorization<U: HmrcVatUser>(
+    pub async fn begin_authorization<U: HmrcVatUser + ::oauth2_api::ApiUser>(
         &self,
         user: &U,
         return_to: ::core::option::Option<&str>,
@@ -100,7 +100,7 @@ impl HmrcVatClient {
         self.runtime.begin_authorization(user, U::SCOPES, return_to).await
     }
     /// Whether `user` holds a grant covering every scope its endpoints need.
-    pub async fn is_authorized<U: HmrcVatUser>(
+    pub async fn is_authorized<U: HmrcVatUser + ::oauth2_api::ApiUser>(
         &self,
         user: &U,
     ) -> ::core::result::Result<bool, ::oauth2_api::Error> {
@@ -109,14 +109,14 @@ impl HmrcVatClient {
     /// Revokes `user`'s grant at the provider and forgets its session.
     pub async fn disconnect(
         &self,
-        user: &impl HmrcVatUser,
+        user: &(impl HmrcVatUser + ::oauth2_api::ApiUser),
     ) -> ::core::result::Result<(), ::oauth2_api::Error> {
         self.runtime.disconnect(user).await
     }
     /// Why `user`'s session last failed, if it did.
     pub async fn last_error(
         &self,
-        user: &impl HmrcVatUser,
+        user: &(impl HmrcVatUser + ::oauth2_api::ApiUser),
     ) -> ::core::result::Result<
         ::core::option::Option<::oauth2_api::LastError>,
         ::oauth2_api::Error,

@@ -26,6 +26,66 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route("/organisations/vat/{vrn}/liabilities", get(liabilities))
         .route("/organisations/vat/{vrn}/payments", get(payments))
+        .route(
+            "/test/fraud-prevention-headers/validate",
+            get(validate_fraud_headers),
+        )
+}
+
+/// The headers each connection method requires (spec 3.3), checked like HMRC's validator:
+/// present, non-empty, never `null`.
+async fn validate_fraud_headers(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(response) = admit(&shared, &headers, None).await {
+        return response;
+    }
+    let method = headers
+        .get("Gov-Client-Connection-Method")
+        .and_then(|v| v.to_str().ok());
+    let required: &[&str] = match method {
+        Some("WEB_APP_VIA_SERVER") => &[
+            "Gov-Client-Browser-JS-User-Agent",
+            "Gov-Client-Device-ID",
+            "Gov-Client-Public-IP",
+            "Gov-Client-Public-IP-Timestamp",
+            "Gov-Client-Public-Port",
+            "Gov-Client-Screens",
+            "Gov-Client-Timezone",
+            "Gov-Client-User-IDs",
+            "Gov-Client-Window-Size",
+            "Gov-Vendor-Product-Name",
+            "Gov-Vendor-Public-IP",
+            "Gov-Vendor-Version",
+        ],
+        Some("BATCH_PROCESS_DIRECT") => &[
+            "Gov-Client-Device-ID",
+            "Gov-Client-Local-IPs",
+            "Gov-Client-Local-IPs-Timestamp",
+            "Gov-Client-MAC-Addresses",
+            "Gov-Client-Timezone",
+            "Gov-Client-User-Agent",
+            "Gov-Client-User-IDs",
+            "Gov-Vendor-Product-Name",
+            "Gov-Vendor-Version",
+        ],
+        _ => {
+            return Json(json!({"code": "INVALID_HEADERS", "message": "At least 1 header is invalid",
+                "errors": [{"code": "INVALID_HEADER", "message": "missing or unknown Gov-Client-Connection-Method", "headers": ["gov-client-connection-method"]}]}))
+            .into_response();
+        }
+    };
+    let errors: Vec<Value> = required
+        .iter()
+        .filter(|name| {
+            let value = headers.get(**name).and_then(|v| v.to_str().ok()).unwrap_or("");
+            value.is_empty() || value == "null" || value.contains("=null")
+        })
+        .map(|name| json!({"code": "MISSING_HEADER", "message": format!("Header required"), "headers": [name.to_ascii_lowercase()]}))
+        .collect();
+    if errors.is_empty() {
+        Json(json!({"specVersion": "3.3", "code": "VALID_HEADERS", "message": "All headers appear to be valid"})).into_response()
+    } else {
+        Json(json!({"specVersion": "3.3", "code": "INVALID_HEADERS", "message": "At least 1 header is invalid", "errors": errors})).into_response()
+    }
 }
 
 const HMRC_ACCEPT: &str = "application/vnd.hmrc.1.0+json";

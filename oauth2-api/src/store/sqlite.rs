@@ -89,10 +89,19 @@ impl SqliteStore {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
-        let pool = pool
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::new("open", e))?;
+        // Switching a new file to WAL takes a lock that another process opening the same
+        // file at that moment may hold, and SQLite does not wait for it: try again shortly.
+        let mut attempts = 0;
+        let pool = loop {
+            match pool.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(e) if attempts < 20 && is_busy(&e) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Err(e) => return Err(StoreError::new("open", e)),
+            }
+        };
         let store = Self { pool, cipher: None };
         store.migrate().await?;
         Ok(store)
@@ -140,6 +149,10 @@ impl SqliteStore {
         }
         tx.commit().await.map_err(err)
     }
+}
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "6"))
 }
 
 sql::sql_session_store!(SqliteStore, sqlx::sqlite::SqliteRow);
