@@ -112,10 +112,23 @@ impl Peer {
                 &format!("{} is missing", script.display()),
             )?;
         }
-        let (port, rs_port) = (free_port(), free_port());
+        // A port taken between choosing it and node binding it is retried on others.
+        let mut why = String::new();
+        for _ in 0..3 {
+            match Self::try_start(&script, env) {
+                Ok(peer) => return Some(peer),
+                Err(e) => why = e,
+            }
+        }
+        skip_or_fail("the oidc-provider peer", &why)?;
+        None
+    }
+
+    fn try_start(script: &std::path::Path, env: &[(&str, &str)]) -> Result<Peer, String> {
+        let (port, rs_port) = (peer_port(), peer_port());
         let mut command = Command::new("bash");
         command
-            .arg(&script)
+            .arg(script)
             .env("PORT", port.to_string())
             .env("RS_PORT", rs_port.to_string())
             .env("LOG", "0")
@@ -125,25 +138,18 @@ impl Peer {
         for (k, v) in env {
             command.env(k, v);
         }
-        let child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                skip_or_fail("the oidc-provider peer", &e.to_string())?;
-                unreachable!()
-            }
-        };
+        let child = command.spawn().map_err(|e| e.to_string())?;
         let mut peer = Peer {
             child,
             issuer: format!("http://127.0.0.1:{port}"),
             resource: format!("http://127.0.0.1:{rs_port}"),
         };
-        let discovery = format!("{}/.well-known/openid-configuration", peer.issuer);
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", rs_port)).is_ok()
-                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            if answers(port, "/.well-known/openid-configuration")
+                && answers(rs_port, "/hello/world")
             {
-                return Some(peer);
+                return Ok(peer);
             }
             if let Ok(Some(status)) = peer.child.try_wait() {
                 let mut err = String::new();
@@ -151,16 +157,10 @@ impl Peer {
                     use std::io::Read;
                     let _ = e.read_to_string(&mut err);
                 }
-                skip_or_fail(
-                    "the oidc-provider peer",
-                    &format!("exited with {status}: {err}"),
-                )?;
+                return Err(format!("exited with {status}: {err}"));
             }
             if Instant::now() > deadline {
-                skip_or_fail(
-                    "the oidc-provider peer",
-                    &format!("{discovery} did not answer in 120 s"),
-                )?;
+                return Err(format!("ports {port} and {rs_port} did not answer in 60 s"));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -209,12 +209,38 @@ impl Drop for Peer {
     }
 }
 
-/// A port free at the time of asking.
+/// Whether `GET path` on loopback `port` answers 200 (a minimal HTTP/1.0 request).
+fn answers(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+/// A free port below the ephemeral range, so that no outgoing connection or port-0
+/// listener of another test takes it before the peer binds it.
+fn peer_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(rand_u64());
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A port free at the time of asking, for a listener bound a little later (a loopback
+/// redirect URL): chosen below the ephemeral range, as for the peer.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    peer_port()
 }
 
 /// A runtime for the peer with client `demo-client`.

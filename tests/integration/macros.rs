@@ -41,7 +41,36 @@ pub struct Obligation {
 #[serde(rename_all = "camelCase")]
 pub struct VatReturn {
     pub period_key: String,
+    pub vat_due_sales: f64,
+    pub vat_due_acquisitions: f64,
+    pub total_vat_due: f64,
+    pub vat_reclaimed_curr_period: f64,
+    pub net_vat_due: f64,
+    #[serde(rename = "totalValueSalesExVAT")]
+    pub total_value_sales_ex_vat: i64,
+    #[serde(rename = "totalValuePurchasesExVAT")]
+    pub total_value_purchases_ex_vat: i64,
+    #[serde(rename = "totalValueGoodsSuppliedExVAT")]
+    pub total_value_goods_supplied_ex_vat: i64,
+    #[serde(rename = "totalAcquisitionsExVAT")]
+    pub total_acquisitions_ex_vat: i64,
     pub finalised: bool,
+}
+
+fn vat_return(finalised: bool) -> VatReturn {
+    VatReturn {
+        period_key: "18A2".into(),
+        vat_due_sales: 100.0,
+        vat_due_acquisitions: 0.5,
+        total_vat_due: 100.5,
+        vat_reclaimed_curr_period: 0.0,
+        net_vat_due: 100.5,
+        total_value_sales_ex_vat: 500,
+        total_value_purchases_ex_vat: 0,
+        total_value_goods_supplied_ex_vat: 0,
+        total_acquisitions_ex_vat: 0,
+        finalised,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,27 +194,13 @@ async fn the_hmrc_declaration_works_end_to_end() {
     );
 
     let receipt = client
-        .submit_return(
-            &company,
-            "123456789",
-            &VatReturn {
-                period_key: "18A2".into(),
-                finalised: true,
-            },
-        )
+        .submit_return(&company, "123456789", &vat_return(true))
         .await
         .unwrap();
     assert_eq!(receipt.form_bundle_number, "256660290587");
 
     let err = client
-        .submit_return(
-            &company,
-            "123456789",
-            &VatReturn {
-                period_key: "18A2".into(),
-                finalised: false,
-            },
-        )
+        .submit_return(&company, "123456789", &vat_return(false))
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some("NOT_FINALISED"));
