@@ -224,7 +224,7 @@ impl Runtime {
         &self,
         callback: &CallbackParams,
     ) -> Result<Authorized, Error> {
-        self.complete(callback, None).await
+        self.complete(callback, None, None).await
     }
 
     /// Like [`complete_authorization`](Self::complete_authorization), and also checks that
@@ -235,13 +235,24 @@ impl Runtime {
         user: &impl ApiUser,
         callback: &CallbackParams,
     ) -> Result<Authorized, Error> {
-        self.complete(callback, Some(user.user_ref())).await
+        self.complete(callback, Some(user.user_ref()), None).await
+    }
+
+    /// Like [`complete_authorization`](Self::complete_authorization), and also checks that
+    /// the state was begun in `environment` (the one whose redirect URL received it).
+    pub async fn complete_authorization_in(
+        &self,
+        environment: &str,
+        callback: &CallbackParams,
+    ) -> Result<Authorized, Error> {
+        self.complete(callback, None, Some(environment)).await
     }
 
     async fn complete(
         &self,
         callback: &CallbackParams,
         user: Option<UserRef>,
+        environment: Option<&str>,
     ) -> Result<Authorized, Error> {
         let state = callback
             .state
@@ -259,6 +270,9 @@ impl Runtime {
         let env = self
             .environment_named(&key.environment)
             .map_err(|_| CallbackError::StateMismatch("environment"))?;
+        if environment.is_some_and(|e| e != key.environment) {
+            return Err(CallbackError::StateMismatch("environment").into());
+        }
         if user.is_some_and(|u| u != key.user) {
             return Err(CallbackError::StateMismatch("user").into());
         }

@@ -227,7 +227,9 @@ pub(crate) fn normalise_token_answer(json: Value) -> Value {
 fn normalise_token_type(map: &mut Map<String, Value>) {
     let token_type = match map.get("token_type") {
         Some(Value::String(t)) => t.to_ascii_lowercase(),
-        _ => "bearer".to_owned(),
+        None => "bearer".to_owned(),
+        // Not a string at all: a broken answer, left for the decoder to refuse.
+        Some(_) => return,
     };
     map.insert("token_type".to_owned(), Value::String(token_type));
 }
@@ -313,6 +315,12 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(normalise_token_answer(input), expected);
         }
+        let broken = json!({"access_token":"a","token_type":7});
+        assert_eq!(
+            normalise_token_answer(broken.clone()),
+            broken,
+            "garbage is left for the decoder to refuse"
+        );
     }
 
     #[test]

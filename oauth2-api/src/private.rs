@@ -254,3 +254,32 @@ mod tests {
         assert!(r.error.is_some());
     }
 }
+
+/// Entry points of the fuzz targets (`fuzz/`): the parsers that meet untrusted input.
+pub mod fuzz {
+    use super::{Endpoint, Method, Request};
+
+    static FUZZ: Endpoint = Endpoint {
+        name: "fuzz",
+        method: Method::Get,
+        scopes: &[],
+        authorize_scopes: &[],
+        headers: &[],
+    };
+
+    /// A token endpoint's answer, normalised then decoded as `oauth2` does. Never panics.
+    pub fn token_answer(body: &[u8]) -> bool {
+        let Ok(json) = serde_json::from_slice(body) else {
+            return false;
+        };
+        let normalised = crate::http::normalise_token_answer(json);
+        serde_json::from_value::<oauth2::basic::BasicTokenResponse>(normalised).is_ok()
+    }
+
+    /// A path segment as generated code renders it; `None` when refused.
+    pub fn path_segment(value: &str) -> Option<String> {
+        let mut request = Request::new(&FUZZ);
+        request.path_param("value", value);
+        request.error.is_none().then_some(request.out.path)
+    }
+}

@@ -23,7 +23,7 @@
 //! authorization. A `POST` that needed authorization is not replayed: the person comes
 //! back to the page that sent it (its `Referer`), or to `/`.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{RawQuery, Request, State};
@@ -40,23 +40,41 @@ use crate::runtime::Runtime;
 ///
 /// On success it redirects (303) to the return target given when the authorization
 /// was begun, if it is a path of this application; else it shows a short page.
+///
+/// When environments have redirect URLs of their own, a state is only accepted on its
+/// own environment's path.
 pub fn callback_router(runtime: Runtime) -> Router {
-    let paths: BTreeSet<String> = runtime
-        .inner
-        .environments
-        .iter()
-        .filter_map(|e| e.redirect_url.as_ref().map(|u| u.path().to_owned()))
-        .collect();
-    let mut router = Router::new();
-    for path in paths {
-        router = router.route(&path, axum::routing::get(callback));
+    let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for env in &runtime.inner.environments {
+        if let Some(url) = &env.redirect_url {
+            paths
+                .entry(url.path().to_owned())
+                .or_default()
+                .push(env.name.clone());
+        }
     }
-    router.with_state(runtime)
+    let mut router = Router::new();
+    for (path, environments) in paths {
+        let only = (environments.len() == 1).then(|| environments[0].clone());
+        let runtime = runtime.clone();
+        router = router.route(
+            &path,
+            axum::routing::get(move |RawQuery(query): RawQuery| callback(runtime, only, query)),
+        );
+    }
+    router
 }
 
-async fn callback(State(runtime): State<Runtime>, RawQuery(query): RawQuery) -> Response {
+async fn callback(
+    runtime: Runtime,
+    environment: Option<String>,
+    query: Option<String>,
+) -> Response {
     let outcome = match CallbackParams::from_query(query.as_deref().unwrap_or("")) {
-        Ok(params) => runtime.complete_authorization(&params).await,
+        Ok(params) => match &environment {
+            Some(env) => runtime.complete_authorization_in(env, &params).await,
+            None => runtime.complete_authorization(&params).await,
+        },
         Err(e) => Err(e.into()),
     };
     match outcome {

@@ -5,12 +5,15 @@
 #![allow(unreachable_pub)]
 
 mod authorize;
+mod callbacks;
 mod calls;
+mod faults;
 mod flows;
 mod macros;
 mod peer;
 mod postgres;
 mod providers;
 mod sandbox;
+mod secrets;
 mod stores;
 mod tokens;

@@ -119,6 +119,8 @@ pub enum TokenFault {
     RefreshInProgress,
     /// Answer 200 with this body, as `application/json`.
     Body(String),
+    /// Answer exactly this: status, content type, body.
+    Raw(u16, &'static str, String),
 }
 
 /// A fault to inject into the next API call.

@@ -336,6 +336,10 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
                 "Refresh operation is already in progress",
             );
         }
+        Some(TokenFault::Raw(status, content_type, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        }
         Some(TokenFault::Body(body)) => {
             return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
         }

@@ -1,0 +1,212 @@
+//! No secret in any log line, `Debug` or `Display`: a whole flow (authorize, exchange,
+//! call, refresh, revoke, and failures) under a TRACE subscriber capturing everything.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
+use oauth2_api::store::SqliteStore;
+use oauth2_api::{Application, CallbackParams, Credentials, ExposeSecret, Method, SessionState};
+use oauth2_api_tests::{Company, REDIRECT_URL, sandbox_builder};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every secret seen during the flow, and everything printed about it.
+#[derive(Default)]
+struct Audit {
+    secrets: Vec<(String, String)>,
+    printed: Vec<String>,
+}
+
+impl Audit {
+    fn secret(&mut self, what: &str, value: &str) {
+        assert!(value.len() >= 8, "{what} is too short to search for");
+        self.secrets.push((what.to_owned(), value.to_owned()));
+    }
+    fn print(&mut self, value: &(impl std::fmt::Debug + ?Sized)) {
+        self.printed.push(format!("{value:?}"));
+    }
+    fn print_error(&mut self, e: &oauth2_api::Error) {
+        self.printed.push(format!("{e} / {e:?}"));
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            self.printed.push(format!("{s} / {s:?}"));
+            source = s.source();
+        }
+    }
+}
+
+// One thread, so the subscriber set for this test sees every task: the runtime's, the
+// sandbox's, the HTTP clients'.
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_reaches_logs_debug_or_display() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut audit = Audit::default();
+    audit.secret("client secret", "sandbox-secret");
+
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db")).await.unwrap();
+    let builder = sandbox_builder(&sandbox);
+    audit.print(&builder);
+    let runtime = builder.store(store).build().unwrap();
+    audit.print(&runtime);
+    audit.print(
+        &Credentials::new("sandbox-client")
+            .secret("sandbox-secret")
+            .redirect_url(REDIRECT_URL),
+    );
+    let company = Company(1);
+
+    // Authorize: the PKCE verifier and the code.
+    let request = runtime
+        .begin_authorization(&company, &["hello"], None)
+        .await
+        .unwrap();
+    let pending = runtime
+        .store()
+        .peek_pending(&request.state)
+        .await
+        .unwrap()
+        .unwrap();
+    audit.secret("PKCE verifier", pending.pkce_verifier.expose_secret());
+    audit.print(&pending);
+    audit.print(&request);
+    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let params = CallbackParams::from_url(&callback).unwrap();
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    audit.secret("authorization code", &code);
+    audit.print(&params);
+    let done = runtime.complete_authorization(&params).await.unwrap();
+    audit.print(&done);
+    let replay = runtime.complete_authorization(&params).await.unwrap_err();
+    audit.print_error(&replay);
+
+    // Call, then refresh.
+    let session = runtime.session(&company).await.unwrap().unwrap();
+    let tokens = session.state.tokens.clone().unwrap();
+    audit.secret("access token", tokens.access_token.expose_secret());
+    audit.secret(
+        "refresh token",
+        tokens.refresh_token.as_ref().unwrap().expose_secret(),
+    );
+    audit.print(&session);
+    let answer = runtime
+        .request(&company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await
+        .unwrap();
+    audit.print(&answer);
+    let key = runtime.session_key(&company).await.unwrap();
+    let mut expired = tokens.clone();
+    expired.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
+    runtime
+        .store()
+        .compare_and_swap(
+            &key,
+            session.version,
+            &SessionState {
+                tokens: Some(expired),
+                last_error: None,
+            },
+        )
+        .await
+        .unwrap();
+    runtime
+        .request(&company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await
+        .unwrap();
+    let refreshed = runtime
+        .session(&company)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .tokens
+        .unwrap();
+    audit.secret(
+        "refreshed access token",
+        refreshed.access_token.expose_secret(),
+    );
+    audit.secret(
+        "rotated refresh token",
+        refreshed.refresh_token.as_ref().unwrap().expose_secret(),
+    );
+    audit.print(&refreshed);
+
+    // The application's token, and failures whose answers hold tokens.
+    let app = runtime.token(&Application, &["hello"]).await.unwrap();
+    audit.secret("client-credentials token", app.access_token.expose_secret());
+    let key = runtime.session_key(&Application).await.unwrap();
+    runtime.store().delete(&key).await.unwrap();
+    sandbox.fail_next_token_request(TokenFault::Body(
+        r#"{"access_token":"leaked-access-token-1","expires_in":"x","token_type":7}"#.into(),
+    ));
+    audit.secret("token in a malformed answer", "leaked-access-token-1");
+    let malformed = runtime.token(&Application, &["hello"]).await.unwrap_err();
+    audit.print_error(&malformed);
+    sandbox.fail_next_token_request(TokenFault::InvalidGrant);
+    let denied = runtime.complete_authorization(&params).await.unwrap_err();
+    audit.print_error(&denied);
+
+    // Revoke.
+    runtime.disconnect(&company).await.unwrap();
+    let gone = runtime
+        .request(&company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await
+        .unwrap_err();
+    audit.print_error(&gone);
+
+    drop(_guard);
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.lines().count() > 50,
+        "the subscriber captured the flow ({} lines)",
+        logs.lines().count()
+    );
+    assert!(
+        logs.contains("oauth2_api.call") && logs.contains("oauth2_api.token"),
+        "spans are in the log"
+    );
+    let printed = audit.printed.join("\n");
+    for (what, secret) in &audit.secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "the {what} appears in the TRACE log"
+        );
+        assert!(
+            !printed.contains(secret.as_str()),
+            "the {what} appears in a Debug or Display: {printed}"
+        );
+    }
+}
