@@ -322,3 +322,25 @@ fn rand_u64() -> u64 {
     h.write_u32(std::process::id());
     h.finish()
 }
+
+/// Makes the stored access token of `user` look expired to the client (the provider
+/// still honours it), so the next call refreshes.
+pub async fn expire_stored_token(runtime: &Runtime, user: &impl ApiUser) {
+    let store = runtime.store();
+    let key = runtime.session_key(user).await.expect("a session key");
+    let session = store
+        .load(&key)
+        .await
+        .expect("the store answers")
+        .expect("a session");
+    let mut tokens = session.state.tokens.expect("tokens");
+    tokens.expires_at = Some(std::time::SystemTime::now() - Duration::from_secs(1));
+    let state = oauth2_api::SessionState {
+        tokens: Some(tokens),
+        last_error: None,
+    };
+    store
+        .compare_and_swap(&key, session.version, &state)
+        .await
+        .expect("the store answers");
+}

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::MemoryStore;
 use oauth2_api::{
     Application, Credentials, Environment, Error, ExposeSecret, Method, Provider, Runtime,
-    SessionState, TokenError,
+    TokenError,
 };
 use oauth2_api_tests::{Company, authorize, sandbox_runtime};
 
@@ -176,28 +176,21 @@ async fn a_dropped_caller_does_not_lose_the_rotated_refresh_token() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(1);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let key = runtime.session_key(&company).await.unwrap();
-    let session = runtime.store().load(&key).await.unwrap().unwrap();
-    let mut tokens = session.state.tokens.unwrap();
+    let tokens = runtime
+        .session(&company)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .tokens
+        .unwrap();
     let old_refresh = tokens
         .refresh_token
         .as_ref()
         .unwrap()
         .expose_secret()
         .to_owned();
-    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
-    runtime
-        .store()
-        .compare_and_swap(
-            &key,
-            session.version,
-            &SessionState {
-                tokens: Some(tokens),
-                last_error: None,
-            },
-        )
-        .await
-        .unwrap();
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
 
     // The refresh answer takes 300 ms; the caller gives up after 50.
     sandbox.fail_next_token_request(TokenFault::Delay(Duration::from_millis(300)));
@@ -249,22 +242,7 @@ async fn invalid_client_on_refresh_keeps_the_session() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(2);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let key = runtime.session_key(&company).await.unwrap();
-    let session = runtime.store().load(&key).await.unwrap().unwrap();
-    let mut tokens = session.state.tokens.unwrap();
-    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
-    runtime
-        .store()
-        .compare_and_swap(
-            &key,
-            session.version,
-            &SessionState {
-                tokens: Some(tokens),
-                last_error: None,
-            },
-        )
-        .await
-        .unwrap();
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     sandbox.fail_next_token_request(TokenFault::InvalidClient);
     let err = runtime
         .request(&company, Method::Get, "/hello/user")

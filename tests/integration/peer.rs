@@ -1,30 +1,12 @@
 //! The token cycle against the real `oidc-provider` peer (panva's, OpenID-certified):
 //! nothing here is tuned to our own sandbox.
 
-use std::time::{Duration, SystemTime};
-
 use oauth2_api::store::{MemoryStore, SqliteStore};
 use oauth2_api::{
     Application, AuthorizationReason, CallbackParams, ClientAuth, Credentials, Error, ExposeSecret,
-    Method, Runtime, SessionState,
+    Method, Runtime,
 };
 use oauth2_api_tests::{Company, Peer, REDIRECT_URL, peer_runtime};
-
-async fn expire_stored_token(runtime: &Runtime, user: &Company) {
-    let key = runtime.session_key(user).await.unwrap();
-    let session = runtime.store().load(&key).await.unwrap().unwrap();
-    let mut tokens = session.state.tokens.unwrap();
-    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
-    let state = SessionState {
-        tokens: Some(tokens),
-        last_error: None,
-    };
-    runtime
-        .store()
-        .compare_and_swap(&key, session.version, &state)
-        .await
-        .unwrap();
-}
 
 async fn hello_user(runtime: &Runtime, user: &Company) -> Result<oauth2_api::RawResponse, Error> {
     runtime
@@ -82,7 +64,7 @@ async fn code_with_pkce_refresh_with_rotation_client_credentials_and_revocation(
     assert_eq!(answer.text(), r#"{"message":"Hello User"}"#);
 
     // Refresh with rotation: a new refresh token, stored, and the old one is dead.
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     let answer = hello_user(&runtime, &company).await.unwrap();
     assert_eq!(answer.status, 200);
     let rotated = runtime
@@ -98,7 +80,7 @@ async fn code_with_pkce_refresh_with_rotation_client_credentials_and_revocation(
         granted.refresh_token.as_ref().unwrap().expose_secret(),
         "the peer rotates refresh tokens"
     );
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     hello_user(&runtime, &company)
         .await
         .expect("the rotated token refreshes again");
@@ -146,7 +128,7 @@ async fn client_secret_in_the_body_works_too() {
         .unwrap();
     let company = Company(2);
     authorize(&peer, &runtime, &company, &["hello"]).await;
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     assert_eq!(hello_user(&runtime, &company).await.unwrap().status, 200);
     let answer = runtime
         .request(&Application, Method::Get, "/hello/application")
@@ -191,7 +173,7 @@ async fn reuse_of_a_rotated_refresh_token_ends_in_authorization_required() {
         .state
         .tokens
         .unwrap();
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     hello_user(&runtime, &company).await.unwrap();
 
     // Someone else holds the old refresh token and uses it: the peer detects the reuse
@@ -211,7 +193,7 @@ async fn reuse_of_a_rotated_refresh_token_ends_in_authorization_required() {
         .unwrap();
     assert_eq!(stolen.status(), 400);
 
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     let err = hello_user(&runtime, &company).await.unwrap_err();
     assert_eq!(
         err.authorization_required().unwrap().reason,

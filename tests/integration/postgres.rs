@@ -3,11 +3,11 @@
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{SqliteStore, TokenCipher, contract};
-use oauth2_api::{CallbackParams, ExposeSecret, Method, Runtime, SessionState};
+use oauth2_api::{CallbackParams, ExposeSecret, Method};
 use oauth2_api_tests::{Company, PgSchema, authorize, sandbox_builder};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -87,22 +87,6 @@ async fn a_callback_begun_on_one_instance_completes_on_another() {
     pg.drop().await;
 }
 
-async fn expire_stored_token(runtime: &Runtime, user: &Company) {
-    let key = runtime.session_key(user).await.unwrap();
-    let session = runtime.store().load(&key).await.unwrap().unwrap();
-    let mut tokens = session.state.tokens.unwrap();
-    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
-    let state = SessionState {
-        tokens: Some(tokens),
-        last_error: None,
-    };
-    runtime
-        .store()
-        .compare_and_swap(&key, session.version, &state)
-        .await
-        .unwrap();
-}
-
 /// Another application instance: the `session_child` program, making `calls` calls.
 fn child(calls: usize, lease: Duration, pg: &PgSchema, sandbox: &Sandbox) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_session_child"));
@@ -146,7 +130,7 @@ async fn four_processes_fifty_calls_each_refresh_once() {
         .state
         .tokens
         .unwrap();
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
 
     let started = Instant::now();
     let children: Vec<_> = (0..4)
@@ -206,7 +190,7 @@ async fn a_killed_lease_holder_blocks_no_one_past_the_lease() {
         .unwrap();
     let company = Company(1);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
 
     // The holder's refresh request hangs at the provider; we kill it while it holds the lease.
     sandbox.fail_next_token_request(TokenFault::Delay(Duration::from_secs(30)));

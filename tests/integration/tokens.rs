@@ -10,23 +10,6 @@ use oauth2_api::{
 };
 use oauth2_api_tests::{Company, authorize, sandbox_builder, sandbox_runtime};
 
-/// Makes the stored access token of `user` look expired to the client.
-async fn expire_stored_token(runtime: &Runtime, user: &Company) {
-    let store = runtime.store();
-    let key = runtime.session_key(user).await.unwrap();
-    let session = store.load(&key).await.unwrap().expect("a session");
-    let mut tokens = session.state.tokens.expect("tokens");
-    tokens.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
-    let state = SessionState {
-        tokens: Some(tokens),
-        last_error: None,
-    };
-    store
-        .compare_and_swap(&key, session.version, &state)
-        .await
-        .unwrap();
-}
-
 async fn hello_user(runtime: &Runtime, user: &Company) -> Result<String, Error> {
     let answer = runtime
         .request(user, Method::Get, "/hello/user")
@@ -42,7 +25,7 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(1);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
 
     let calls = (0..50).map(|_| {
         let (runtime, company) = (runtime.clone(), company.clone());
@@ -81,7 +64,7 @@ async fn a_rotated_refresh_token_survives_a_restart_of_the_store() {
             .build()
             .unwrap();
         authorize(&sandbox, &runtime, &company, &["hello"]).await;
-        expire_stored_token(&runtime, &company).await;
+        oauth2_api_tests::expire_stored_token(&runtime, &company).await;
         hello_user(&runtime, &company).await.unwrap();
         assert_eq!(sandbox.counts().refresh_token, 1);
     }
@@ -90,7 +73,7 @@ async fn a_rotated_refresh_token_survives_a_restart_of_the_store() {
         .store(SqliteStore::open(&path).await.unwrap())
         .build()
         .unwrap();
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     // With the old (used) refresh token the sandbox would see a reuse and revoke the grant.
     hello_user(&runtime, &company)
         .await
@@ -104,7 +87,7 @@ async fn invalid_grant_on_refresh_requires_authorization_and_is_recorded() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(3);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     sandbox.fail_next_token_request(TokenFault::InvalidGrant);
 
     let err = hello_user(&runtime, &company).await.unwrap_err();
@@ -147,7 +130,7 @@ async fn a_refresh_answer_without_refresh_token_keeps_the_old_one() {
         .tokens
         .unwrap();
     for _ in 0..2 {
-        expire_stored_token(&runtime, &company).await;
+        oauth2_api_tests::expire_stored_token(&runtime, &company).await;
         hello_user(&runtime, &company).await.unwrap();
     }
     let now = runtime
@@ -278,7 +261,7 @@ async fn token_endpoint_faults_are_typed_and_keep_the_session() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(5);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    expire_stored_token(&runtime, &company).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     let stored = || async {
         runtime
             .session(&company)
