@@ -41,17 +41,18 @@ use syn::{ItemTrait, TraitItem};
 ///
 /// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
 /// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),
-/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`, or `Application`
-/// for the client-credentials grant), `headers("Name" = "value")`.
+/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`, `Application`
+/// for the client-credentials grant, or `Anonymous` for an open endpoint called without a
+/// token), `headers("Name" = "value")`.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
-/// endpoint whose user is not `Application`; `NameClient`, implementing the trait, with the
-/// same methods inherent (no import needed) and the session operations
+/// endpoint whose user is a type; `NameClient`, implementing the trait, with the
+/// same methods inherent (no import needed), the session operations
 /// (`begin_authorization`, `is_authorized`, `disconnect`, `last_error`,
-/// `select_environment`); `NameEnv`, one variant per environment; and `NameUser`, the user
+/// `select_environment`) and `with_context` for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
 /// types of the API with the scopes they need.
 #[proc_macro_attribute]
 pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {

@@ -6,6 +6,18 @@
 //! PKCE, client credentials, refresh (once, however many callers wait), and the
 //! "unauthorized → authorize → callback → retry" flow.
 //!
+//! Where to look:
+//!
+//! - [`Runtime`] and [`RuntimeBuilder`]: configuration, sessions, calls, the escape hatch
+//!   ([`Runtime::request`]), authorization ([`Runtime::begin_authorization`],
+//!   [`Runtime::complete_authorization`]).
+//! - [`store`]: the [`SessionStore`](store::SessionStore) contract and its backends.
+//! - [`Runtime::authorize_and_retry`], [`LoopbackAuthorizer`] and [`web`]: the flows.
+//! - [`RequestHook`], [`ErrorDecoder`], [`RetryPolicy`]: provider quirks; `hmrc` (feature)
+//!   for HMRC's fraud-prevention headers.
+//! - `sandbox` (feature): a local provider for demos and tests.
+//! - [`Error`]: every failure, typed.
+//!
 //! The runtime works without macros too:
 //!
 //! ```no_run
