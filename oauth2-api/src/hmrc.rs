@@ -41,9 +41,20 @@ fn enc(value: &str) -> String {
     utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
+/// Whether `value` says something: not empty and not a placeholder such as `null`, which
+/// HMRC rejects (the specification asks to leave such values out).
+fn known(value: &str) -> bool {
+    let v = value.trim();
+    !(v.is_empty()
+        || ["null", "undefined", "none", "nil"]
+            .iter()
+            .any(|p| v.eq_ignore_ascii_case(p)))
+}
+
 fn pairs<K: AsRef<str>, V: AsRef<str>>(items: &[(K, V)]) -> String {
     items
         .iter()
+        .filter(|(k, v)| known(k.as_ref()) && known(v.as_ref()))
         .map(|(k, v)| format!("{}={}", enc(k.as_ref()), enc(v.as_ref())))
         .collect::<Vec<_>>()
         .join("&")
@@ -341,7 +352,7 @@ impl FraudPrevention {
     }
 
     fn web(&self, h: &mut Headers, c: &WebClient) -> Result<(), Error> {
-        if c.device_id.trim().is_empty() {
+        if !known(&c.device_id) {
             return Err(invalid("Gov-Client-Device-ID", "the device id is required"));
         }
         h.set(
@@ -349,12 +360,13 @@ impl FraudPrevention {
             "WEB_APP_VIA_SERVER".to_owned(),
         );
         h.set("Gov-Client-Device-ID", enc(&c.device_id));
-        if let Some(ua) = &c.browser_user_agent {
+        if let Some(ua) = c.browser_user_agent.as_deref().filter(|ua| known(ua)) {
             h.set("Gov-Client-Browser-JS-User-Agent", enc(ua));
         }
         let factors: Vec<String> = c
             .multi_factor
             .iter()
+            .filter(|f| known(&f.kind) && known(&f.unique_reference))
             .map(|f| {
                 pairs(&[
                     ("type", f.kind.as_str()),
@@ -425,7 +437,7 @@ impl FraudPrevention {
     }
 
     fn batch_process(&self, h: &mut Headers, c: &BatchClient) -> Result<(), Error> {
-        if c.device_id.trim().is_empty() {
+        if !known(&c.device_id) {
             return Err(invalid("Gov-Client-Device-ID", "the device id is required"));
         }
         h.set(
@@ -454,6 +466,7 @@ impl FraudPrevention {
             }
         }
         let macs: Vec<String> = c.mac_addresses.iter().map(|m| enc(m)).collect();
+        // (MAC addresses were validated above: none is a placeholder.)
         h.set_nonempty("Gov-Client-MAC-Addresses", macs.join(","));
         if let Some(minutes) = c.timezone_minutes {
             h.set("Gov-Client-Timezone", timezone(minutes)?);
