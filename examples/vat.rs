@@ -26,7 +26,6 @@ pub trait HmrcVat {
         #[query] to: NaiveDate,
         #[query] status: Option<ObligationStatus>,
     ) -> Result<Obligations, Error>;
-
     /// Submits a VAT return (answered 201).
     #[endpoint(method = POST, path = "/organisations/vat/{vrn}/returns", scope = "write:vat", user = Company)]
     async fn submit_return(
@@ -34,11 +33,9 @@ pub trait HmrcVat {
         vrn: &str,
         #[body] vat_return: &VatReturn,
     ) -> Result<Receipt, Error>;
-
     /// A submitted return; the period key may hold `#`, which is percent-encoded.
     #[endpoint(method = GET, path = "/organisations/vat/{vrn}/returns/{period_key}", scope = "read:vat", user = Company)]
     async fn view_return(&self, vrn: &str, period_key: &str) -> Result<VatReturn, Error>;
-
     /// The liabilities of `vrn` between two dates.
     #[endpoint(method = GET, path = "/organisations/vat/{vrn}/liabilities", scope = "read:vat", user = Company)]
     async fn liabilities(
@@ -47,7 +44,6 @@ pub trait HmrcVat {
         #[query] from: NaiveDate,
         #[query] to: NaiveDate,
     ) -> Result<Liabilities, Error>;
-
     /// The payments of `vrn` between two dates.
     #[endpoint(method = GET, path = "/organisations/vat/{vrn}/payments", scope = "read:vat", user = Company)]
     async fn payments(
