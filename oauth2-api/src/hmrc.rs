@@ -333,13 +333,13 @@ impl FraudPrevention {
 
     fn vendor_headers(&self, h: &mut Headers) -> Result<(), Error> {
         let v = &self.vendor;
-        if v.product_name.trim().is_empty() {
+        if !known(&v.product_name) {
             return Err(invalid(
                 "Gov-Vendor-Product-Name",
                 "the product name is required",
             ));
         }
-        if v.versions.is_empty() {
+        if pairs(&v.versions).is_empty() {
             return Err(invalid(
                 "Gov-Vendor-Version",
                 "name at least one part and its version",
@@ -704,6 +704,13 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("MAC")
+        );
+        let versionless = FraudPrevention::new(Vendor::new("P", [("p", "")]));
+        assert!(
+            versionless
+                .headers(&CallContext::new().with(WebClient::new("d")))
+                .is_err(),
+            "no empty version"
         );
         let nameless = FraudPrevention::new(Vendor::new(" ", [("p", "1")]));
         assert!(
