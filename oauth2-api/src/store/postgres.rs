@@ -143,36 +143,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS oauth2_api_schema (version BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM oauth2_api_schema")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
-        let version = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
-        if version > MIGRATIONS.len() {
-            return Err(StoreError::message(
-                "migrate",
-                format!(
-                    "the database has schema version {version}, newer than this crate's {}",
-                    MIGRATIONS.len()
-                ),
-            ));
-        }
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*migration))
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            sqlx::query("INSERT INTO oauth2_api_schema (version) VALUES ($1)")
-                .bind(i as i64 + 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+        sql::migrate!(tx, MIGRATIONS)
     }
 }
 

@@ -91,6 +91,47 @@ pub(crate) fn scopes_from_text(
     serde_json::from_str(text).map_err(|e| super::StoreError::new(op, e))
 }
 
+/// Brings the schema in transaction `$tx` (already holding the backend's migration
+/// lock) up to date with `$migrations`, versioned in `oauth2_api_schema`; a database of a
+/// newer version is refused rather than misread. Commits.
+macro_rules! migrate {
+    ($tx:ident, $migrations:expr) => {{
+        let err = |e| StoreError::new("migrate", e);
+        sqlx::query("CREATE TABLE IF NOT EXISTS oauth2_api_schema (version BIGINT NOT NULL)")
+            .execute(&mut *$tx)
+            .await
+            .map_err(err)?;
+        let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM oauth2_api_schema")
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(err)?;
+        let version = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+        if version > $migrations.len() {
+            return Err(StoreError::message(
+                "migrate",
+                format!(
+                    "the database has schema version {version}, newer than this crate's {}",
+                    $migrations.len()
+                ),
+            ));
+        }
+        for (i, migration) in $migrations.iter().enumerate().skip(version) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*migration))
+                .execute(&mut *$tx)
+                .await
+                .map_err(err)?;
+            sqlx::query("INSERT INTO oauth2_api_schema (version) VALUES ($1)")
+                .bind(i as i64 + 1)
+                .execute(&mut *$tx)
+                .await
+                .map_err(err)?;
+        }
+        $tx.commit().await.map_err(err)
+    }};
+}
+
+pub(crate) use migrate;
+
 /// Implements `SessionStore` for `$store`, a struct with `pool: sqlx::Pool<$db>` and
 /// `cipher: Option<TokenCipher>`, whose schema has the tables the statements above use.
 macro_rules! sql_session_store {

@@ -114,40 +114,14 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let err = |e| StoreError::new("migrate", e);
         // IMMEDIATE takes the write lock before the version is read, so two processes
         // opening a new file do not both create the tables.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS oauth2_api_schema (version INTEGER NOT NULL)")
-            .execute(&mut *tx)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(err)?;
-        let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM oauth2_api_schema")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err)?;
-        let version = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
-        if version > MIGRATIONS.len() {
-            return Err(StoreError::message(
-                "migrate",
-                format!(
-                    "the database has schema version {version}, newer than this crate's {}",
-                    MIGRATIONS.len()
-                ),
-            ));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            sqlx::query("INSERT INTO oauth2_api_schema (version) VALUES (?)")
-                .bind(i as i64 + 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+            .map_err(|e| StoreError::new("migrate", e))?;
+        sql::migrate!(tx, MIGRATIONS)
     }
 }
 
