@@ -112,6 +112,9 @@ impl Peer {
                 &format!("{} is missing", script.display()),
             )?;
         }
+        // One start at a time: the first one may run `npm ci`, which must not race itself.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         // A port taken between choosing it and node binding it is retried on others.
         let mut why = String::new();
         for _ in 0..3 {
