@@ -145,6 +145,11 @@ fn call_overhead(c: &mut Criterion) {
     });
     let url = format!("{base}/hello");
     let http = reqwest::Client::new();
+    // The runtime's client has a request timeout (a timer per call); so does this baseline.
+    let http_timeout = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("call_overhead");
     group
         .measurement_time(Duration::from_secs(4))
@@ -152,6 +157,21 @@ fn call_overhead(c: &mut Criterion) {
     for callers in [1usize, 64] {
         let (h, u) = (http.clone(), url.clone());
         group.bench_function(format!("reqwest_by_hand/{callers}"), |b| {
+            b.to_async(&rt).iter(|| {
+                let (h, u) = (h.clone(), u.clone());
+                async move {
+                    concurrently(callers, move || {
+                        let (h, u) = (h.clone(), u.clone());
+                        async move {
+                            by_hand(&h, &u).await;
+                        }
+                    })
+                    .await
+                }
+            })
+        });
+        let (h, u) = (http_timeout.clone(), url.clone());
+        group.bench_function(format!("reqwest_by_hand_with_timeout/{callers}"), |b| {
             b.to_async(&rt).iter(|| {
                 let (h, u) = (h.clone(), u.clone());
                 async move {
