@@ -246,13 +246,19 @@ pub fn free_port() -> u16 {
     peer_port()
 }
 
-/// A runtime for the peer with client `demo-client`.
+/// A runtime for the peer with client `demo-client` and the default redirect URL.
 pub fn peer_runtime(peer: &Peer, store: impl SessionStore) -> Runtime {
+    peer_runtime_at(peer, store, REDIRECT_URL)
+}
+
+/// A runtime for the peer with client `demo-client` and the redirect URL `redirect`
+/// (registered by starting the peer with `EXTRA_REDIRECT_URIS`).
+pub fn peer_runtime_at(peer: &Peer, store: impl SessionStore, redirect: &str) -> Runtime {
     Runtime::builder(peer.provider())
         .credentials(
             Credentials::new("demo-client")
                 .secret("demo-secret")
-                .redirect_url(REDIRECT_URL),
+                .redirect_url(redirect),
         )
         .store(store)
         .build()

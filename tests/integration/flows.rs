@@ -11,7 +11,9 @@ use oauth2_api::{
     AuthorizationRequired, Authorized, Authorizer, Browser, Credentials, Error, LoopbackAuthorizer,
     Method, RawResponse, Runtime,
 };
-use oauth2_api_tests::{Company, Peer, free_port, peers_dir, sandbox_provider, skip_or_fail};
+use oauth2_api_tests::{
+    Company, Peer, free_port, peer_runtime_at, peers_dir, sandbox_provider, skip_or_fail,
+};
 
 fn loopback_redirect() -> String {
     format!("http://127.0.0.1:{}/oauth2/callback", free_port())
@@ -53,28 +55,26 @@ async fn the_desktop_authorizer_completes_the_flow_against_the_sandbox() {
     assert_eq!(sandbox.counts().api, 1, "one call after authorizing");
 }
 
+/// The peer's headless driver as the "browser": it plays the person (with `extra`
+/// arguments such as `--deny`) and follows the last redirect to our listener.
+fn peer_driver(extra: &[&str]) -> LoopbackAuthorizer {
+    let driver = peers_dir().join("authorize.mjs").display().to_string();
+    let mut args = vec![driver, "{url}".to_owned(), "--follow".to_owned()];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    LoopbackAuthorizer::new().browser(Browser::Command {
+        program: "node".into(),
+        args,
+    })
+}
+
 #[tokio::test]
 async fn the_desktop_authorizer_completes_the_flow_against_the_peer() {
     let redirect = loopback_redirect();
     let Some(peer) = Peer::start(&[("EXTRA_REDIRECT_URIS", &redirect)]) else {
         return;
     };
-    let runtime = Runtime::builder(peer.provider())
-        .credentials(
-            Credentials::new("demo-client")
-                .secret("demo-secret")
-                .redirect_url(&redirect),
-        )
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
-    // The peer's headless driver plays the person and follows the last redirect to our
-    // listener, as a browser would.
-    let driver = peers_dir().join("authorize.mjs").display().to_string();
-    let authorizer = LoopbackAuthorizer::new().browser(Browser::Command {
-        program: "node".into(),
-        args: vec![driver, "{url}".into(), "--follow".into()],
-    });
+    let runtime = peer_runtime_at(&peer, MemoryStore::new(), &redirect);
+    let authorizer = peer_driver(&[]);
     let company = Company(2);
     let answer = runtime
         .authorize_and_retry(&authorizer)
@@ -91,20 +91,8 @@ async fn a_denial_ends_with_a_clear_error_and_no_retry() {
     let Some(peer) = Peer::start(&[("EXTRA_REDIRECT_URIS", &redirect)]) else {
         return;
     };
-    let runtime = Runtime::builder(peer.provider())
-        .credentials(
-            Credentials::new("demo-client")
-                .secret("demo-secret")
-                .redirect_url(&redirect),
-        )
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
-    let driver = peers_dir().join("authorize.mjs").display().to_string();
-    let authorizer = LoopbackAuthorizer::new().browser(Browser::Command {
-        program: "node".into(),
-        args: vec![driver, "{url}".into(), "--deny".into(), "--follow".into()],
-    });
+    let runtime = peer_runtime_at(&peer, MemoryStore::new(), &redirect);
+    let authorizer = peer_driver(&["--deny"]);
     let company = Company(3);
     let calls = AtomicUsize::new(0);
     let err = runtime
