@@ -14,6 +14,5 @@ mod peer;
 mod postgres;
 mod providers;
 mod sandbox;
-mod secrets;
 mod stores;
 mod tokens;
