@@ -31,7 +31,7 @@ impl Runtime {
         user: &impl crate::ApiUser,
         scopes: &[&str],
     ) -> Result<TokenSet, Error> {
-        let key = self.session_key(user).await?;
+        let key = self.call_key(user.user_ref()).await?;
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
         self.access_token(&key, &scopes, &scopes, None).await
     }
@@ -46,9 +46,25 @@ impl Runtime {
         ask: &[String],
         stale: Option<&str>,
     ) -> Result<TokenSet, Error> {
+        let cache = &self.inner.cache;
+        match stale {
+            None => {
+                if let Some(tokens) = cache.tokens(key)
+                    && self.is_usable(&tokens, scopes)
+                {
+                    return Ok(tokens);
+                }
+            }
+            // Refused by the API: whatever else, not that token again.
+            Some(_) => cache.forget_tokens(key),
+        }
+        let epoch = cache.epoch();
         let session = self.inner.store.load(key).await?;
         match self.assess(session.as_ref(), key, scopes, stale) {
-            Assessment::Usable(tokens) => return Ok(tokens),
+            Assessment::Usable(tokens) => {
+                cache.remember_tokens(key, &tokens, epoch);
+                return Ok(tokens);
+            }
             Assessment::Authorize(reason) => {
                 return Err(self
                     .authorization_required(key, scopes, ask, session.as_ref(), reason)
@@ -80,10 +96,9 @@ impl Runtime {
         stale: Option<&str>,
     ) -> Assessment {
         let tokens = session.and_then(|s| s.state.tokens.as_ref());
-        let now = SystemTime::now();
         if let Some(t) = tokens {
             let refused = stale.is_some_and(|s| t.same_access_token(s));
-            if t.covers(scopes) && !refused && t.is_fresh(now, self.inner.settings.expiry_margin) {
+            if !refused && self.is_usable(t, scopes) {
                 return Assessment::Usable(t.clone());
             }
         }
@@ -101,6 +116,11 @@ impl Runtime {
             }),
             Some(_) => Assessment::Renew,
         }
+    }
+
+    fn is_usable(&self, tokens: &TokenSet, scopes: &[String]) -> bool {
+        tokens.covers(scopes)
+            && tokens.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin)
     }
 
     async fn renew(

@@ -126,8 +126,7 @@ pub(crate) struct Outgoing {
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     pub(crate) async fn send(&self, user: &UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let env = self.resolve_environment(user).await?;
-        let key = SessionKey::new(&self.inner.provider, &env.name, user.clone());
+        let key = self.call_key(user.clone()).await?;
         let span = tracing::info_span!(
             "oauth2_api.call",
             provider = %key.api,

@@ -76,6 +76,7 @@ pub(crate) struct Settings {
     pub(crate) lease_ttl: Duration,
     pub(crate) token_timeout: Duration,
     pub(crate) api_timeout: Duration,
+    pub(crate) cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -86,6 +87,7 @@ impl Default for Settings {
             lease_ttl: Duration::from_secs(30),
             token_timeout: Duration::from_secs(30),
             api_timeout: Duration::from_secs(60),
+            cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -221,6 +223,17 @@ impl RuntimeBuilder {
     /// Timeout of each API request (default 60 s).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.settings.api_timeout = timeout;
+        self
+    }
+
+    /// How long a call may reuse the environment choice and the usable token it read
+    /// from the store, instead of reading them again (default 1 s; zero reads every time).
+    ///
+    /// Writes made through this runtime, or through [`Runtime::store`], are seen at once.
+    /// A change made by another process sharing the store (a disconnect, a newly chosen
+    /// environment) is seen within this time; a token the API refuses is never reused.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.cache_ttl = ttl;
         self
     }
 

@@ -50,6 +50,7 @@
 pub mod __private;
 mod access;
 mod authorize;
+mod cache;
 mod call;
 mod config;
 mod error;

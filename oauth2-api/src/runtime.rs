@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use rand::Rng;
 
+use crate::cache::CachedStore;
 use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
 use crate::error::Error;
 use crate::hooks::{CallContext, Extensions};
@@ -33,7 +34,10 @@ pub(crate) struct Inner {
     pub(crate) scope_separator: String,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// The application's store behind [`CachedStore`]: what [`Runtime::store`] hands out,
+    /// so the application's own writes also reach the cache.
     pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) cache: Arc<CachedStore>,
     pub(crate) settings: Settings,
     pub(crate) token_http: TokenHttp,
     pub(crate) api_http: reqwest::Client,
@@ -68,6 +72,7 @@ impl Inner {
             std::process::id(),
             rand::rng().random::<u64>()
         );
+        let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
         Ok(Self {
             provider,
             environments,
@@ -75,7 +80,8 @@ impl Inner {
             scope_separator,
             client_auth,
             headers,
-            store,
+            store: cache.clone(),
+            cache,
             settings,
             token_http,
             api_http,
@@ -192,6 +198,21 @@ impl Runtime {
     pub async fn session_key(&self, user: &impl ApiUser) -> Result<SessionKey, Error> {
         let user = user.user_ref();
         let env = self.resolve_environment(&user).await?;
+        Ok(SessionKey::new(&self.inner.provider, &env.name, user))
+    }
+
+    /// [`session_key`](Self::session_key) for a call: the environment choice may come
+    /// from the cache (see [`RuntimeBuilder::cache_ttl`]).
+    pub(crate) async fn call_key(&self, user: UserRef) -> Result<SessionKey, Error> {
+        let chosen = self
+            .inner
+            .cache
+            .environment_of(&self.inner.provider, &user)
+            .await?;
+        let env = match chosen {
+            Some(name) => self.environment_named(&name)?,
+            None => &self.inner.environments[self.inner.default_environment],
+        };
         Ok(SessionKey::new(&self.inner.provider, &env.name, user))
     }
 

@@ -188,22 +188,65 @@ fn call_overhead(c: &mut Criterion) {
         for (name, client) in [("memory", &memory), ("sqlite", &sqlite)] {
             let client = client.clone();
             group.bench_function(format!("generated_{name}/{callers}"), |b| {
-                b.to_async(&rt).iter(|| {
-                    let client = client.clone();
-                    async move {
-                        concurrently(callers, move || {
-                            let client = client.clone();
-                            async move {
-                                client.hello(&Bench(1)).await.unwrap();
-                            }
-                        })
-                        .await
-                    }
-                })
+                b.to_async(&rt).iter(|| generated(client.clone(), callers))
             });
         }
     }
     group.finish();
+    rt.block_on(paired(&http_timeout, &url, &memory, &sqlite));
+}
+
+/// `callers` concurrent generated calls.
+async fn generated(client: BenchApiClient, callers: usize) {
+    concurrently(callers, move || {
+        let client = client.clone();
+        async move {
+            client.hello(&Bench(1)).await.unwrap();
+        }
+    })
+    .await
+}
+
+/// The ratios of bench 1, measured in rounds that take each contender in turn, so a
+/// machine that slows down or speeds up during the run weighs on all of them alike
+/// (criterion's groups run one after the other, minutes apart).
+async fn paired(
+    http: &reqwest::Client,
+    url: &str,
+    memory: &BenchApiClient,
+    sqlite: &BenchApiClient,
+) {
+    for (callers, rounds) in [(1usize, 5_000), (64, 300)] {
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let (h, u) = (http.clone(), url.to_owned());
+            concurrently(callers, move || {
+                let (h, u) = (h.clone(), u.clone());
+                async move {
+                    by_hand(&h, &u).await;
+                }
+            })
+            .await;
+            times[0].push(started.elapsed());
+            for (i, client) in [(1, memory), (2, sqlite)] {
+                let started = Instant::now();
+                generated(client.clone(), callers).await;
+                times[i].push(started.elapsed());
+            }
+        }
+        let [hand, memory, sqlite] = times.map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        });
+        let ratio = |d: Duration| d.as_secs_f64() / hand.as_secs_f64();
+        eprintln!(
+            "call_overhead paired, {callers} caller(s), median of {rounds} rounds: by hand {hand:.1?}, \
+             memory {memory:.1?} ({:.3}x), sqlite {sqlite:.1?} ({:.3}x)",
+            ratio(memory),
+            ratio(sqlite),
+        );
+    }
 }
 
 fn refresh_storm(c: &mut Criterion) {

@@ -1,0 +1,221 @@
+//! The in-process cache of environment choices and usable tokens: calls stop reading
+//! the store while it holds, and never use what a write or the API has made stale.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use oauth2_api::sandbox::{Sandbox, SandboxConfig};
+use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
+use oauth2_api::{
+    AuthorizationReason, Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState,
+    UserRef, async_trait,
+};
+use oauth2_api_tests::{Company, authorize, sandbox_builder};
+
+/// A memory store that counts the reads every call could make.
+#[derive(Default)]
+struct CountingStore {
+    store: MemoryStore,
+    loads: AtomicUsize,
+    environment_reads: AtomicUsize,
+}
+
+impl CountingStore {
+    fn reads(&self) -> (usize, usize) {
+        (
+            self.loads.swap(0, Ordering::SeqCst),
+            self.environment_reads.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+#[async_trait]
+impl SessionStore for CountingStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.store.load(key).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError> {
+        self.store.compare_and_swap(key, expected, state).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.store.delete(key).await
+    }
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
+        self.store.insert_pending(pending).await
+    }
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        self.store.peek_pending(state).await
+    }
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
+        self.store.consume_pending(state, now).await
+    }
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError> {
+        self.store.pending_for(key, now).await
+    }
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        self.store.purge_pending(cutoff).await
+    }
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.environment_reads.fetch_add(1, Ordering::SeqCst);
+        self.store.environment(api, user).await
+    }
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        environment: &str,
+    ) -> Result<(), StoreError> {
+        self.store.set_environment(api, user, environment).await
+    }
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.store.acquire_lease(key, holder, now, until).await
+    }
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
+        self.store.release_lease(key, holder).await
+    }
+}
+
+/// Long enough that no entry ages out during a test, however slow the machine.
+const LONG: Duration = Duration::from_secs(3600);
+
+async fn setup(ttl: Duration) -> (Sandbox, Arc<CountingStore>, Runtime) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let store = Arc::new(CountingStore::default());
+    let runtime = sandbox_builder(&sandbox)
+        .shared_store(store.clone())
+        .cache_ttl(ttl)
+        .build()
+        .unwrap();
+    (sandbox, store, runtime)
+}
+
+async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
+    let answer = runtime
+        .request(company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await?;
+    Ok(answer.status)
+}
+
+#[tokio::test]
+async fn calls_read_the_store_once_while_the_cache_holds() {
+    let (sandbox, store, runtime) = setup(LONG).await;
+    let company = Company(1);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    store.reads();
+    for _ in 0..20 {
+        assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    }
+    assert_eq!(store.reads(), (1, 1), "(session loads, environment reads)");
+    assert_eq!(sandbox.counts().api, 20);
+}
+
+#[tokio::test]
+async fn a_zero_ttl_reads_the_store_on_every_call() {
+    let (sandbox, store, runtime) = setup(Duration::ZERO).await;
+    let company = Company(2);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    store.reads();
+    for _ in 0..5 {
+        assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    }
+    assert_eq!(store.reads(), (5, 5));
+}
+
+#[tokio::test]
+async fn writes_through_the_runtime_store_are_seen_at_once() {
+    let (sandbox, _store, runtime) = setup(LONG).await;
+    let company = Company(3);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    // The application expires the token in the store itself: the next call refreshes.
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    assert_eq!(sandbox.counts().refresh_token, 1);
+    // It deletes the session: the next call asks for authorization.
+    let key = runtime.session_key(&company).await.unwrap();
+    runtime.store().delete(&key).await.unwrap();
+    let err = hello(&runtime, &company).await.unwrap_err();
+    assert_eq!(
+        err.authorization_required().unwrap().reason,
+        AuthorizationReason::NotAuthorized
+    );
+}
+
+#[tokio::test]
+async fn a_choice_of_environment_is_seen_at_once_by_the_runtime_that_made_it() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let production = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let provider =
+        oauth2_api_tests::sandbox_provider(&sandbox).environment(oauth2_api::Environment::new(
+            "production",
+            production.url(),
+            production.auth_url(),
+            production.token_url(),
+        ));
+    let runtime = Runtime::builder(provider)
+        .credentials(
+            oauth2_api::Credentials::new("sandbox-client")
+                .secret("sandbox-secret")
+                .redirect_url(oauth2_api_tests::REDIRECT_URL),
+        )
+        .store(MemoryStore::new())
+        .cache_ttl(LONG)
+        .build()
+        .unwrap();
+    let company = Company(4);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    runtime
+        .select_environment(&company, "production")
+        .await
+        .unwrap();
+    let err = hello(&runtime, &company).await.unwrap_err();
+    let required = err.authorization_required().expect("a new session there");
+    assert_eq!(required.session.environment, "production");
+    assert_eq!((sandbox.counts().api, production.counts().api), (1, 0));
+}
+
+#[tokio::test]
+async fn a_disconnect_by_another_process_is_seen_at_the_next_refusal() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let shared: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    // Two runtimes on one store stand for two processes: each has its own cache.
+    let [one, other] = [(); 2].map(|()| {
+        sandbox_builder(&sandbox)
+            .shared_store(shared.clone())
+            .cache_ttl(LONG)
+            .build()
+            .unwrap()
+    });
+    let company = Company(5);
+    authorize(&sandbox, &one, &company, &["hello"]).await;
+    assert_eq!(hello(&one, &company).await.unwrap(), 200);
+    other.disconnect(&company).await.unwrap();
+    // `one` still remembers the revoked token: the API refuses it, the store is read
+    // again, and it holds no session any more.
+    let err = hello(&one, &company).await.unwrap_err();
+    assert_eq!(
+        err.authorization_required().unwrap().reason,
+        AuthorizationReason::NotAuthorized
+    );
+    assert_eq!(sandbox.counts().refresh_token, 0, "nothing to refresh");
+}
