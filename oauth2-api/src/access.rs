@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
+use crate::call::Scopes;
 use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError};
 use crate::runtime::Runtime;
 use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet};
@@ -32,8 +33,9 @@ impl Runtime {
         scopes: &[&str],
     ) -> Result<TokenSet, Error> {
         let key = self.call_key(user.user_ref()).await?;
-        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        self.access_token(&key, &scopes, &scopes, None).await
+        let scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
+        let tokens = self.access_token(&key, &scopes, &scopes, None).await?;
+        Ok(Arc::unwrap_or_clone(tokens))
     }
 
     /// A token for `key` covering `scopes`; when a person must authorize, they are asked
@@ -42,15 +44,16 @@ impl Runtime {
     pub(crate) async fn access_token(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &Scopes,
+        ask: &Scopes,
         stale: Option<&str>,
-    ) -> Result<TokenSet, Error> {
+    ) -> Result<Arc<TokenSet>, Error> {
         let cache = &self.inner.cache;
         match stale {
             None => {
                 if let Some(tokens) = cache.tokens(key)
-                    && self.is_usable(&tokens, scopes)
+                    && scopes.covered_by(&tokens)
+                    && self.is_fresh(&tokens)
                 {
                     return Ok(tokens);
                 }
@@ -58,31 +61,28 @@ impl Runtime {
             // Refused by the API: whatever else, not that token again.
             Some(_) => cache.forget_tokens(key),
         }
+        let (scopes, ask) = (scopes.to_vec(), ask.to_vec());
         let epoch = cache.epoch();
         let session = self.inner.store.load(key).await?;
-        match self.assess(session.as_ref(), key, scopes, stale) {
+        match self.assess(session.as_ref(), key, &scopes, stale) {
             Assessment::Usable(tokens) => {
+                let tokens = Arc::new(tokens);
                 cache.remember_tokens(key, &tokens, epoch);
                 return Ok(tokens);
             }
             Assessment::Authorize(reason) => {
                 return Err(self
-                    .authorization_required(key, scopes, ask, session.as_ref(), reason)
+                    .authorization_required(key, &scopes, &ask, session.as_ref(), reason)
                     .await);
             }
             Assessment::Renew => {}
         }
         let this = self.clone();
-        let (key, scopes, ask, stale) = (
-            key.clone(),
-            scopes.to_vec(),
-            ask.to_vec(),
-            stale.map(str::to_owned),
-        );
+        let (key, stale) = (key.clone(), stale.map(str::to_owned));
         match tokio::spawn(async move { this.renew(&key, &scopes, &ask, stale.as_deref()).await })
             .await
         {
-            Ok(result) => result,
+            Ok(result) => result.map(Arc::new),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Cancelled),
         }
@@ -98,7 +98,7 @@ impl Runtime {
         let tokens = session.and_then(|s| s.state.tokens.as_ref());
         if let Some(t) = tokens {
             let refused = stale.is_some_and(|s| t.same_access_token(s));
-            if !refused && self.is_usable(t, scopes) {
+            if !refused && t.covers(scopes) && self.is_fresh(t) {
                 return Assessment::Usable(t.clone());
             }
         }
@@ -118,9 +118,8 @@ impl Runtime {
         }
     }
 
-    fn is_usable(&self, tokens: &TokenSet, scopes: &[String]) -> bool {
-        tokens.covers(scopes)
-            && tokens.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin)
+    fn is_fresh(&self, tokens: &TokenSet) -> bool {
+        tokens.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin)
     }
 
     async fn renew(

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -24,6 +24,9 @@ use crate::session::{PendingAuthorization, Session, SessionKey, SessionState, To
 use crate::store::{CasOutcome, Consumed, SessionStore, StoreError};
 use crate::user::UserRef;
 
+/// Looked up on every call: a fast hash, still seeded per process.
+type Hasher = foldhash::quality::RandomState;
+
 /// Entries kept before expired ones are swept (and, if all are live, all are dropped):
 /// bounds the memory of a runtime serving many users.
 const CAPACITY: usize = 10_000;
@@ -31,7 +34,7 @@ const CAPACITY: usize = 10_000;
 pub(crate) struct CachedStore {
     store: Arc<dyn SessionStore>,
     ttl: Duration,
-    entries: Mutex<Entries>,
+    entries: RwLock<Entries>,
 }
 
 #[derive(Default)]
@@ -39,10 +42,10 @@ struct Entries {
     /// Bumped by every write: a value read from the store before a write finished is not
     /// remembered after it (it may be the state the write replaced).
     epoch: u64,
-    tokens: HashMap<SessionKey, (Instant, TokenSet)>,
+    tokens: HashMap<SessionKey, (Instant, Arc<TokenSet>), Hasher>,
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
-    environments: HashMap<UserRef, (Instant, Option<String>)>,
+    environments: HashMap<UserRef, (Instant, Option<String>), Hasher>,
 }
 
 /// Where a store read started, to remember its result only if no write came between.
@@ -54,13 +57,18 @@ impl CachedStore {
         Self {
             store,
             ttl,
-            entries: Mutex::new(Entries::default()),
+            entries: RwLock::new(Entries::default()),
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        // Every update is a single insert or remove: a poisoned lock is still consistent.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    // Every update is a single insert or remove: a poisoned lock is still consistent.
+    // Calls only read; a lock readers share keeps concurrent calls from waking each other.
+    fn entries(&self) -> RwLockReadGuard<'_, Entries> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn entries_mut(&self) -> RwLockWriteGuard<'_, Entries> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The point a read starts from; see [`remember_tokens`](Self::remember_tokens).
@@ -69,7 +77,7 @@ impl CachedStore {
     }
 
     /// The remembered token of `key`, if younger than the time to live.
-    pub(crate) fn tokens(&self, key: &SessionKey) -> Option<TokenSet> {
+    pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Arc<TokenSet>> {
         let entries = self.entries();
         let (at, tokens) = entries.tokens.get(key)?;
         (at.elapsed() < self.ttl).then(|| tokens.clone())
@@ -77,11 +85,11 @@ impl CachedStore {
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
     /// between.
-    pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &TokenSet, epoch: Epoch) {
+    pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &Arc<TokenSet>, epoch: Epoch) {
         if self.ttl.is_zero() {
             return;
         }
-        let mut entries = self.entries();
+        let mut entries = self.entries_mut();
         if entries.epoch != epoch.0 {
             return;
         }
@@ -94,7 +102,7 @@ impl CachedStore {
 
     /// Forgets the token of `key` (the API refused it).
     pub(crate) fn forget_tokens(&self, key: &SessionKey) {
-        let mut entries = self.entries();
+        let mut entries = self.entries_mut();
         entries.epoch += 1;
         entries.tokens.remove(key);
     }
@@ -116,7 +124,7 @@ impl CachedStore {
         };
         let chosen = self.store.environment(api, user).await?;
         if !self.ttl.is_zero() {
-            let mut entries = self.entries();
+            let mut entries = self.entries_mut();
             if entries.epoch == epoch {
                 let ttl = self.ttl;
                 make_room(&mut entries.environments, ttl);
@@ -133,13 +141,16 @@ impl CachedStore {
     }
 
     fn written_environment(&self, user: &UserRef) {
-        let mut entries = self.entries();
+        let mut entries = self.entries_mut();
         entries.epoch += 1;
         entries.environments.remove(user);
     }
 }
 
-fn make_room<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (Instant, V)>, ttl: Duration) {
+fn make_room<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, (Instant, V), Hasher>,
+    ttl: Duration,
+) {
     if map.len() >= CAPACITY {
         map.retain(|_, (at, _)| at.elapsed() < ttl);
         if map.len() >= CAPACITY {
@@ -240,14 +251,14 @@ mod tests {
     use super::*;
     use crate::store::MemoryStore;
 
-    fn tokens() -> TokenSet {
-        TokenSet {
+    fn tokens() -> Arc<TokenSet> {
+        Arc::new(TokenSet {
             access_token: "a".to_owned().into(),
             refresh_token: None,
             expires_at: None,
             scopes: vec!["hello".to_owned()],
             token_type: "bearer".to_owned(),
-        }
+        })
     }
 
     fn key() -> SessionKey {

@@ -1,6 +1,7 @@
 //! Calling the API: typed endpoint calls (what generated code uses) and the raw escape
 //! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use secrecy::ExposeSecret;
@@ -108,25 +109,55 @@ impl RawResponse {
     }
 }
 
-/// One request to send, before authentication.
+/// One request to send, before authentication. What a declaration fixes is borrowed
+/// from its `static`, so a call copies nothing it does not have to.
 #[derive(Clone, Debug)]
 pub(crate) struct Outgoing {
-    pub(crate) endpoint: String,
+    pub(crate) endpoint: Cow<'static, str>,
     pub(crate) method: Method,
     pub(crate) path: String,
-    pub(crate) scopes: Vec<String>,
+    pub(crate) scopes: Scopes,
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
-    pub(crate) ask: Vec<String>,
+    pub(crate) ask: Scopes,
     pub(crate) query: Vec<(String, String)>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
+}
+
+/// A list of scopes: a declaration's, or one given at run time.
+#[derive(Clone, Debug)]
+pub(crate) enum Scopes {
+    Declared(&'static [&'static str]),
+    Given(Vec<String>),
+}
+
+impl Scopes {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let (declared, given) = match self {
+            Scopes::Declared(d) => (*d, &[][..]),
+            Scopes::Given(g) => (&[][..], g.as_slice()),
+        };
+        declared
+            .iter()
+            .copied()
+            .chain(given.iter().map(String::as_str))
+    }
+
+    pub(crate) fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+
+    /// Whether `tokens` were granted every one of these scopes.
+    pub(crate) fn covered_by(&self, tokens: &TokenSet) -> bool {
+        self.iter().all(|r| tokens.scopes.iter().any(|s| s == r))
+    }
 }
 
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
-    pub(crate) async fn send(&self, user: &UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let key = self.call_key(user.clone()).await?;
+    pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
+        let key = self.call_key(user).await?;
         let span = tracing::info_span!(
             "oauth2_api.call",
             provider = %key.api,
@@ -159,8 +190,8 @@ impl Runtime {
             Err(self
                 .authorization_required(
                     &key,
-                    &out.scopes,
-                    &out.ask,
+                    &out.scopes.to_vec(),
+                    &out.ask.to_vec(),
                     None,
                     AuthorizationReason::Unauthorized,
                 )
@@ -247,8 +278,18 @@ impl Runtime {
         if !out.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&out.query);
         }
-        let mut headers = out.headers.clone();
-        for hook in &self.inner.extensions.request_hooks {
+        // Hooks see (and may change) every header of the request; without hooks the
+        // declared ones are sent as they are.
+        let hooks = &self.inner.extensions.request_hooks;
+        let mut hooked = Vec::new();
+        if !hooks.is_empty() {
+            hooked = out
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
+                .collect();
+        }
+        for hook in hooks {
             hook.before_send(&mut OutgoingRequest {
                 endpoint: &out.endpoint,
                 method: out.method,
@@ -256,7 +297,7 @@ impl Runtime {
                 user: &key.user,
                 environment: &key.environment,
                 context: &self.context,
-                headers: &mut headers,
+                headers: &mut hooked,
             })?;
         }
         if let Some(limit) = &self.inner.extensions.rate_limit {
@@ -269,8 +310,14 @@ impl Runtime {
         for (name, value) in &self.inner.headers {
             request = request.header(name, value);
         }
-        for (name, value) in &headers {
-            request = request.header(name.as_str(), value.as_str());
+        if hooks.is_empty() {
+            for (name, value) in &out.headers {
+                request = request.header(name.as_ref(), value.as_ref());
+            }
+        } else {
+            for (name, value) in &hooked {
+                request = request.header(name.as_str(), value.as_str());
+            }
         }
         if let Some(body) = &out.body {
             request = request
@@ -278,14 +325,14 @@ impl Runtime {
                 .body(body.clone());
         }
         let transport = |e: reqwest::Error| Error::Transport {
-            endpoint: out.endpoint.clone(),
+            endpoint: out.endpoint.clone().into_owned(),
             message: describe_reqwest(&e),
             source: Box::new(e),
         };
-        let response = request.send().await.map_err(transport)?;
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let headers = std::mem::take(response.headers_mut());
+        let body = Vec::from(response.bytes().await.map_err(transport)?);
         Ok(RawResponse {
             status,
             headers,
@@ -329,11 +376,11 @@ impl Runtime {
             runtime: self.clone(),
             user: user.user_ref(),
             out: Outgoing {
-                endpoint: format!("{method} {path}"),
+                endpoint: format!("{method} {path}").into(),
                 method,
                 path: path.to_owned(),
-                scopes: Vec::new(),
-                ask: Vec::new(),
+                scopes: Scopes::Declared(&[]),
+                ask: Scopes::Declared(&[]),
                 query: Vec::new(),
                 headers: Vec::new(),
                 body: None,
@@ -354,7 +401,7 @@ pub struct RawRequest {
 impl RawRequest {
     /// Scopes the token must cover.
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
-        self.out.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.out.scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
         self.out.ask = self.out.scopes.clone();
         self
     }
@@ -367,7 +414,9 @@ impl RawRequest {
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.out.headers.push((name.to_owned(), value.into()));
+        self.out
+            .headers
+            .push((name.to_owned().into(), value.into().into()));
         self
     }
 
@@ -381,6 +430,6 @@ impl RawRequest {
 
     /// Sends the request.
     pub async fn send(self) -> Result<RawResponse, Error> {
-        self.runtime.send(&self.user, &self.out).await
+        self.runtime.send(self.user, &self.out).await
     }
 }

@@ -1,12 +1,14 @@
 //! What generated code calls. Not a public API: it changes without notice.
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::call::Method;
-use crate::call::Outgoing;
+use crate::call::{Outgoing, Scopes};
 use crate::error::Error;
 use crate::runtime::Runtime;
 use crate::user::UserRef;
@@ -46,20 +48,16 @@ impl Request {
     pub fn new(endpoint: &'static Endpoint) -> Self {
         Self {
             out: Outgoing {
-                endpoint: endpoint.name.to_owned(),
+                endpoint: Cow::Borrowed(endpoint.name),
                 method: endpoint.method,
                 path: String::new(),
-                scopes: endpoint.scopes.iter().map(|s| (*s).to_owned()).collect(),
-                ask: endpoint
-                    .authorize_scopes
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
+                scopes: Scopes::Declared(endpoint.scopes),
+                ask: Scopes::Declared(endpoint.authorize_scopes),
                 query: Vec::new(),
                 headers: endpoint
                     .headers
                     .iter()
-                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
                     .collect(),
                 body: None,
             },
@@ -69,7 +67,7 @@ impl Request {
 
     fn fail(&mut self, argument: &str, message: String) {
         self.error.get_or_insert(Error::InvalidArgument {
-            endpoint: self.out.endpoint.clone(),
+            endpoint: self.out.endpoint.clone().into_owned(),
             argument: argument.to_owned(),
             message,
         });
@@ -119,7 +117,7 @@ impl Request {
         match scalars(value) {
             Ok(values) => {
                 for v in values {
-                    self.out.headers.push((name.to_owned(), v));
+                    self.out.headers.push((name.to_owned().into(), v.into()));
                 }
             }
             Err(message) => self.fail(argument, message),
@@ -168,7 +166,7 @@ pub async fn call<T: DeserializeOwned>(
     if let Some(error) = request.error {
         return Err(error);
     }
-    let answer = runtime.send(&user, &request.out).await?;
+    let answer = Box::pin(runtime.send(user, &request.out)).await?;
     decode(runtime, &request, answer)
 }
 
