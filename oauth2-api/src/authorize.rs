@@ -270,7 +270,7 @@ impl Runtime {
         let env = self
             .environment_named(&key.environment)
             .map_err(|_| CallbackError::StateMismatch("environment"))?;
-        if environment.is_some_and(|e| e != key.environment) {
+        if environment.is_some_and(|e| e != &*key.environment) {
             return Err(CallbackError::StateMismatch("environment").into());
         }
         if user.is_some_and(|u| u != key.user) {

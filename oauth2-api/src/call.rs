@@ -273,8 +273,11 @@ impl Runtime {
     ) -> Result<RawResponse, Error> {
         let env = self.environment_named(&key.environment)?;
         let mut url = env.base_url.clone();
-        let path = format!("{}{}", url.path().trim_end_matches('/'), out.path);
-        url.set_path(&path);
+        url.set_path(&format!(
+            "{}{}",
+            env.base_url.path().trim_end_matches('/'),
+            out.path
+        ));
         if !out.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&out.query);
         }
@@ -344,7 +347,11 @@ impl Runtime {
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
         let env = &self.inner.environments[self.inner.default_environment];
-        let key = SessionKey::new(&self.inner.provider, &env.name, UserRef::anonymous());
+        let key = SessionKey::new(
+            self.inner.provider.clone(),
+            env.name.clone(),
+            UserRef::anonymous(),
+        );
         let span = tracing::info_span!(
             "oauth2_api.call",
             provider = %key.api,

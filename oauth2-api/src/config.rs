@@ -330,13 +330,13 @@ impl RuntimeBuilder {
                 issuer: env.issuer.clone(),
                 credentials,
                 redirect_url,
-                name: env.name,
+                name: env.name.into(),
             });
         }
         let default_environment = match &self.default_environment {
             Some(name) => environments
                 .iter()
-                .position(|e| &e.name == name)
+                .position(|e| *e.name == **name)
                 .unwrap_or(0),
             None => 0,
         };
@@ -369,7 +369,7 @@ impl RuntimeBuilder {
 /// One environment with its URLs checked and its credentials chosen.
 #[derive(Debug)]
 pub(crate) struct ResolvedEnvironment {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) base_url: Url,
     pub(crate) auth_url: Url,
     pub(crate) token_url: Url,

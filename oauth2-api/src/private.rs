@@ -166,7 +166,7 @@ pub async fn call<T: DeserializeOwned>(
     if let Some(error) = request.error {
         return Err(error);
     }
-    let answer = Box::pin(runtime.send(user, &request.out)).await?;
+    let answer = runtime.send(user, &request.out).await?;
     decode(runtime, &request, answer)
 }
 

@@ -28,7 +28,7 @@ pub struct Runtime {
 }
 
 pub(crate) struct Inner {
-    pub(crate) provider: String,
+    pub(crate) provider: Arc<str>,
     pub(crate) environments: Vec<ResolvedEnvironment>,
     pub(crate) default_environment: usize,
     pub(crate) scope_separator: String,
@@ -74,7 +74,7 @@ impl Inner {
         );
         let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
         Ok(Self {
-            provider,
+            provider: provider.into(),
             environments,
             default_environment,
             scope_separator,
@@ -141,14 +141,14 @@ impl Runtime {
 
     /// The declared environment names, default first.
     pub fn environments(&self) -> impl Iterator<Item = &str> {
-        self.inner.environments.iter().map(|e| e.name.as_str())
+        self.inner.environments.iter().map(|e| &*e.name)
     }
 
     pub(crate) fn environment_named(&self, name: &str) -> Result<&ResolvedEnvironment, Error> {
         self.inner
             .environments
             .iter()
-            .find(|e| e.name == name)
+            .find(|e| &*e.name == name)
             .ok_or_else(|| Error::UnknownEnvironment {
                 name: name.to_owned(),
                 known: self.environments().collect::<Vec<_>>().join(", "),
@@ -176,7 +176,7 @@ impl Runtime {
             .resolve_environment(&user.user_ref())
             .await?
             .name
-            .clone())
+            .to_string())
     }
 
     pub(crate) async fn resolve_environment(
@@ -198,7 +198,11 @@ impl Runtime {
     pub async fn session_key(&self, user: &impl ApiUser) -> Result<SessionKey, Error> {
         let user = user.user_ref();
         let env = self.resolve_environment(&user).await?;
-        Ok(SessionKey::new(&self.inner.provider, &env.name, user))
+        Ok(SessionKey::new(
+            self.inner.provider.clone(),
+            env.name.clone(),
+            user,
+        ))
     }
 
     /// [`session_key`](Self::session_key) for a call: the environment choice may come
@@ -213,7 +217,11 @@ impl Runtime {
             Some(name) => self.environment_named(&name)?,
             None => &self.inner.environments[self.inner.default_environment],
         };
-        Ok(SessionKey::new(&self.inner.provider, &env.name, user))
+        Ok(SessionKey::new(
+            self.inner.provider.clone(),
+            env.name.clone(),
+            user,
+        ))
     }
 
     /// `user`'s session in the environment it works in, if any.

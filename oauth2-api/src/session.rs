@@ -1,6 +1,7 @@
 //! The records a [`SessionStore`](crate::store::SessionStore) keeps.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -11,16 +12,16 @@ use crate::user::UserRef;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
     /// The provider's name.
-    pub api: String,
+    pub api: Arc<str>,
     /// The environment's name.
-    pub environment: String,
+    pub environment: Arc<str>,
     /// The user holding the tokens.
     pub user: UserRef,
 }
 
 impl SessionKey {
     /// A key from its parts.
-    pub fn new(api: impl Into<String>, environment: impl Into<String>, user: UserRef) -> Self {
+    pub fn new(api: impl Into<Arc<str>>, environment: impl Into<Arc<str>>, user: UserRef) -> Self {
         Self {
             api: api.into(),
             environment: environment.into(),

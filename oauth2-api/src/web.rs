@@ -50,7 +50,7 @@ pub fn callback_router(runtime: Runtime) -> Router {
             paths
                 .entry(url.path().to_owned())
                 .or_default()
-                .push(env.name.clone());
+                .push(env.name.to_string());
         }
     }
     let mut router = Router::new();

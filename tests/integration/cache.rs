@@ -190,7 +190,7 @@ async fn a_choice_of_environment_is_seen_at_once_by_the_runtime_that_made_it() {
         .unwrap();
     let err = hello(&runtime, &company).await.unwrap_err();
     let required = err.authorization_required().expect("a new session there");
-    assert_eq!(required.session.environment, "production");
+    assert_eq!(&*required.session.environment, "production");
     assert_eq!((sandbox.counts().api, production.counts().api), (1, 0));
 }
 
