@@ -35,13 +35,21 @@ pub fn sandbox_provider(sandbox: &Sandbox) -> Provider {
     )
 }
 
+/// The sandboxes' default client, registered with `redirect`.
+pub fn sandbox_client(redirect: impl Into<String>) -> Credentials {
+    Credentials::new("sandbox-client")
+        .secret("sandbox-secret")
+        .redirect_url(redirect)
+}
+
+/// A runtime builder for `provider` (on sandboxes) with their default client.
+pub fn builder_for(provider: Provider) -> RuntimeBuilder {
+    Runtime::builder(provider).credentials(sandbox_client(REDIRECT_URL))
+}
+
 /// A runtime builder for `sandbox` with its default client.
 pub fn sandbox_builder(sandbox: &Sandbox) -> RuntimeBuilder {
-    Runtime::builder(sandbox_provider(sandbox)).credentials(
-        Credentials::new("sandbox-client")
-            .secret("sandbox-secret")
-            .redirect_url(REDIRECT_URL),
-    )
+    builder_for(sandbox_provider(sandbox))
 }
 
 /// A sandbox and a runtime on a memory store.

@@ -8,7 +8,9 @@
 //! 3. store scaling: token lookup and update with 1,000 and 100,000 sessions, SQLite and
 //!    (with `DATABASE_URL`) PostgreSQL.
 //!
-//! `cargo bench -p oauth2-api-tests`; ratios are printed at the end of each group.
+//! `cargo bench -p oauth2-api-tests --bench runtime`. Bench 1 ends with its ratios measured
+//! in rounds that take each contender in turn (`call_overhead paired`); `call_profile` runs
+//! the same calls for a profiler.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -143,10 +145,14 @@ async fn paired(
             t[t.len() / 2]
         });
         let ratio = |d: Duration| d.as_secs_f64() / hand.as_secs_f64();
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
         eprintln!(
-            "call_overhead paired, {callers} caller(s), median of {rounds} rounds: by hand {hand:.1?}, \
-             memory {memory:.1?} ({:.3}x), sqlite {sqlite:.1?} ({:.3}x)",
+            "call_overhead paired, {callers} caller(s), median of {rounds} rounds: by hand {:.1} µs, \
+             memory {:.1} µs ({:.3}x), sqlite {:.1} µs ({:.3}x)",
+            us(hand),
+            us(memory),
             ratio(memory),
+            us(sqlite),
             ratio(sqlite),
         );
     }

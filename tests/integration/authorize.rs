@@ -278,12 +278,7 @@ async fn a_wrong_issuer_is_refused() {
         )
         .issuer(sandbox.url()),
     );
-    let runtime = oauth2_api::Runtime::builder(provider)
-        .credentials(
-            oauth2_api::Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(oauth2_api_tests::REDIRECT_URL),
-        )
+    let runtime = oauth2_api_tests::builder_for(provider)
         .store(MemoryStore::new())
         .build()
         .unwrap();

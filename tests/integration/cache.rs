@@ -171,12 +171,7 @@ async fn a_choice_of_environment_is_seen_at_once_by_the_runtime_that_made_it() {
             production.auth_url(),
             production.token_url(),
         ));
-    let runtime = Runtime::builder(provider)
-        .credentials(
-            oauth2_api::Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(oauth2_api_tests::REDIRECT_URL),
-        )
+    let runtime = oauth2_api_tests::builder_for(provider)
         .store(MemoryStore::new())
         .cache_ttl(LONG)
         .build()

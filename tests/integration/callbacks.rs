@@ -164,11 +164,9 @@ async fn state_for_another_environment() {
             .environment(env("sandbox"))
             .environment(env("production")),
     )
-    .credentials(
-        oauth2_api::Credentials::new("sandbox-client")
-            .secret("sandbox-secret")
-            .redirect_url(oauth2_api_tests::REDIRECT_URL),
-    )
+    .credentials(oauth2_api_tests::sandbox_client(
+        oauth2_api_tests::REDIRECT_URL,
+    ))
     .store(MemoryStore::new())
     .build()
     .unwrap();
@@ -348,12 +346,7 @@ async fn an_issuer_that_is_not_the_provider() {
         )
         .issuer(sandbox.url()),
     );
-    let runtime = Runtime::builder(provider)
-        .credentials(
-            oauth2_api::Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(oauth2_api_tests::REDIRECT_URL),
-        )
+    let runtime = oauth2_api_tests::builder_for(provider)
         .store(MemoryStore::new())
         .build()
         .unwrap();

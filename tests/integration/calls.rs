@@ -2,8 +2,8 @@
 
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig};
 use oauth2_api::store::MemoryStore;
-use oauth2_api::{AuthorizationReason, Credentials, Environment, Error, Method, Provider, Runtime};
-use oauth2_api_tests::{Company, REDIRECT_URL, authorize, sandbox_runtime};
+use oauth2_api::{AuthorizationReason, Environment, Error, Method, Provider, Runtime};
+use oauth2_api_tests::{Company, authorize, sandbox_runtime};
 
 const INVALID_CREDENTIALS: &str =
     r#"{"code":"INVALID_CREDENTIALS","message":"Invalid Authentication information provided"}"#;
@@ -177,12 +177,7 @@ async fn each_user_works_in_its_own_environment() {
     let provider = Provider::new("HMRC")
         .environment(env("sandbox", &sandbox))
         .environment(env("production", &production));
-    let runtime = Runtime::builder(provider)
-        .credentials(
-            Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(REDIRECT_URL),
-        )
+    let runtime = oauth2_api_tests::builder_for(provider)
         .store(MemoryStore::new())
         .build()
         .unwrap();

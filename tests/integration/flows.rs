@@ -8,8 +8,8 @@ use std::time::Duration;
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::{MemoryStore, SqliteStore};
 use oauth2_api::{
-    AuthorizationRequired, Authorized, Authorizer, Browser, Credentials, Error, LoopbackAuthorizer,
-    Method, RawResponse, Runtime,
+    AuthorizationRequired, Authorized, Authorizer, Browser, Error, LoopbackAuthorizer, Method,
+    RawResponse, Runtime,
 };
 use oauth2_api_tests::{
     Company, Peer, free_port, peer_runtime_at, peers_dir, sandbox_provider, skip_or_fail,
@@ -21,11 +21,7 @@ fn loopback_redirect() -> String {
 
 fn sandbox_runtime_with_redirect(sandbox: &Sandbox, redirect: &str) -> Runtime {
     Runtime::builder(sandbox_provider(sandbox))
-        .credentials(
-            Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(redirect),
-        )
+        .credentials(oauth2_api_tests::sandbox_client(redirect))
         .store(MemoryStore::new())
         .build()
         .unwrap()
@@ -362,11 +358,9 @@ async fn the_web_flow_begins_on_one_instance_and_completes_on_another() {
     let b = format!("http://{}", b_listener.local_addr().unwrap());
     let instance = |store| {
         Runtime::builder(sandbox_provider(&sandbox))
-            .credentials(
-                Credentials::new("sandbox-client")
-                    .secret("sandbox-secret")
-                    .redirect_url(format!("{b}/oauth2/callback")),
-            )
+            .credentials(oauth2_api_tests::sandbox_client(format!(
+                "{b}/oauth2/callback"
+            )))
             .store(store)
             .build()
             .unwrap()
@@ -418,11 +412,9 @@ async fn a_post_that_needed_authorization_comes_back_to_its_page_not_replayed() 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let runtime = Runtime::builder(sandbox_provider(&sandbox))
-        .credentials(
-            Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(format!("{base}/oauth2/callback")),
-        )
+        .credentials(oauth2_api_tests::sandbox_client(format!(
+            "{base}/oauth2/callback"
+        )))
         .store(MemoryStore::new())
         .build()
         .unwrap();

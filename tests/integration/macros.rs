@@ -118,11 +118,7 @@ pub trait HmrcVat {
 
 async fn client_for(sandbox: &Sandbox) -> HmrcVatClient {
     let runtime = HmrcVatClient::builder()
-        .credentials(
-            Credentials::new("sandbox-client")
-                .secret("sandbox-secret")
-                .redirect_url(REDIRECT_URL),
-        )
+        .credentials(oauth2_api_tests::sandbox_client(REDIRECT_URL))
         .base_url("sandbox", sandbox.url())
         .auth_url("sandbox", sandbox.auth_url())
         .token_url("sandbox", sandbox.token_url())
