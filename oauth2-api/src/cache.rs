@@ -45,7 +45,7 @@ struct Entries {
     tokens: HashMap<SessionKey, (Instant, Arc<TokenSet>), Hasher>,
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
-    environments: HashMap<UserRef, (Instant, Option<String>), Hasher>,
+    environments: HashMap<UserRef, (Instant, Option<Arc<str>>), Hasher>,
 }
 
 /// Where a store read started, to remember its result only if no write came between.
@@ -112,7 +112,7 @@ impl CachedStore {
         &self,
         api: &str,
         user: &UserRef,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Arc<str>>, StoreError> {
         let epoch = {
             let entries = self.entries();
             if let Some((at, chosen)) = entries.environments.get(user)
@@ -122,7 +122,7 @@ impl CachedStore {
             }
             entries.epoch
         };
-        let chosen = self.store.environment(api, user).await?;
+        let chosen: Option<Arc<str>> = self.store.environment(api, user).await?.map(Into::into);
         if !self.ttl.is_zero() {
             let mut entries = self.entries_mut();
             if entries.epoch == epoch {
