@@ -340,6 +340,18 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
+/// The tokens `user`'s session holds (panics if none).
+pub async fn stored_tokens(runtime: &Runtime, user: &impl ApiUser) -> oauth2_api::TokenSet {
+    runtime
+        .session(user)
+        .await
+        .expect("the store answers")
+        .expect("a session")
+        .state
+        .tokens
+        .expect("tokens")
+}
+
 /// Makes the stored access token of `user` look expired to the client (the provider
 /// still honours it), so the next call refreshes.
 pub async fn expire_stored_token(runtime: &Runtime, user: &impl ApiUser) {

@@ -144,14 +144,7 @@ async fn no_secret_reaches_logs_debug_or_display() {
         .send()
         .await
         .unwrap();
-    let refreshed = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let refreshed = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     audit.secret(
         "refreshed access token",
         refreshed.access_token.expose_secret(),

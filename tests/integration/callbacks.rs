@@ -376,6 +376,15 @@ async fn an_issuer_that_is_not_the_provider() {
         "the state is not used up"
     );
     assert_eq!(sandbox.counts().authorization_code, 0);
+    // The same callback with the provider's own issuer completes.
+    let good = format!(
+        "{callback}&iss={}",
+        url::form_urlencoded::byte_serialize(sandbox.url().as_bytes()).collect::<String>()
+    );
+    runtime
+        .complete_authorization(&CallbackParams::from_url(&good).unwrap())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

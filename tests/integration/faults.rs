@@ -176,14 +176,7 @@ async fn a_dropped_caller_does_not_lose_the_rotated_refresh_token() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let company = Company(1);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let tokens = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let tokens = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     let old_refresh = tokens
         .refresh_token
         .as_ref()
@@ -209,14 +202,7 @@ async fn a_dropped_caller_does_not_lose_the_rotated_refresh_token() {
     let mut stored = old_refresh.clone();
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let tokens = runtime
-            .session(&company)
-            .await
-            .unwrap()
-            .unwrap()
-            .state
-            .tokens
-            .unwrap();
+        let tokens = oauth2_api_tests::stored_tokens(&runtime, &company).await;
         stored = tokens.refresh_token.unwrap().expose_secret().to_owned();
         if stored != old_refresh {
             break;

@@ -46,14 +46,7 @@ async fn code_with_pkce_refresh_with_rotation_client_credentials_and_revocation(
 
     // Authorization code with PKCE.
     authorize(&peer, &runtime, &company, &["hello", "read:vat"]).await;
-    let granted = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let granted = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert!(
         granted.covers(&["hello", "read:vat"]),
         "{:?}",
@@ -67,14 +60,7 @@ async fn code_with_pkce_refresh_with_rotation_client_credentials_and_revocation(
     oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     let answer = hello_user(&runtime, &company).await.unwrap();
     assert_eq!(answer.status, 200);
-    let rotated = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let rotated = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_ne!(
         rotated.refresh_token.as_ref().unwrap().expose_secret(),
         granted.refresh_token.as_ref().unwrap().expose_secret(),
@@ -165,14 +151,7 @@ async fn reuse_of_a_rotated_refresh_token_ends_in_authorization_required() {
     let runtime = peer_runtime(&peer, MemoryStore::new());
     let company = Company(4);
     authorize(&peer, &runtime, &company, &["hello"]).await;
-    let original = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let original = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     hello_user(&runtime, &company).await.unwrap();
 

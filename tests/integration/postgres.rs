@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{SqliteStore, TokenCipher, contract};
-use oauth2_api::{CallbackParams, ExposeSecret, Method};
+use oauth2_api::{CallbackParams, ExposeSecret, Method, Runtime, TokenSet};
 use oauth2_api_tests::{Company, PgSchema, authorize, sandbox_builder};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -122,14 +122,7 @@ async fn four_processes_fifty_calls_each_refresh_once() {
         .unwrap();
     let company = Company(1);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let before = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let before = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     oauth2_api_tests::expire_stored_token(&runtime, &company).await;
 
     let started = Instant::now();
@@ -156,14 +149,7 @@ async fn four_processes_fifty_calls_each_refresh_once() {
         1,
         "exactly one refresh across four processes"
     );
-    let after = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let after = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_ne!(
         after.refresh_token.unwrap().expose_secret(),
         before.refresh_token.unwrap().expose_secret(),
@@ -240,19 +226,7 @@ async fn encrypted_tables_hold_no_plaintext() {
         )
         .build()
         .unwrap();
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    runtime
-        .begin_authorization(&company, &["hello"], None)
-        .await
-        .unwrap();
-    let tokens = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let tokens = tokens_and_a_pending_state(&sandbox, &runtime, &company).await;
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
@@ -284,19 +258,7 @@ async fn encrypted_tables_hold_no_plaintext() {
         .store(pg.store().await.with_encryption(cipher()))
         .build()
         .unwrap();
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    runtime
-        .begin_authorization(&company, &["hello"], None)
-        .await
-        .unwrap();
-    let tokens = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let tokens = tokens_and_a_pending_state(&sandbox, &runtime, &company).await;
     let pool = pg.raw().await;
     let raw: Vec<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT access_token, refresh_token FROM oauth2_api_session")
@@ -334,4 +296,19 @@ fn assert_sealed(
         verifiers.iter().all(|(v,)| v.starts_with("enc:v1:")),
         "PKCE verifiers are sealed too"
     );
+}
+
+/// Authorizes `company`, then begins another authorization (so a PKCE verifier is
+/// stored), and returns the tokens the runtime holds.
+async fn tokens_and_a_pending_state(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    company: &Company,
+) -> TokenSet {
+    authorize(sandbox, runtime, company, &["hello"]).await;
+    runtime
+        .begin_authorization(company, &["hello"], None)
+        .await
+        .unwrap();
+    oauth2_api_tests::stored_tokens(runtime, company).await
 }

@@ -522,14 +522,7 @@ async fn refresh_already_in_progress_waits_for_the_other_refresh() {
         3,
         "no refresh after the other one landed"
     );
-    let stored = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let stored = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_eq!(
         stored.refresh_token.unwrap().expose_secret(),
         "refreshed-elsewhere"

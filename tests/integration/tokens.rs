@@ -121,26 +121,12 @@ async fn a_refresh_answer_without_refresh_token_keeps_the_old_one() {
     let (sandbox, runtime) = sandbox_runtime(config).await;
     let company = Company(4);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let first = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let first = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     for _ in 0..2 {
         oauth2_api_tests::expire_stored_token(&runtime, &company).await;
         hello_user(&runtime, &company).await.unwrap();
     }
-    let now = runtime
-        .session(&company)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
-        .tokens
-        .unwrap();
+    let now = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_eq!(
         now.refresh_token.unwrap().expose_secret(),
         first.refresh_token.unwrap().expose_secret()
@@ -263,14 +249,8 @@ async fn token_endpoint_faults_are_typed_and_keep_the_session() {
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     oauth2_api_tests::expire_stored_token(&runtime, &company).await;
     let stored = || async {
-        runtime
-            .session(&company)
+        oauth2_api_tests::stored_tokens(&runtime, &company)
             .await
-            .unwrap()
-            .unwrap()
-            .state
-            .tokens
-            .unwrap()
             .refresh_token
             .unwrap()
             .expose_secret()
