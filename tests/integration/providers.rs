@@ -652,19 +652,23 @@ async fn piste_legifrance_every_endpoint() {
     );
 }
 
-#[tokio::test]
-async fn an_error_decoder_reads_other_error_bodies() {
-    let no_fond = serde_json::json!({"recherche": {}});
-    let (_sandbox, plain) = piste_client(false).await;
-    let answer = plain
+/// A search Légifrance refuses: no `fond`.
+async fn search_without_fond(client: &LegifranceClient) -> oauth2_api::RawResponse {
+    client
         .runtime()
         .request(&Application, Method::Post, "/search")
         .scopes(&["openid"])
-        .json(&no_fond)
+        .json(&serde_json::json!({"recherche": {}}))
         .unwrap()
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_error_decoder_reads_other_error_bodies() {
+    let (_sandbox, plain) = piste_client(false).await;
+    let answer = search_without_fond(&plain).await;
     assert_eq!(answer.status, 400);
     let built_in = plain
         .runtime()
@@ -676,15 +680,7 @@ async fn an_error_decoder_reads_other_error_bodies() {
         "the RFC 6749-like shape, read built in"
     );
     let (_sandbox, decoding) = piste_client(true).await;
-    let answer = decoding
-        .runtime()
-        .request(&Application, Method::Post, "/search")
-        .scopes(&["openid"])
-        .json(&no_fond)
-        .unwrap()
-        .send()
-        .await
-        .unwrap();
+    let answer = search_without_fond(&decoding).await;
     let err = decoding.runtime().decode_error(&answer, "search");
     let provider = err.provider.unwrap();
     assert_eq!(
