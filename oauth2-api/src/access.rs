@@ -1,27 +1,61 @@
-//! Getting a usable access token: the stored one, a refreshed one, a client-credentials
-//! one, or [`Error::AuthorizationRequired`].
+//! The token lifecycle: how a call gets a usable access token, and every write that
+//! follows. The rules, in one place:
 //!
-//! Renewal is single flight twice over: an async mutex per session within the process,
-//! and a lease in the store across processes. The renewal runs in a spawned task, so a
-//! caller that goes away mid-refresh cannot drop a rotated refresh token on the floor:
-//! the task stores it first, then hands out the access token.
+//! **States of a session.** *None* (never authorized, or disconnected); *usable* (tokens
+//! that cover the call's scopes and are not due); *due* (expiring within the margin, or
+//! refused by the API once); *stuck* (not covering the scopes, or due without a way to
+//! renew); *unreadable* (a row the store cannot decode).
+//!
+//! **Transitions**, and the store condition each write is made under:
+//!
+//! | from | event | to | written under |
+//! |---|---|---|---|
+//! | any | authorization completed | usable | none: replaces the row without reading it ([`replace`](crate::store::SessionStore::replace)) |
+//! | due | refresh or client credentials answered | usable | the stored tokens are still those renewed from ([`Basis`]) |
+//! | due | `invalid_grant` | none (last error kept) | the stored tokens are still those refused |
+//! | usable | API refuses a freshly renewed token | none | the stored tokens are still those refused |
+//! | any | token endpoint fails otherwise | unchanged, last error set | the version read |
+//! | any | disconnect | gone | none: deleted without reading it |
+//!
+//! A renewal whose basis no longer holds (a disconnect, a newer authorization came first)
+//! is discarded and revoked; it never writes back an older grant. Tokens the provider
+//! issued that the store does not take, even after a bounded backoff, stay in this
+//! process ([`keep`](crate::keep)) and are written at the next call; only a process
+//! killed between the provider's answer and that write loses them (the next refresh is
+//! then refused: [`AuthorizationReason::RefreshRejected`]).
+//!
+//! **Single flight.** One renewal per session at a time: an async mutex within the
+//! process, a lease in the store across processes, renewed while the token request runs.
+//! A caller that waited takes any newer token that is not expired instead of renewing
+//! again, so even a token whose lifetime is below the margin is renewed once. The margin
+//! is at most half a token's lifetime (counted from when it was stored). The renewal runs
+//! in a spawned task, so a caller that goes away mid-refresh cannot drop a rotated
+//! refresh token on the floor.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use crate::call::Scopes;
 use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError};
+use crate::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
-use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet};
-use crate::store::CasOutcome;
+use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
 use crate::token::LEASE_POLL;
 
 /// How long to wait, and how often, when the provider says a refresh is in progress.
 const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
 const REFRESH_IN_PROGRESS_WAITS: u32 = 3;
+
+/// What a caller saw before deciding to renew: the access token then stored (if any),
+/// and whether the API refused it.
+#[derive(Clone)]
+pub(crate) struct Seen {
+    access: Option<SecretString>,
+    refused: bool,
+}
 
 impl Runtime {
     /// A usable access token of `user` for `scopes`, renewed when due: what every call
@@ -49,57 +83,88 @@ impl Runtime {
         stale: Option<&str>,
     ) -> Result<Arc<TokenSet>, Error> {
         let cache = &self.inner.cache;
+        let unsaved = self.inner.unsaved.holds(key);
         match stale {
-            None => {
-                if let Some(tokens) = cache.tokens(key)
-                    && scopes.covered_by(&tokens)
-                    && self.is_fresh(&tokens)
+            None if !unsaved => {
+                if let Some(usable) = cache.tokens(key)
+                    && scopes.covered_by(&usable.tokens)
+                    && usable.is_fresh_at(SystemTime::now())
                 {
-                    return Ok(tokens);
+                    return Ok(usable.tokens);
                 }
             }
+            None => {}
             // Refused by the API: whatever else, not that token again.
             Some(_) => cache.forget_tokens(key),
         }
         let (scopes, ask) = (scopes.to_vec(), ask.to_vec());
         let epoch = cache.epoch();
         let session = self.inner.store.load(key).await?;
-        match self.assess(session.as_ref(), key, &scopes, stale) {
-            Assessment::Usable(tokens) => {
-                let tokens = Arc::new(tokens);
-                cache.remember_tokens(key, &tokens, epoch);
-                return Ok(tokens);
+        let seen = stale.map(|s| Seen {
+            access: Some(SecretString::from(s.to_owned())),
+            refused: true,
+        });
+        if !unsaved {
+            match self.assess(session.as_ref(), key, &scopes, seen.as_ref()) {
+                Assessment::Usable(usable) => {
+                    cache.remember_tokens(key, &usable, epoch);
+                    return Ok(usable.tokens);
+                }
+                Assessment::Authorize(reason) => {
+                    return Err(self
+                        .authorization_required(key, &scopes, &ask, session.as_ref(), reason)
+                        .await);
+                }
+                Assessment::Renew => {}
             }
-            Assessment::Authorize(reason) => {
-                return Err(self
-                    .authorization_required(key, &scopes, &ask, session.as_ref(), reason)
-                    .await);
-            }
-            Assessment::Renew => {}
         }
+        let seen = seen.unwrap_or_else(|| Seen {
+            access: session
+                .as_ref()
+                .and_then(|s| s.state.tokens.as_ref())
+                .map(|t| t.access_token.clone()),
+            refused: false,
+        });
         let this = self.clone();
-        let (key, stale) = (key.clone(), stale.map(str::to_owned));
-        match tokio::spawn(async move { this.renew(&key, &scopes, &ask, stale.as_deref()).await })
-            .await
-        {
-            Ok(result) => result.map(Arc::new),
+        let key = key.clone();
+        match tokio::spawn(async move { this.renew(&key, &scopes, &ask, &seen).await }).await {
+            Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Cancelled),
         }
     }
 
+    /// What to do with `session` for a call needing `scopes`. With `seen` (a caller that
+    /// decided to renew, or the API refused a token), a token other than the one seen is
+    /// newer: usable until it expires, margin or not, so waiters do not renew again.
     fn assess(
         &self,
         session: Option<&Session>,
         key: &SessionKey,
         scopes: &[String],
-        stale: Option<&str>,
+        seen: Option<&Seen>,
     ) -> Assessment {
         let tokens = session.and_then(|s| s.state.tokens.as_ref());
-        if let Some(t) = tokens {
-            let refused = stale.is_some_and(|s| t.same_access_token(s));
-            if !refused && t.covers(scopes) && self.is_fresh(t) {
-                return Assessment::Usable(t.clone());
+        if let (Some(session), Some(t)) = (session, tokens)
+            && t.covers(scopes)
+        {
+            let renew_at = self.renew_at(t, session.updated_at);
+            let now = SystemTime::now();
+            let was_seen = seen.is_some_and(|s| {
+                s.access
+                    .as_ref()
+                    .is_some_and(|a| t.same_access_token(a.expose_secret()))
+            });
+            let usable = match seen {
+                Some(s) if was_seen => !s.refused && renew_at.is_none_or(|at| now < at),
+                Some(_) => t.expires_at.is_none_or(|at| now < at),
+                None => renew_at.is_none_or(|at| now < at),
+            };
+            if usable {
+                return Assessment::Usable(Usable {
+                    tokens: Arc::new(t.clone()),
+                    renew_at,
+                });
             }
         }
         if key.user.is_application() {
@@ -110,16 +175,23 @@ impl Runtime {
             Some(t) if !t.covers(scopes) => {
                 Assessment::Authorize(AuthorizationReason::MissingScopes)
             }
-            Some(t) if t.refresh_token.is_none() => Assessment::Authorize(match stale {
-                Some(_) => AuthorizationReason::Unauthorized,
-                None => AuthorizationReason::Expired,
-            }),
+            Some(t) if t.refresh_token.is_none() => {
+                Assessment::Authorize(match seen.is_some_and(|s| s.refused) {
+                    true => AuthorizationReason::Unauthorized,
+                    false => AuthorizationReason::Expired,
+                })
+            }
             Some(_) => Assessment::Renew,
         }
     }
 
-    fn is_fresh(&self, tokens: &TokenSet) -> bool {
-        tokens.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin)
+    /// When `tokens`, stored at `stored_at`, are due: the margin before expiry, at most
+    /// half their lifetime, so a short-lived token is used before it is renewed.
+    fn renew_at(&self, tokens: &TokenSet, stored_at: SystemTime) -> Option<SystemTime> {
+        let expires_at = tokens.expires_at?;
+        let lifetime = expires_at.duration_since(stored_at).unwrap_or_default();
+        let margin = self.inner.settings.expiry_margin.min(lifetime / 2);
+        Some(expires_at.checked_sub(margin).unwrap_or(expires_at))
     }
 
     async fn renew(
@@ -127,13 +199,13 @@ impl Runtime {
         key: &SessionKey,
         scopes: &[String],
         ask: &[String],
-        stale: Option<&str>,
-    ) -> Result<TokenSet, Error> {
+        seen: &Seen,
+    ) -> Result<Arc<TokenSet>, Error> {
         let flight = self.flight(key);
         let guard = flight.lock().await;
         let span = tracing::debug_span!("oauth2_api.renew", provider = %key.api, environment = %key.environment, user = %key.user);
         let result = self
-            .renew_once(key, scopes, ask, stale)
+            .renew_once(key, scopes, ask, seen)
             .instrument(span)
             .await;
         drop(guard);
@@ -146,16 +218,36 @@ impl Runtime {
         key: &SessionKey,
         scopes: &[String],
         ask: &[String],
-        stale: Option<&str>,
-    ) -> Result<TokenSet, Error> {
+        seen: &Seen,
+    ) -> Result<Arc<TokenSet>, Error> {
+        if let Some(kept) = self.settle_unsaved(key).await {
+            let fresh = kept
+                .tokens
+                .expires_at
+                .is_none_or(|at| SystemTime::now() < at);
+            if fresh && kept.tokens.covers(scopes) {
+                return Ok(Arc::new(kept.tokens));
+            }
+            if self.inner.unsaved.holds(key) {
+                // Renewing from tokens the store never took would store a grant over one
+                // it cannot tell apart; wait for the store instead.
+                return Err(crate::store::StoreError::message(
+                    "compare_and_swap",
+                    "renewed tokens could not be stored yet; try again",
+                )
+                .into());
+            }
+        }
         let store = &self.inner.store;
-        let lease_ttl = self.inner.settings.lease_ttl;
-        let mut waited = Duration::ZERO;
+        let settings = &self.inner.settings;
+        // A live holder renews its lease for as long as its token request may take.
+        let patience = settings.token_timeout + settings.lease_ttl * 2 + Duration::from_secs(5);
+        let started = tokio::time::Instant::now();
         loop {
             // Whoever held the mutex or the lease before us may have done the work.
             let session = store.load(key).await?;
-            match self.assess(session.as_ref(), key, scopes, stale) {
-                Assessment::Usable(tokens) => return Ok(tokens),
+            match self.assess(session.as_ref(), key, scopes, Some(seen)) {
+                Assessment::Usable(usable) => return Ok(usable.tokens),
                 Assessment::Authorize(reason) => {
                     return Err(self
                         .authorization_required(key, scopes, ask, session.as_ref(), reason)
@@ -165,102 +257,209 @@ impl Runtime {
             }
             let now = SystemTime::now();
             if store
-                .acquire_lease(key, &self.inner.holder, now, now + lease_ttl)
+                .acquire_lease(key, &self.inner.holder, now, now + settings.lease_ttl)
                 .await?
             {
-                // The session read above may predate a renewal that another process
-                // stored just before releasing the lease: read it again under the lease,
-                // or a used refresh token would be sent (and the grant revoked).
-                let result = match store.load(key).await {
-                    Ok(session) => match self.assess(session.as_ref(), key, scopes, stale) {
-                        Assessment::Usable(tokens) => Ok(tokens),
-                        Assessment::Authorize(reason) => Err(self
-                            .authorization_required(key, scopes, ask, session.as_ref(), reason)
-                            .await),
-                        Assessment::Renew => {
-                            self.renew_holding_lease(key, scopes, ask, session).await
-                        }
-                    },
-                    Err(e) => Err(e.into()),
-                };
+                let result = self.renew_under_lease(key, scopes, ask, seen).await;
                 if let Err(e) = store.release_lease(key, &self.inner.holder).await {
                     tracing::warn!(session = %key, error = %e, "could not release the refresh lease; it expires by itself");
                 }
                 return result;
             }
-            // Another process is renewing: wait for its result to appear in the store. Its
-            // lease bounds the wait; past it, the lease is free and we renew ourselves.
-            if waited > lease_ttl + lease_ttl {
-                return Err(Error::Timeout(waited));
+            // Another process is renewing: wait for its result to appear in the store.
+            if started.elapsed() > patience {
+                return Err(Error::Timeout(started.elapsed()));
             }
             tokio::time::sleep(LEASE_POLL).await;
-            waited += LEASE_POLL;
         }
     }
 
-    async fn renew_holding_lease(
+    /// Holding the lease: reads the session again (the read before may predate another
+    /// process's renewal, and sending a used refresh token would get the grant revoked),
+    /// then renews, renewing the lease meanwhile.
+    async fn renew_under_lease(
         &self,
         key: &SessionKey,
         scopes: &[String],
         ask: &[String],
-        session: Option<Session>,
-    ) -> Result<TokenSet, Error> {
-        let env = self.environment_named(&key.environment)?;
-        let version = session.as_ref().map_or(0, |s| s.version);
+        seen: &Seen,
+    ) -> Result<Arc<TokenSet>, Error> {
+        let session = self.inner.store.load(key).await?;
+        match self.assess(session.as_ref(), key, scopes, Some(seen)) {
+            Assessment::Usable(usable) => return Ok(usable.tokens),
+            Assessment::Authorize(reason) => {
+                return Err(self
+                    .authorization_required(key, scopes, ask, session.as_ref(), reason)
+                    .await);
+            }
+            Assessment::Renew => {}
+        }
         let current = session.and_then(|s| s.state.tokens);
-        let result = if key.user.is_application() {
-            // Ask for what was granted before too, so endpoints with different scopes
-            // do not take turns replacing each other's token.
-            let mut wanted = current.map(|t| t.scopes).unwrap_or_default();
-            for s in scopes {
-                if !wanted.contains(s) {
-                    wanted.push(s.clone());
+        let renewal = self.renew_from(key, scopes, ask, current);
+        tokio::pin!(renewal);
+        let ttl = self.inner.settings.lease_ttl;
+        let beat = (ttl / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                result = &mut renewal => return result,
+                () = tokio::time::sleep(beat) => {
+                    let now = SystemTime::now();
+                    match self.inner.store.acquire_lease(key, &self.inner.holder, now, now + ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(session = %key, "the refresh lease was taken over while renewing"),
+                        Err(e) => tracing::warn!(session = %key, error = %e, "could not renew the refresh lease"),
+                    }
                 }
             }
-            self.client_credentials_grant(env, key, &wanted).await
-        } else {
-            let current =
-                current.ok_or_else(|| Error::Config("no session to refresh".to_owned()))?;
-            match self.refresh_patiently(env, key, &current).await {
-                Ok(tokens) => Ok(tokens),
-                Err(Error::Token(TokenError::Rejected {
-                    code, description, ..
-                })) if code == "invalid_grant" => {
-                    tracing::info!(session = %key, "refresh token refused (invalid_grant): authorization required");
-                    let message = format!(
-                        "the provider refused the refresh token{}",
-                        description.map(|d| format!(": {d}")).unwrap_or_default()
-                    );
-                    let state = SessionState {
-                        tokens: None,
-                        last_error: Some(LastError::now("invalid_grant", message)),
-                    };
-                    self.overwrite(key, &state).await?;
-                    // The session is cleared: ask again for what the refused grant held.
-                    let ask_again: Vec<String> =
-                        current.scopes.iter().chain(ask).cloned().collect();
-                    return Err(self
-                        .authorization_required(
-                            key,
-                            scopes,
-                            &ask_again,
-                            None,
-                            AuthorizationReason::RefreshRejected,
-                        )
-                        .await);
-                }
-                Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the provider for new tokens in place of `current` and stores them under the
+    /// condition that `current` is still what is stored.
+    async fn renew_from(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        current: Option<TokenSet>,
+    ) -> Result<Arc<TokenSet>, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let basis = Basis::of(current.as_ref());
+        let result = match &current {
+            // Ask for what was granted before too, so endpoints with different scopes
+            // do not take turns replacing each other's token.
+            _ if key.user.is_application() => {
+                let granted = current
+                    .as_ref()
+                    .map(|t| t.scopes.as_slice())
+                    .unwrap_or_default();
+                let wanted = union(granted, scopes);
+                self.client_credentials_grant(env, key, &wanted).await
+            }
+            Some(current) => self.refresh_patiently(env, key, current).await,
+            None => {
+                return Err(self
+                    .authorization_required(
+                        key,
+                        scopes,
+                        ask,
+                        None,
+                        AuthorizationReason::NotAuthorized,
+                    )
+                    .await);
             }
         };
         match result {
-            Ok(tokens) => {
-                self.store_renewed(key, version, &tokens).await?;
-                Ok(tokens)
+            Ok(tokens) => self.keep_renewed(key, scopes, ask, &basis, tokens).await,
+            Err(Error::Token(TokenError::Rejected {
+                code, description, ..
+            })) if code == "invalid_grant" && !key.user.is_application() => {
+                let granted = current.map(|t| t.scopes).unwrap_or_default();
+                self.refresh_refused(key, scopes, ask, &basis, &granted, description)
+                    .await
             }
             Err(e) => {
                 self.record_error(key, last_error_of(&e)).await;
                 Err(e)
             }
+        }
+    }
+
+    /// Stores renewed tokens over `basis`; a newer state wins, and the tokens are then
+    /// discarded; a store that keeps failing leaves them in memory.
+    async fn keep_renewed(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        basis: &Basis,
+        tokens: TokenSet,
+    ) -> Result<Arc<TokenSet>, Error> {
+        let state = SessionState {
+            tokens: Some(tokens.clone()),
+            last_error: None,
+        };
+        match self.write_if(key, basis, &state).await {
+            Ok(Written::Yes) => Ok(Arc::new(tokens)),
+            Ok(Written::Superseded(now)) => {
+                self.discard(key, &tokens).await;
+                self.use_newer(key, scopes, ask, now).await
+            }
+            Err(e) => {
+                self.keep_unsaved(key, &tokens, Pending::Renewed(basis.clone()), &e);
+                Ok(Arc::new(tokens))
+            }
+        }
+    }
+
+    /// The provider refused the refresh token: the grant is gone, unless a newer one was
+    /// stored meanwhile (then that one is used and nothing is cleared).
+    async fn refresh_refused(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        basis: &Basis,
+        granted: &[String],
+        description: Option<String>,
+    ) -> Result<Arc<TokenSet>, Error> {
+        let message = format!(
+            "the provider refused the refresh token{}",
+            description.map(|d| format!(": {d}")).unwrap_or_default()
+        );
+        let state = SessionState {
+            tokens: None,
+            last_error: Some(LastError::now("invalid_grant", message)),
+        };
+        match self.write_if(key, basis, &state).await {
+            Ok(Written::Superseded(now)) => return self.use_newer(key, scopes, ask, now).await,
+            Ok(Written::Yes) => {
+                tracing::info!(session = %key, "refresh token refused (invalid_grant): authorization required");
+            }
+            Err(e) => {
+                tracing::warn!(session = %key, error = %e, "could not clear the refused grant");
+            }
+        }
+        // The session is cleared: ask again for what the refused grant held.
+        let ask_again = union(granted, ask);
+        Err(self
+            .authorization_required(
+                key,
+                scopes,
+                &ask_again,
+                None,
+                AuthorizationReason::RefreshRejected,
+            )
+            .await)
+    }
+
+    /// A newer state won over a renewal: its tokens if usable, else what it needs.
+    async fn use_newer(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        now: Option<Box<Session>>,
+    ) -> Result<Arc<TokenSet>, Error> {
+        let now = now.map(|s| *s);
+        let seen = Seen {
+            access: None,
+            refused: false,
+        };
+        match self.assess(now.as_ref(), key, scopes, Some(&seen)) {
+            Assessment::Usable(usable) => Ok(usable.tokens),
+            Assessment::Authorize(reason) => Err(self
+                .authorization_required(key, scopes, ask, now.as_ref(), reason)
+                .await),
+            Assessment::Renew => Err(self
+                .authorization_required(
+                    key,
+                    scopes,
+                    ask,
+                    now.as_ref(),
+                    AuthorizationReason::Expired,
+                )
+                .await),
         }
     }
 
@@ -273,10 +472,7 @@ impl Runtime {
         key: &SessionKey,
         current: &TokenSet,
     ) -> Result<TokenSet, Error> {
-        let sent = current
-            .refresh_token
-            .as_ref()
-            .map(|r| r.expose_secret().to_owned());
+        let sent = Basis::of(Some(current));
         let mut waits = 0;
         loop {
             let outcome = self.refresh_grant(env, key, current).await;
@@ -296,49 +492,9 @@ impl Runtime {
                 .await?
                 .and_then(|s| s.state.tokens);
             if let Some(tokens) = stored
-                && tokens
-                    .refresh_token
-                    .as_ref()
-                    .map(|r| r.expose_secret().to_owned())
-                    != sent
+                && !sent.matches(Some(&tokens))
             {
                 return Ok(tokens);
-            }
-        }
-    }
-
-    /// Stores a renewed token set, compare-and-swap on the version read before renewing.
-    /// On a conflict the write is retried only while the stored set is still the one we
-    /// renewed from; a newer grant written meanwhile (a completed authorization) wins.
-    async fn store_renewed(
-        &self,
-        key: &SessionKey,
-        mut version: u64,
-        tokens: &TokenSet,
-    ) -> Result<(), Error> {
-        let state = SessionState {
-            tokens: Some(tokens.clone()),
-            last_error: None,
-        };
-        let store = &self.inner.store;
-        let mut renewed_from: Option<Option<String>> = None;
-        loop {
-            match store.compare_and_swap(key, version, &state).await? {
-                CasOutcome::Written(_) => return Ok(()),
-                CasOutcome::Conflict => {
-                    let now = store.load(key).await?;
-                    let stored_refresh = now
-                        .as_ref()
-                        .and_then(|s| s.state.tokens.as_ref())
-                        .and_then(|t| t.refresh_token.as_ref())
-                        .map(|r| r.expose_secret().to_owned());
-                    let first = renewed_from.get_or_insert_with(|| stored_refresh.clone());
-                    if *first != stored_refresh {
-                        tracing::warn!(session = %key, "the session changed while renewing; keeping the newer state");
-                        return Ok(());
-                    }
-                    version = now.map_or(0, |s| s.version);
-                }
             }
         }
     }
@@ -353,15 +509,11 @@ impl Runtime {
     ) -> Error {
         // Ask again for what was granted before as well, so authorizing for one endpoint
         // does not take away another's scopes.
-        let mut wanted: Vec<String> = session
+        let granted = session
             .and_then(|s| s.state.tokens.as_ref())
-            .map(|t| t.scopes.clone())
+            .map(|t| t.scopes.as_slice())
             .unwrap_or_default();
-        for s in scopes.iter().chain(ask) {
-            if !wanted.contains(s) {
-                wanted.push(s.clone());
-            }
-        }
+        let wanted = union(&union(granted, scopes), ask);
         match self.begin_for_key(key, wanted, None).await {
             Ok(request) => Error::AuthorizationRequired(Box::new(AuthorizationRequired {
                 url: request.url,
@@ -390,16 +542,29 @@ impl Runtime {
 }
 
 enum Assessment {
-    Usable(TokenSet),
+    Usable(Usable),
     Renew,
     Authorize(AuthorizationReason),
+}
+
+/// `a` then the scopes of `b` it lacks, in order.
+pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
+    let mut all = a.to_vec();
+    for s in b {
+        if !all.contains(s) {
+            all.push(s.clone());
+        }
+    }
+    all
 }
 
 pub(crate) fn last_error_of(e: &Error) -> LastError {
     let kind = match e {
         Error::Token(TokenError::Rejected { code, .. }) => code.clone(),
         Error::Token(TokenError::Status { status, .. }) => format!("http_{status}"),
-        Error::Token(TokenError::Malformed { .. }) => "malformed_response".to_owned(),
+        Error::Token(TokenError::Malformed { .. } | TokenError::TooLarge { .. }) => {
+            "malformed_response".to_owned()
+        }
         Error::Token(TokenError::Transport { .. }) => "transport".to_owned(),
         Error::AuthorizationDenied { error, .. } => error.clone(),
         _ => "error".to_owned(),

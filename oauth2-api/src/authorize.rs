@@ -9,8 +9,9 @@ use url::Url;
 
 use crate::access::last_error_of;
 use crate::error::{CallbackError, Error};
+use crate::keep::Pending;
 use crate::runtime::Runtime;
-use crate::session::{PendingAuthorization, SessionKey, SessionState};
+use crate::session::{PendingAuthorization, SessionKey, SessionState, TokenSet};
 use crate::store::Consumed;
 use crate::user::{ApiUser, UserRef};
 
@@ -315,11 +316,7 @@ impl Runtime {
         {
             Ok(tokens) => {
                 let scopes = tokens.scopes.clone();
-                let state = SessionState {
-                    tokens: Some(tokens),
-                    last_error: None,
-                };
-                self.overwrite(&key, &state).await?;
+                self.keep_granted(&key, tokens).await;
                 tracing::info!(session = %key, "authorization completed");
                 Ok(Authorized {
                     session: key,
@@ -332,6 +329,22 @@ impl Runtime {
                 self.record_error(&key, last_error_of(&e)).await;
                 Err(e)
             }
+        }
+    }
+
+    /// Stores a new grant over whatever the session held (even a row that cannot be
+    /// read); a store that keeps failing leaves it in memory, written at the next call.
+    async fn keep_granted(&self, key: &SessionKey, tokens: TokenSet) {
+        // A renewal or a kept token of the previous grant must not come back over this one.
+        self.inner.unsaved.take(key);
+        let state = SessionState {
+            tokens: Some(tokens),
+            last_error: None,
+        };
+        if let Err(e) = self.replace_session(key, &state).await
+            && let Some(tokens) = &state.tokens
+        {
+            self.keep_unsaved(key, tokens, Pending::Granted, &e);
         }
     }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::session::{PendingAuthorization, Session, SessionKey, SessionState, TokenSet};
+use crate::session::{PendingAuthorization, Session, SessionKey, SessionState, Usable};
 use crate::store::{CasOutcome, Consumed, SessionStore, StoreError};
 use crate::user::UserRef;
 
@@ -42,7 +42,7 @@ struct Entries {
     /// Bumped by every write: a value read from the store before a write finished is not
     /// remembered after it (it may be the state the write replaced).
     epoch: u64,
-    tokens: HashMap<SessionKey, (Instant, Arc<TokenSet>), Hasher>,
+    tokens: HashMap<SessionKey, (Instant, Usable), Hasher>,
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
     environments: HashMap<UserRef, (Instant, Option<Arc<str>>), Hasher>,
@@ -77,7 +77,7 @@ impl CachedStore {
     }
 
     /// The remembered token of `key`, if younger than the time to live.
-    pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Arc<TokenSet>> {
+    pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Usable> {
         let entries = self.entries();
         let (at, tokens) = entries.tokens.get(key)?;
         (at.elapsed() < self.ttl).then(|| tokens.clone())
@@ -85,7 +85,7 @@ impl CachedStore {
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
     /// between.
-    pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &Arc<TokenSet>, epoch: Epoch) {
+    pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &Usable, epoch: Epoch) {
         if self.ttl.is_zero() {
             return;
         }
@@ -186,6 +186,12 @@ impl SessionStore for CachedStore {
         outcome
     }
 
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        let outcome = self.store.replace(key, state).await;
+        self.written_session(key);
+        outcome
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let outcome = self.store.delete(key).await;
         self.written_session(key);
@@ -251,14 +257,17 @@ mod tests {
     use super::*;
     use crate::store::MemoryStore;
 
-    fn tokens() -> Arc<TokenSet> {
-        Arc::new(TokenSet {
-            access_token: "a".to_owned().into(),
-            refresh_token: None,
-            expires_at: None,
-            scopes: vec!["hello".to_owned()],
-            token_type: "bearer".to_owned(),
-        })
+    fn tokens() -> Usable {
+        Usable {
+            tokens: Arc::new(crate::TokenSet {
+                access_token: "a".to_owned().into(),
+                refresh_token: None,
+                expires_at: None,
+                scopes: vec!["hello".to_owned()],
+                token_type: "bearer".to_owned(),
+            }),
+            renew_at: None,
+        }
     }
 
     fn key() -> SessionKey {

@@ -8,9 +8,11 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::access::union;
 use crate::error::{ApiError, AuthorizationReason, Error, ProviderError, excerpt};
 use crate::hooks::OutgoingRequest;
-use crate::http::{describe_reqwest, retry_after};
+use crate::http::{BodyError, describe_reqwest, read_capped, retry_after};
+use crate::keep::Basis;
 use crate::runtime::Runtime;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::{ApiUser, UserRef};
@@ -169,6 +171,24 @@ impl Runtime {
         async {
             let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
+            if let Some(wanted) = insufficient_scope(&first) {
+                tracing::Span::current().record("status", first.status);
+                if key.user.is_application() {
+                    return Ok(first);
+                }
+                // The token is fine for what it was granted: keep it, ask for more.
+                let ask = union(&union(&token.scopes, &out.ask.to_vec()), &wanted);
+                let scopes = union(&out.scopes.to_vec(), &wanted);
+                return Err(self
+                    .authorization_required(
+                        &key,
+                        &scopes,
+                        &ask,
+                        None,
+                        AuthorizationReason::InsufficientScope,
+                    )
+                    .await);
+            }
             if first.status != 401 {
                 tracing::Span::current().record("status", first.status);
                 return Ok(first);
@@ -201,32 +221,19 @@ impl Runtime {
         .await
     }
 
-    /// Clears the session's tokens if they are still `refused`.
+    /// Clears the session's tokens if they are still `refused`; newer ones are kept.
     async fn forget_tokens(
         &self,
         key: &SessionKey,
         refused: &TokenSet,
         error: LastError,
     ) -> Result<(), Error> {
-        let Some(session) = self.inner.store.load(key).await? else {
-            return Ok(());
+        let state = SessionState {
+            tokens: None,
+            last_error: Some(error),
         };
-        let same = session
-            .state
-            .tokens
-            .as_ref()
-            .is_some_and(|t| t.same_access_token(refused.access_token.expose_secret()));
-        if same {
-            let state = SessionState {
-                tokens: None,
-                last_error: Some(error),
-            };
-            // A conflict means someone stored new tokens meanwhile: keep them.
-            self.inner
-                .store
-                .compare_and_swap(key, session.version, &state)
-                .await?;
-        }
+        self.write_if(key, &Basis::of(Some(refused)), &state)
+            .await?;
         Ok(())
     }
 
@@ -330,12 +337,28 @@ impl Runtime {
         let transport = |e: reqwest::Error| Error::Transport {
             endpoint: out.endpoint.clone().into_owned(),
             message: describe_reqwest(&e),
-            source: Box::new(e),
+            source: Box::new(e.without_url()),
         };
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let body = Vec::from(response.bytes().await.map_err(transport)?);
+        let limit = self.inner.settings.max_response_bytes;
+        let mut body = match read_capped(&mut response, limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(Error::ResponseTooLarge {
+                    endpoint: out.endpoint.clone().into_owned(),
+                    limit,
+                });
+            }
+            Err(BodyError::Read(e)) => return Err(transport(e)),
+        };
+        if !(200..300).contains(&status)
+            && let Some(token) = token
+        {
+            // An error page that echoes the request must not carry the token into an error.
+            redact_in(&mut body, token.access_token.expose_secret());
+        }
         Ok(RawResponse {
             status,
             headers,
@@ -438,5 +461,127 @@ impl RawRequest {
     /// Sends the request.
     pub async fn send(self) -> Result<RawResponse, Error> {
         self.runtime.send(self.user, &self.out).await
+    }
+}
+
+/// The scopes an answer says the token lacks: RFC 6750 §3.1's `insufficient_scope` in a
+/// `WWW-Authenticate: Bearer` challenge of a 401 or 403 (its `scope`, when given).
+fn insufficient_scope(answer: &RawResponse) -> Option<Vec<String>> {
+    if answer.status != 401 && answer.status != 403 {
+        return None;
+    }
+    let challenge = answer
+        .headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| {
+            v.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        })?;
+    let params = auth_params(&challenge[7..]);
+    let error = params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("error"))?;
+    if error.1 != "insufficient_scope" {
+        return None;
+    }
+    let scope = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("scope"));
+    Some(scope.map_or_else(Vec::new, |(_, v)| {
+        v.split_whitespace().map(str::to_owned).collect()
+    }))
+}
+
+/// `name=value` and `name="quoted value"` pairs of a challenge, in order.
+fn auth_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text.trim_start();
+    while let Some((name, after)) = rest.split_once('=') {
+        let name = name.trim().trim_start_matches(',').trim().to_owned();
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"').unwrap_or(quoted.len());
+                (
+                    quoted[..end].replace('\\', ""),
+                    quoted.get(end + 1..).unwrap_or(""),
+                )
+            }
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].trim().to_owned(), &after[end..])
+            }
+        };
+        params.push((name, value));
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    params
+}
+
+/// Replaces each occurrence of `secret` in `body` with `[redacted]`.
+fn redact_in(body: &mut Vec<u8>, secret: &str) {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || body.len() < secret.len() {
+        return;
+    }
+    if !body.windows(secret.len()).any(|w| w == secret) {
+        return;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(secret) {
+            out.extend_from_slice(b"[redacted]");
+            i += secret.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    *body = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, challenge: &str) -> RawResponse {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::WWW_AUTHENTICATE, challenge.parse().unwrap());
+        RawResponse {
+            status,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reads_insufficient_scope_challenges() {
+        let wide = answer(
+            401,
+            r#"Bearer realm="api", error="insufficient_scope", scope="read:vat write:vat""#,
+        );
+        assert_eq!(
+            insufficient_scope(&wide),
+            Some(vec!["read:vat".into(), "write:vat".into()])
+        );
+        let bare = answer(403, "Bearer error=insufficient_scope");
+        assert_eq!(insufficient_scope(&bare), Some(vec![]));
+        assert_eq!(
+            insufficient_scope(&answer(401, r#"Bearer error="invalid_token""#)),
+            None
+        );
+        assert_eq!(insufficient_scope(&answer(401, r#"Basic realm="x""#)), None);
+        assert_eq!(
+            insufficient_scope(&answer(500, r#"Bearer error="insufficient_scope""#)),
+            None
+        );
+    }
+
+    #[test]
+    fn redacts_a_token_in_a_body() {
+        let mut body = b"you sent Bearer tok-123 and tok-123".to_vec();
+        redact_in(&mut body, "tok-123");
+        assert_eq!(body, b"you sent Bearer [redacted] and [redacted]");
     }
 }

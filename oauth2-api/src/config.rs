@@ -77,6 +77,7 @@ pub(crate) struct Settings {
     pub(crate) token_timeout: Duration,
     pub(crate) api_timeout: Duration,
     pub(crate) cache_ttl: Duration,
+    pub(crate) max_response_bytes: usize,
 }
 
 impl Default for Settings {
@@ -88,6 +89,7 @@ impl Default for Settings {
             token_timeout: Duration::from_secs(30),
             api_timeout: Duration::from_secs(60),
             cache_ttl: Duration::from_secs(1),
+            max_response_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -197,6 +199,8 @@ impl RuntimeBuilder {
     }
 
     /// How long before its expiry an access token is refreshed (clock skew; default 60 s).
+    /// A token issued for less than twice this is refreshed at half its lifetime instead,
+    /// so a short-lived token is still used before it is renewed.
     pub fn expiry_margin(mut self, margin: Duration) -> Self {
         self.settings.expiry_margin = margin;
         self
@@ -208,7 +212,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How long a refresh lease lasts when its holder dies (default 30 s).
+    /// How long a refresh lease lasts when its holder dies (default 30 s). A live holder
+    /// renews its lease while its token request runs, however long that takes.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.settings.lease_ttl = ttl;
         self
@@ -223,6 +228,15 @@ impl RuntimeBuilder {
     /// Timeout of each API request (default 60 s).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.settings.api_timeout = timeout;
+        self
+    }
+
+    /// The largest API answer body read, in bytes (default 16 MiB). A longer answer fails
+    /// with [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge) as soon as the
+    /// limit is passed, without reading the rest. Token-endpoint answers are capped at
+    /// 64 KiB whatever this says.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.settings.max_response_bytes = limit;
         self
     }
 

@@ -66,6 +66,16 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The API's answer is longer than
+    /// [`RuntimeBuilder::max_response_bytes`](crate::RuntimeBuilder::max_response_bytes);
+    /// reading stopped at the limit.
+    #[error("the answer of `{endpoint}` is longer than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The endpoint called.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// An endpoint argument cannot be sent as declared (a struct as a query value, an
     /// empty path segment).
     #[error("argument `{argument}` of `{endpoint}` {message}")]
@@ -156,6 +166,9 @@ pub enum AuthorizationReason {
     RefreshRejected,
     /// The API refused a freshly refreshed token.
     Unauthorized,
+    /// The API answered that the token lacks a scope (`WWW-Authenticate: Bearer
+    /// error="insufficient_scope"`): the grant is kept for the endpoints it covers.
+    InsufficientScope,
 }
 
 impl fmt::Display for AuthorizationReason {
@@ -166,6 +179,7 @@ impl fmt::Display for AuthorizationReason {
             Self::Expired => "the token expired and cannot be refreshed",
             Self::RefreshRejected => "the provider refused the refresh token",
             Self::Unauthorized => "the API refused the token",
+            Self::InsufficientScope => "the API needs a scope the token was not granted",
         })
     }
 }
@@ -286,7 +300,8 @@ pub enum TokenError {
         status: u16,
         /// The `Retry-After` the server sent, in seconds.
         retry_after: Option<Duration>,
-        /// The start of the body.
+        /// The start of the body, with every secret the request carried (refresh token,
+        /// code, verifier, client secret) replaced by `[redacted]`.
         body: String,
     },
     /// A success answer that is not a valid token response.
@@ -296,6 +311,14 @@ pub enum TokenError {
         grant: Grant,
         /// Where and why decoding failed; never the body (it may hold a token).
         detail: String,
+    },
+    /// The answer is longer than the 64 KiB any token answer needs; reading stopped there.
+    #[error("the token endpoint's answer to the {grant} grant is longer than {limit} bytes")]
+    TooLarge {
+        /// The grant asked for.
+        grant: Grant,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// The request failed before an answer came (connection refused, timeout).
     #[error("the {grant} request did not reach the token endpoint: {message}")]
@@ -325,6 +348,7 @@ impl TokenError {
             TokenError::Rejected { grant, .. }
             | TokenError::Status { grant, .. }
             | TokenError::Malformed { grant, .. }
+            | TokenError::TooLarge { grant, .. }
             | TokenError::Transport { grant, .. } => *grant,
         }
     }
@@ -437,4 +461,42 @@ pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// `text` with every occurrence of each secret (as sent: raw, form- or JSON-encoded)
+/// replaced by `[redacted]`: what an error page that echoes its request would show.
+pub(crate) fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        let secret = secret.as_ref();
+        // Shorter values are not secrets worth hiding and would garble the text.
+        if secret.len() < 4 {
+            continue;
+        }
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"');
+        for shape in [secret, &form, json] {
+            if !shape.is_empty() && text.contains(shape) {
+                text = text.replace(shape, "[redacted]");
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_every_shape_of_a_secret() {
+        let page = "echo: refresh_token=a%2Fb%2Bc&x=1 raw a/b+c json \"a\\/b+c\"";
+        let got = redact(page, &["a/b+c", "ab"]);
+        assert!(
+            !got.contains("a/b+c") && !got.contains("a%2Fb%2Bc"),
+            "{got}"
+        );
+        assert_eq!(got.matches("[redacted]").count(), 2, "{got}");
+    }
 }

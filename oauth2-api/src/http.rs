@@ -12,7 +12,7 @@ use std::time::Duration;
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use crate::error::{Grant, TokenError, excerpt};
+use crate::error::{Grant, TokenError, excerpt, redact};
 use crate::provider::ClientAuth;
 
 /// Why a token-endpoint exchange failed below the protocol level.
@@ -32,6 +32,83 @@ pub(crate) enum HttpFailure {
     },
     #[error("expected a JSON answer, got `{content_type}`")]
     NotJson { content_type: String },
+    #[error("the answer is longer than {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+/// The most a token or revocation answer is read: real ones are well under 8 KiB (a JWT
+/// access token, an ID token and a refresh token).
+pub(crate) const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+
+/// The longest lifetime believed: a larger `expires_in` (even `1e308`) is taken as this,
+/// so no instant computed from it overflows.
+pub(crate) const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// Why a capped body read stopped.
+pub(crate) enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads `response`'s body, stopping with [`BodyError::TooLarge`] as soon as it is longer
+/// than `limit` (announced or as it arrives), so nothing past the limit is buffered.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if chunk.len() > limit - body.len() {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The form parameters and Basic credentials of a token request that are secrets: what
+/// an error page echoing the request must not carry into an error value.
+fn sent_secrets(request: &HttpRequest) -> Vec<String> {
+    const SECRET_PARAMS: [&str; 6] = [
+        "refresh_token",
+        "code",
+        "code_verifier",
+        "client_secret",
+        "client_assertion",
+        "password",
+    ];
+    let mut secrets: Vec<String> = url::form_urlencoded::parse(request.body())
+        .filter(|(name, _)| SECRET_PARAMS.contains(&name.as_ref()))
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    let basic = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "));
+    if let Some(encoded) = basic
+        && let Ok(decoded) = base64_decode(encoded.trim())
+        && let Some((_, secret)) = decoded.split_once(':')
+    {
+        secrets.push(secret.to_owned());
+        secrets.extend(
+            url::form_urlencoded::parse(format!("s={secret}").as_bytes())
+                .map(|(_, v)| v.into_owned()),
+        );
+    }
+    secrets
+}
+
+fn base64_decode(text: &str) -> Result<String, ()> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ())?;
+    String::from_utf8(bytes).map_err(|_| ())
 }
 
 /// The client for token, revocation and other authorization-server requests.
@@ -52,18 +129,16 @@ impl TokenHttp {
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+        let secrets = sent_secrets(&request);
         let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send {
             message: "the request could not be built".to_owned(),
             source: e,
         })?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| HttpFailure::Send {
-                message: describe_reqwest(&e),
-                source: e,
-            })?;
+        let send_failure = |e: reqwest::Error| HttpFailure::Send {
+            message: describe_reqwest(&e),
+            source: e.without_url(),
+        };
+        let mut response = self.client.execute(request).await.map_err(send_failure)?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let content_type = response
@@ -72,10 +147,15 @@ impl TokenHttp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let body = response.bytes().await.map_err(|e| HttpFailure::Send {
-            message: describe_reqwest(&e),
-            source: e,
-        })?;
+        let body = match read_capped(&mut response, MAX_TOKEN_ANSWER).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(HttpFailure::TooLarge {
+                    limit: MAX_TOKEN_ANSWER,
+                });
+            }
+            Err(BodyError::Read(e)) => return Err(send_failure(e)),
+        };
         let json: Option<Value> = serde_json::from_slice(&body).ok();
 
         if status.is_success() {
@@ -102,7 +182,10 @@ impl TokenHttp {
             _ => Err(HttpFailure::Status {
                 status: status.as_u16(),
                 retry_after,
-                body: excerpt(&body, 512),
+                body: excerpt(
+                    redact(&String::from_utf8_lossy(&body), &secrets).as_bytes(),
+                    512,
+                ),
             }),
         }
     }
@@ -138,7 +221,7 @@ impl TokenHttp {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&form)
             .finish();
-        let response = request
+        let mut response = request
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -150,11 +233,21 @@ impl TokenHttp {
             .map_err(|e| TokenError::Transport {
                 grant,
                 message: describe_reqwest(&e),
-                source: Box::new(e),
+                source: Box::new(e.without_url()),
             })?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
+        let body = match read_capped(&mut response, MAX_TOKEN_ANSWER).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(TokenError::TooLarge {
+                    grant,
+                    limit: MAX_TOKEN_ANSWER,
+                });
+            }
+            // The revocation was answered; an unreadable body only matters for an error.
+            Err(BodyError::Read(_)) => Vec::new(),
+        };
         if status.is_success() {
             return Ok(());
         }
@@ -169,12 +262,17 @@ impl TokenHttp {
                 code: e.error,
                 description: e.error_description,
             }),
-            Err(_) => Err(TokenError::Status {
-                grant,
-                status: status.as_u16(),
-                retry_after,
-                body: excerpt(&body, 512),
-            }),
+            Err(_) => {
+                let secrets = [Some(revocation.token), revocation.client_secret];
+                let secrets: Vec<&str> = secrets.into_iter().flatten().collect();
+                let body = redact(&String::from_utf8_lossy(&body), &secrets);
+                Err(TokenError::Status {
+                    grant,
+                    status: status.as_u16(),
+                    retry_after,
+                    body: excerpt(body.as_bytes(), 512),
+                })
+            }
         }
     }
 }
@@ -237,15 +335,22 @@ fn normalise_token_type(map: &mut Map<String, Value>) {
 fn normalise_expires_in(map: &mut Map<String, Value>) {
     let seconds = match map.get("expires_in") {
         None => return,
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok().map(|f| f.max(0.0) as u64),
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(whole_seconds)),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().map(whole_seconds),
         Some(_) => None,
     };
+    // Saturated, never wrapped: `1e308` or `"1e400"` (infinity) is a very long lifetime.
+    let seconds = seconds.map(|s| s.min(MAX_LIFETIME_SECS));
     match seconds {
         Some(s) => map.insert("expires_in".to_owned(), Value::from(s)),
         // An unreadable lifetime is treated as unknown: the API's 401 will say when it ends.
         None => map.remove("expires_in"),
     };
+}
+
+/// Whole seconds of a lifetime in any float: negative and NaN are 0, huge saturates.
+fn whole_seconds(f: f64) -> u64 {
+    if f.is_nan() { 0 } else { f.max(0.0) as u64 }
 }
 
 pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {

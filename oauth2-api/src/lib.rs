@@ -59,6 +59,7 @@ mod flow;
 pub mod hmrc;
 mod hooks;
 mod http;
+mod keep;
 mod loopback;
 mod provider;
 mod runtime;

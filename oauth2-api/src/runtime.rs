@@ -13,6 +13,7 @@ use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
 use crate::error::Error;
 use crate::hooks::{CallContext, Extensions};
 use crate::http::TokenHttp;
+use crate::keep::UnsavedTokens;
 use crate::provider::{ClientAuth, Provider};
 use crate::session::{LastError, Session, SessionKey, SessionState};
 use crate::store::{CasOutcome, SessionStore};
@@ -45,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) holder: String,
     /// One async mutex per session being renewed, so a process refreshes once.
     pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Tokens issued but not yet taken by the store (see [`keep`](crate::keep)).
+    pub(crate) unsaved: UnsavedTokens,
     pub(crate) extensions: Extensions,
 }
 
@@ -87,6 +90,7 @@ impl Inner {
             api_http,
             holder,
             flights: Mutex::new(HashMap::new()),
+            unsaved: UnsavedTokens::default(),
             extensions,
         })
     }
@@ -247,37 +251,29 @@ impl Runtime {
     }
 
     /// Revokes `user`'s tokens at the provider (when it has a revocation URL) and forgets
-    /// the session. The session is forgotten even when revocation fails; the failure is
-    /// returned so it can be shown.
+    /// the session. The session is forgotten even when revocation fails (the failure is
+    /// returned so it can be shown) and even when its row cannot be read (then nothing is
+    /// revoked). A refresh running meanwhile finds the session gone and discards its
+    /// result.
     pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
         let key = self.session_key(user).await?;
-        let session = self.inner.store.load(&key).await?;
-        self.inner.store.delete(&key).await?;
-        let Some(tokens) = session.and_then(|s| s.state.tokens) else {
-            return Ok(());
+        let unsaved = self.inner.unsaved.take(&key).map(|u| u.tokens);
+        let stored = match self.inner.store.load(&key).await {
+            Ok(session) => session.and_then(|s| s.state.tokens),
+            Err(e) => {
+                tracing::warn!(session = %key, error = %e, "the session cannot be read: forgotten without revoking its tokens");
+                None
+            }
         };
+        self.inner.store.delete(&key).await?;
         let env = self.environment_named(&key.environment)?;
-        self.revoke(env, &key, &tokens).await
-    }
-
-    /// Writes `state` over the session, whatever its version, retrying on conflict.
-    /// For outcomes that replace the session outright (a new grant, a forgotten one).
-    pub(crate) async fn overwrite(
-        &self,
-        key: &SessionKey,
-        state: &SessionState,
-    ) -> Result<u64, Error> {
-        loop {
-            let version = self.inner.store.load(key).await?.map_or(0, |s| s.version);
-            if let CasOutcome::Written(v) = self
-                .inner
-                .store
-                .compare_and_swap(key, version, state)
-                .await?
-            {
-                return Ok(v);
+        let mut outcome = Ok(());
+        for tokens in stored.iter().chain(unsaved.iter()) {
+            if let Err(e) = self.revoke(env, &key, tokens).await {
+                outcome = Err(e);
             }
         }
+        outcome
     }
 
     /// Records `error` as the session's last error, keeping its tokens. Best effort: a

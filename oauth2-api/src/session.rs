@@ -89,6 +89,21 @@ impl fmt::Debug for TokenSet {
     }
 }
 
+/// A token a call may use, and when it is due for renewal (`None`: when the API refuses
+/// it). What the lifecycle hands out and the call cache keeps.
+#[derive(Clone, Debug)]
+pub(crate) struct Usable {
+    pub(crate) tokens: Arc<TokenSet>,
+    pub(crate) renew_at: Option<SystemTime>,
+}
+
+impl Usable {
+    /// Whether it may still be sent at `now` without renewing it first.
+    pub(crate) fn is_fresh_at(&self, now: SystemTime) -> bool {
+        self.renew_at.is_none_or(|at| now < at)
+    }
+}
+
 /// Why a session last failed, kept so an application can show it to a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastError {

@@ -47,13 +47,16 @@ impl Runtime {
         (!scopes.is_empty()).then(|| Scope::new(scopes.join(&self.inner.scope_separator)))
     }
 
+    /// The token set of an answer, or [`TokenError::Malformed`] when a value could not be
+    /// stored and sent back as is (a control character would break every later request).
     fn token_set(
         &self,
+        grant: Grant,
         response: &BasicTokenResponse,
         asked: &[String],
         previous_refresh: Option<&SecretString>,
         sent_at: SystemTime,
-    ) -> TokenSet {
+    ) -> Result<TokenSet, TokenError> {
         let granted: Vec<String> = response
             .scopes()
             .map(|scopes| {
@@ -63,22 +66,42 @@ impl Runtime {
                     .collect()
             })
             .unwrap_or_default();
-        TokenSet {
-            access_token: SecretString::from(response.access_token().secret().to_owned()),
+        let malformed = |what: &str| TokenError::Malformed {
+            grant,
+            detail: format!("the {what} is empty or holds a control character"),
+        };
+        let access = response.access_token().secret();
+        if !is_token_text(access) {
+            return Err(malformed("access token"));
+        }
+        let refresh = response.refresh_token().map(|r| r.secret());
+        if refresh.is_some_and(|r| !is_token_text(r)) {
+            return Err(malformed("refresh token"));
+        }
+        if granted.iter().any(|s| !is_token_text(s)) {
+            return Err(malformed("scope"));
+        }
+        let token_type = response.token_type().as_ref().to_ascii_lowercase();
+        if !is_token_text(&token_type) {
+            return Err(malformed("token type"));
+        }
+        Ok(TokenSet {
+            access_token: SecretString::from(access.to_owned()),
             // RFC 6749 §6: a refresh answer without a refresh token keeps the old one.
-            refresh_token: response
-                .refresh_token()
-                .map(|r| SecretString::from(r.secret().to_owned()))
+            refresh_token: refresh
+                .map(|r| SecretString::from(r.to_owned()))
                 .or_else(|| previous_refresh.cloned()),
-            // Counted from when the request was sent, so the lifetime is never overstated.
-            expires_at: response.expires_in().map(|d| sent_at + d),
+            // Counted from when the request was sent, so the lifetime is never overstated;
+            // `http` caps the lifetime, so this cannot overflow, but an overflow would
+            // only mean "no known expiry".
+            expires_at: response.expires_in().and_then(|d| sent_at.checked_add(d)),
             scopes: if granted.is_empty() {
                 asked.to_vec()
             } else {
                 granted
             },
-            token_type: response.token_type().as_ref().to_ascii_lowercase(),
-        }
+            token_type,
+        })
     }
 
     pub(crate) async fn exchange_code(
@@ -98,7 +121,7 @@ impl Runtime {
             .instrument(token_span(key, Grant::AuthorizationCode))
             .await
             .map_err(|e| token_error(Grant::AuthorizationCode, e))?;
-        Ok(self.token_set(&response, asked, None, sent_at))
+        Ok(self.token_set(Grant::AuthorizationCode, &response, asked, None, sent_at)?)
     }
 
     pub(crate) async fn refresh_grant(
@@ -119,7 +142,13 @@ impl Runtime {
             .instrument(token_span(key, Grant::RefreshToken))
             .await
             .map_err(|e| token_error(Grant::RefreshToken, e))?;
-        Ok(self.token_set(&response, &current.scopes, Some(refresh), sent_at))
+        Ok(self.token_set(
+            Grant::RefreshToken,
+            &response,
+            &current.scopes,
+            Some(refresh),
+            sent_at,
+        )?)
     }
 
     pub(crate) async fn client_credentials_grant(
@@ -139,7 +168,7 @@ impl Runtime {
             .instrument(token_span(key, Grant::ClientCredentials))
             .await
             .map_err(|e| token_error(Grant::ClientCredentials, e))?;
-        Ok(self.token_set(&response, scopes, None, sent_at))
+        Ok(self.token_set(Grant::ClientCredentials, &response, scopes, None, sent_at)?)
     }
 
     /// Revokes the refresh token (which revokes the grant at most providers), else the
@@ -188,6 +217,12 @@ fn token_span(key: &SessionKey, grant: Grant) -> tracing::Span {
     )
 }
 
+/// Text that can be stored in any backend and sent back in a header or a form: not empty,
+/// no control character (CR, LF and NUL above all).
+fn is_token_text(text: &str) -> bool {
+    !text.is_empty() && !text.chars().any(char::is_control)
+}
+
 pub(crate) fn split_scopes<'a>(
     scopes: &'a str,
     separator: &'a str,
@@ -226,6 +261,9 @@ where
                 grant,
                 detail: format!("expected JSON, got `{content_type}`"),
             }
+        }
+        RequestTokenError::Request(HttpFailure::TooLarge { limit }) => {
+            TokenError::TooLarge { grant, limit }
         }
         RequestTokenError::Request(HttpFailure::Send { message, source }) => {
             TokenError::Transport {

@@ -67,6 +67,19 @@ impl SessionStore for MemoryStore {
         Ok(CasOutcome::Written(version))
     }
 
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let version = inner.sessions.get(key).map_or(0, |s| s.version) + 1;
+        let session = Session {
+            key: key.clone(),
+            state: state.clone(),
+            version,
+            updated_at: SystemTime::now(),
+        };
+        inner.sessions.insert(key.clone(), session);
+        Ok(version)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.lock().sessions.remove(key);
         Ok(())

@@ -6,8 +6,10 @@
 //!
 //! - **Sessions**, keyed by [`SessionKey`], each with a version. [`SessionStore::compare_and_swap`]
 //!   writes a new [`SessionState`] only when the stored version is still the one the writer read
-//!   (`0` for "no session yet") and then bumps it. This is how a rotated refresh token is never
-//!   overwritten by a writer that read an older one.
+//!   (`0` for "no session yet", which a row whose version is not positive also counts as)
+//!   and then bumps it. This is how a rotated refresh token is never overwritten by a writer
+//!   that read an older one. [`SessionStore::replace`] writes without reading, for a new
+//!   grant that replaces whatever was there, even a row that can no longer be read.
 //! - **Pending authorizations**, keyed by their random `state`. [`SessionStore::consume_pending`]
 //!   marks one used and succeeds for exactly one caller, even across processes; a used state is
 //!   remembered (so a replay is told apart from an unknown state) until it is purged.
@@ -123,6 +125,24 @@ pub trait SessionStore: Send + Sync + 'static {
         expected: u64,
         state: &SessionState,
     ) -> Result<CasOutcome, StoreError>;
+
+    /// Writes `state` under `key` whatever is stored there, without reading it (a row that
+    /// cannot be decrypted or parsed is replaced too), and returns the new version.
+    ///
+    /// The default deletes, then inserts at version `0`, a few times if another writer
+    /// inserts in between; SQL backends do it in one statement.
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        for _ in 0..8 {
+            self.delete(key).await?;
+            if let CasOutcome::Written(version) = self.compare_and_swap(key, 0, state).await? {
+                return Ok(version);
+            }
+        }
+        Err(StoreError::message(
+            "replace",
+            "other writers kept recreating the session",
+        ))
+    }
 
     /// Forgets the session under `key`, if any.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;

@@ -14,11 +14,35 @@ pub(crate) use super::cipher::TokenCipher;
 pub(crate) const LOAD: &str = "SELECT * FROM oauth2_api_session
      WHERE api = $1 AND environment = $2 AND user_kind = $3 AND user_id = $4";
 
+/// Compare-and-swap at version 0: a new row, or over a row whose version is not positive
+/// (written by hand or by a bug), which would otherwise conflict forever.
 pub(crate) const INSERT: &str = "INSERT INTO oauth2_api_session
        (api, environment, user_kind, user_id, access_token, refresh_token, expires_at, scopes,
         token_type, error_at, error_kind, error_message, version, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT DO NOTHING";
+     ON CONFLICT (api, environment, user_kind, user_id) DO UPDATE SET
+       access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+       expires_at = excluded.expires_at, scopes = excluded.scopes,
+       token_type = excluded.token_type, error_at = excluded.error_at,
+       error_kind = excluded.error_kind, error_message = excluded.error_message,
+       version = excluded.version, updated_at = excluded.updated_at
+     WHERE oauth2_api_session.version <= 0";
+
+/// Writes whatever the row holds, without reading it; the version goes on from the stored
+/// one when that is positive.
+pub(crate) const REPLACE: &str = "INSERT INTO oauth2_api_session
+       (api, environment, user_kind, user_id, access_token, refresh_token, expires_at, scopes,
+        token_type, error_at, error_kind, error_message, version, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (api, environment, user_kind, user_id) DO UPDATE SET
+       access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+       expires_at = excluded.expires_at, scopes = excluded.scopes,
+       token_type = excluded.token_type, error_at = excluded.error_at,
+       error_kind = excluded.error_kind, error_message = excluded.error_message,
+       version = CASE WHEN oauth2_api_session.version > 0
+                      THEN oauth2_api_session.version + 1 ELSE 1 END,
+       updated_at = excluded.updated_at
+     RETURNING version";
 
 pub(crate) const UPDATE: &str = "UPDATE oauth2_api_session SET
        access_token = $5, refresh_token = $6, expires_at = $7, scopes = $8, token_type = $9,
@@ -207,6 +231,53 @@ macro_rules! sql_session_store {
                 })
             }
 
+            /// Binds `$1`..`$14` of the session statements.
+            fn bind_session<'q>(
+                &self,
+                query: sqlx::query::Query<
+                    'q,
+                    <$row as sqlx::Row>::Database,
+                    <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments,
+                >,
+                key: &'q SessionKey,
+                state: &SessionState,
+                version: i64,
+            ) -> sqlx::query::Query<
+                'q,
+                <$row as sqlx::Row>::Database,
+                <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments,
+            > {
+                let tokens = state.tokens.as_ref();
+                let error = state.last_error.as_ref();
+                let cipher = self.cipher.as_ref();
+                let seal = |secret: &SecretString, column| {
+                    cipher::seal(
+                        cipher,
+                        secret.expose_secret(),
+                        &sql::session_aad(key, column),
+                    )
+                };
+                query
+                    .bind(&*key.api)
+                    .bind(&*key.environment)
+                    .bind(key.user.kind())
+                    .bind(key.user.id())
+                    .bind(tokens.map(|t| seal(&t.access_token, "access_token")))
+                    .bind(
+                        tokens
+                            .and_then(|t| t.refresh_token.as_ref())
+                            .map(|r| seal(r, "refresh_token")),
+                    )
+                    .bind(tokens.and_then(|t| t.expires_at).map(to_millis))
+                    .bind(tokens.map(|t| sql::scopes_to_text(&t.scopes)))
+                    .bind(tokens.map(|t| t.token_type.clone()))
+                    .bind(error.map(|e| to_millis(e.at)))
+                    .bind(error.map(|e| e.kind.clone()))
+                    .bind(error.map(|e| e.message.clone()))
+                    .bind(version)
+                    .bind(to_millis(SystemTime::now()))
+            }
+
             fn pending_from_row(&self, row: &$row) -> Result<PendingAuthorization, StoreError> {
                 use sqlx::Row as _;
                 let e = |e| StoreError::new("load pending", e);
@@ -256,55 +327,40 @@ macro_rules! sql_session_store {
                 expected: u64,
                 state: &SessionState,
             ) -> Result<CasOutcome, StoreError> {
-                let tokens = state.tokens.as_ref();
-                let error = state.last_error.as_ref();
-                let cipher = self.cipher.as_ref();
-                let version = expected + 1;
-                let access = tokens.map(|t| {
-                    cipher::seal(
-                        cipher,
-                        t.access_token.expose_secret(),
-                        &sql::session_aad(key, "access_token"),
-                    )
-                });
-                let refresh = tokens.and_then(|t| t.refresh_token.as_ref()).map(|r| {
-                    cipher::seal(
-                        cipher,
-                        r.expose_secret(),
-                        &sql::session_aad(key, "refresh_token"),
-                    )
-                });
-                let mut query = sqlx::query(if expected == 0 {
+                let e = |e: sqlx::Error| StoreError::new("compare_and_swap", e);
+                let expected =
+                    i64::try_from(expected).map_err(|e| StoreError::new("compare_and_swap", e))?;
+                let version = expected.checked_add(1).ok_or_else(|| {
+                    StoreError::message("compare_and_swap", "the version is at its maximum")
+                })?;
+                let statement = if expected == 0 {
                     sql::INSERT
                 } else {
                     sql::UPDATE
-                })
-                .bind(&key.api)
-                .bind(&key.environment)
-                .bind(key.user.kind())
-                .bind(key.user.id())
-                .bind(access)
-                .bind(refresh)
-                .bind(tokens.and_then(|t| t.expires_at).map(to_millis))
-                .bind(tokens.map(|t| sql::scopes_to_text(&t.scopes)))
-                .bind(tokens.map(|t| t.token_type.clone()))
-                .bind(error.map(|e| to_millis(e.at)))
-                .bind(error.map(|e| e.kind.clone()))
-                .bind(error.map(|e| e.message.clone()))
-                .bind(version as i64)
-                .bind(to_millis(SystemTime::now()));
+                };
+                let mut query = self.bind_session(sqlx::query(statement), key, state, version);
                 if expected != 0 {
-                    query = query.bind(expected as i64);
+                    query = query.bind(expected);
                 }
-                let done = query
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::new("compare_and_swap", e))?;
+                let done = query.execute(&self.pool).await.map_err(e)?;
                 Ok(if done.rows_affected() == 1 {
-                    CasOutcome::Written(version)
+                    CasOutcome::Written(version as u64)
                 } else {
                     CasOutcome::Conflict
                 })
+            }
+
+            async fn replace(
+                &self,
+                key: &SessionKey,
+                state: &SessionState,
+            ) -> Result<u64, StoreError> {
+                let e = |e| StoreError::new("replace", e);
+                let query = self.bind_session(sqlx::query(sql::REPLACE), key, state, 1);
+                let version: i64 =
+                    sqlx::Row::try_get(&query.fetch_one(&self.pool).await.map_err(e)?, 0)
+                        .map_err(e)?;
+                Ok(u64::try_from(version).unwrap_or(1))
             }
 
             async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -1,0 +1,280 @@
+//! Writing what the token lifecycle learns, without losing a grant or undoing a newer one.
+//!
+//! Every write in the token path names what it replaces (a [`Basis`]): renewed tokens are
+//! stored, and refused ones cleared, only while the stored tokens are still the ones the
+//! renewal started from. A disconnect or a newer authorization written meanwhile wins:
+//! the late result is discarded (and revoked). A new grant from a completed authorization
+//! replaces whatever is stored, without reading it.
+//!
+//! Tokens the provider issued are not dropped when the store fails: the write is retried
+//! with a bounded backoff, and if it still fails the tokens wait in an in-process slot
+//! ([`Unsaved`]), where this process keeps using them and from which it writes them at
+//! the next call for that session.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::runtime::Runtime;
+use crate::session::{Session, SessionKey, SessionState, TokenSet};
+use crate::store::{CasOutcome, StoreError};
+
+/// Pauses between attempts at a write that failed: about 1 s in all, so a store that
+/// hiccups (SQLite busy, a PostgreSQL connection reset) does not cost a grant.
+const WRITE_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(200),
+    Duration::from_millis(800),
+];
+
+/// The tokens a write expects to find stored: those a renewal started from, or none.
+#[derive(Clone)]
+pub(crate) struct Basis {
+    access: Option<SecretString>,
+    refresh: Option<SecretString>,
+}
+
+impl Basis {
+    pub(crate) fn of(tokens: Option<&TokenSet>) -> Self {
+        Self {
+            access: tokens.map(|t| t.access_token.clone()),
+            refresh: tokens.and_then(|t| t.refresh_token.clone()),
+        }
+    }
+
+    /// Whether `stored` are still the tokens this basis names.
+    pub(crate) fn matches(&self, stored: Option<&TokenSet>) -> bool {
+        let same = |a: Option<&SecretString>, b: Option<&SecretString>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+            _ => false,
+        };
+        match stored {
+            None => self.access.is_none(),
+            Some(t) => {
+                same(self.access.as_ref(), Some(&t.access_token))
+                    && same(self.refresh.as_ref(), t.refresh_token.as_ref())
+            }
+        }
+    }
+}
+
+/// What a conditional write did.
+pub(crate) enum Written {
+    Yes,
+    /// The stored tokens are no longer the basis: this is what is stored instead.
+    Superseded(Option<Box<Session>>),
+}
+
+/// How tokens waiting in the slot are to be written.
+#[derive(Clone)]
+pub(crate) enum Pending {
+    /// Renewed from `Basis`: written only over it.
+    Renewed(Basis),
+    /// A new grant: replaces whatever is stored.
+    Granted,
+}
+
+/// Tokens the provider issued that the store did not take yet.
+#[derive(Clone)]
+pub(crate) struct Unsaved {
+    pub(crate) tokens: TokenSet,
+    pub(crate) pending: Pending,
+}
+
+/// The in-process slot of [`Unsaved`] tokens, one per session. Looked at on every call,
+/// so its emptiness is one atomic load.
+#[derive(Default)]
+pub(crate) struct UnsavedTokens {
+    entries: Mutex<HashMap<SessionKey, Unsaved>>,
+    len: AtomicUsize,
+}
+
+impl UnsavedTokens {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, Unsaved>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn holds(&self, key: &SessionKey) -> bool {
+        self.len.load(Ordering::Acquire) > 0 && self.lock().contains_key(key)
+    }
+
+    pub(crate) fn get(&self, key: &SessionKey) -> Option<Unsaved> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.lock().get(key).cloned()
+    }
+
+    pub(crate) fn put(&self, key: &SessionKey, unsaved: Unsaved) {
+        let mut entries = self.lock();
+        entries.insert(key.clone(), unsaved);
+        self.len.store(entries.len(), Ordering::Release);
+    }
+
+    pub(crate) fn take(&self, key: &SessionKey) -> Option<Unsaved> {
+        let mut entries = self.lock();
+        let taken = entries.remove(key);
+        self.len.store(entries.len(), Ordering::Release);
+        taken
+    }
+}
+
+impl Runtime {
+    /// Writes `state` if the stored tokens are still `basis`, retrying a version conflict
+    /// (a last error recorded meanwhile) and a failing store, a bounded number of times.
+    pub(crate) async fn write_if(
+        &self,
+        key: &SessionKey,
+        basis: &Basis,
+        state: &SessionState,
+    ) -> Result<Written, StoreError> {
+        let store = &self.inner.store;
+        let mut failure = None;
+        for attempt in 0..=WRITE_BACKOFF.len() {
+            if attempt > 0 && failure.is_some() {
+                tokio::time::sleep(WRITE_BACKOFF[attempt - 1]).await;
+            }
+            let session = match store.load(key).await {
+                Ok(session) => session,
+                Err(e) => {
+                    failure = Some(e);
+                    continue;
+                }
+            };
+            if !basis.matches(session.as_ref().and_then(|s| s.state.tokens.as_ref())) {
+                return Ok(Written::Superseded(session.map(Box::new)));
+            }
+            let version = session.map_or(0, |s| s.version);
+            match store.compare_and_swap(key, version, state).await {
+                Ok(CasOutcome::Written(_)) => return Ok(Written::Yes),
+                Ok(CasOutcome::Conflict) => failure = None,
+                Err(e) => failure = Some(e),
+            }
+        }
+        Err(failure.unwrap_or_else(|| {
+            StoreError::message(
+                "compare_and_swap",
+                "the session kept changing under the write",
+            )
+        }))
+    }
+
+    /// Replaces the session with a new grant, retrying a failing store a bounded number
+    /// of times.
+    pub(crate) async fn replace_session(
+        &self,
+        key: &SessionKey,
+        state: &SessionState,
+    ) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            match self.inner.store.replace(key, state).await {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt == WRITE_BACKOFF.len() => return Err(e),
+                Err(e) => {
+                    tracing::debug!(session = %key, error = %e, "store write failed: retrying");
+                    tokio::time::sleep(WRITE_BACKOFF[attempt]).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Keeps tokens the store could not take: this process goes on using them and
+    /// writes them at the next call for `key`.
+    pub(crate) fn keep_unsaved(
+        &self,
+        key: &SessionKey,
+        tokens: &TokenSet,
+        pending: Pending,
+        e: &StoreError,
+    ) {
+        tracing::warn!(session = %key, error = %e, "the store did not take the new tokens: kept in memory until it does");
+        self.inner.unsaved.put(
+            key,
+            Unsaved {
+                tokens: tokens.clone(),
+                pending,
+            },
+        );
+    }
+
+    /// Writes the unsaved tokens of `key`, if any. Returns them when they still stand
+    /// (written now or still waiting), `None` when there were none or a newer state won.
+    pub(crate) async fn settle_unsaved(&self, key: &SessionKey) -> Option<Unsaved> {
+        let unsaved = self.inner.unsaved.get(key)?;
+        let state = SessionState {
+            tokens: Some(unsaved.tokens.clone()),
+            last_error: None,
+        };
+        let outcome = match &unsaved.pending {
+            Pending::Granted => self
+                .inner
+                .store
+                .replace(key, &state)
+                .await
+                .map(|_| Written::Yes),
+            Pending::Renewed(basis) => self.write_if(key, basis, &state).await,
+        };
+        match outcome {
+            Ok(Written::Yes) => {
+                tracing::info!(session = %key, "tokens kept in memory are now stored");
+                self.inner.unsaved.take(key);
+                Some(unsaved)
+            }
+            Ok(Written::Superseded(_)) => {
+                self.inner.unsaved.take(key);
+                self.discard(key, &unsaved.tokens).await;
+                None
+            }
+            Err(e) => {
+                tracing::warn!(session = %key, error = %e, "the store still refuses the tokens kept in memory");
+                Some(unsaved)
+            }
+        }
+    }
+
+    /// Revokes tokens a newer state made useless (a disconnect, a newer authorization),
+    /// so the grant they belong to does not linger at the provider. Best effort.
+    pub(crate) async fn discard(&self, key: &SessionKey, tokens: &TokenSet) {
+        tracing::info!(session = %key, "the session changed while renewing: the renewed tokens are discarded");
+        let Ok(env) = self.environment_named(&key.environment) else {
+            return;
+        };
+        if let Err(e) = self.revoke(env, key, tokens).await {
+            tracing::warn!(session = %key, error = %e, "could not revoke the discarded tokens");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(access: &str, refresh: Option<&str>) -> TokenSet {
+        TokenSet {
+            access_token: access.to_owned().into(),
+            refresh_token: refresh.map(|r| r.to_owned().into()),
+            expires_at: None,
+            scopes: Vec::new(),
+            token_type: "bearer".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_basis_matches_only_the_same_tokens() {
+        let basis = Basis::of(Some(&tokens("a", Some("r"))));
+        assert!(basis.matches(Some(&tokens("a", Some("r")))));
+        assert!(!basis.matches(Some(&tokens("a", Some("r2")))));
+        assert!(!basis.matches(Some(&tokens("b", Some("r")))));
+        assert!(!basis.matches(Some(&tokens("a", None))));
+        assert!(!basis.matches(None));
+        let none = Basis::of(None);
+        assert!(none.matches(None));
+        assert!(!none.matches(Some(&tokens("a", None))));
+    }
+}
