@@ -1,6 +1,8 @@
 //! Test support shared by the integration tests: runtimes wired to the in-process
 //! sandbox, and the `oidc-provider` peer (a real, independently written OAuth2 server).
 
+pub mod backends;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

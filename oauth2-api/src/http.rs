@@ -94,6 +94,7 @@ fn sent_secrets(request: &HttpRequest) -> Vec<String> {
         && let Ok(decoded) = base64_decode(encoded.trim())
         && let Some((_, secret)) = decoded.split_once(':')
     {
+        secrets.push(encoded.trim().to_owned());
         secrets.push(secret.to_owned());
         secrets.extend(
             url::form_urlencoded::parse(format!("s={secret}").as_bytes())
@@ -340,7 +341,9 @@ fn normalise_expires_in(map: &mut Map<String, Value>) {
         Some(_) => None,
     };
     // Saturated, never wrapped: `1e308` or `"1e400"` (infinity) is a very long lifetime.
-    let seconds = seconds.map(|s| s.min(MAX_LIFETIME_SECS));
+    // A lifetime of zero or less says nothing usable about a token just issued: unknown,
+    // like a missing one, rather than expired on arrival (renewed again by every caller).
+    let seconds = seconds.filter(|s| *s > 0).map(|s| s.min(MAX_LIFETIME_SECS));
     match seconds {
         Some(s) => map.insert("expires_in".to_owned(), Value::from(s)),
         // An unreadable lifetime is treated as unknown: the API's 401 will say when it ends.
@@ -419,6 +422,21 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(normalise_token_answer(input), expected);
+        }
+        for (huge, expected) in [
+            (json!(u64::MAX), json!(MAX_LIFETIME_SECS)),
+            (json!(1e308), json!(MAX_LIFETIME_SECS)),
+            (json!("1e400"), json!(MAX_LIFETIME_SECS)),
+            (json!(-5), Value::Null),
+            (json!(0), Value::Null),
+            (json!("NaN"), Value::Null),
+        ] {
+            let got = normalise_token_answer(json!({"access_token":"a","expires_in":huge}));
+            assert_eq!(
+                got.get("expires_in").cloned().unwrap_or(Value::Null),
+                expected,
+                "{huge}"
+            );
         }
         let broken = json!({"access_token":"a","token_type":7});
         assert_eq!(

@@ -132,11 +132,29 @@ impl Runtime {
         basis: &Basis,
         state: &SessionState,
     ) -> Result<Written, StoreError> {
+        self.write_if_within(key, basis, state, &WRITE_BACKOFF)
+            .await
+    }
+
+    /// [`write_if`](Self::write_if), pausing `backoff` between failed attempts.
+    async fn write_if_within(
+        &self,
+        key: &SessionKey,
+        basis: &Basis,
+        state: &SessionState,
+        backoff: &[Duration],
+    ) -> Result<Written, StoreError> {
         let store = &self.inner.store;
         let mut failure = None;
-        for attempt in 0..=WRITE_BACKOFF.len() {
-            if attempt > 0 && failure.is_some() {
-                tokio::time::sleep(WRITE_BACKOFF[attempt - 1]).await;
+        // Conflicts are retried at once, as many times as failures would be.
+        for attempt in 0..=backoff.len().max(3) {
+            if let (Some(_), Some(pause)) = (
+                &failure,
+                attempt.checked_sub(1).and_then(|i| backoff.get(i)),
+            ) {
+                tokio::time::sleep(*pause).await;
+            } else if failure.is_some() {
+                break;
             }
             let session = match store.load(key).await {
                 Ok(session) => session,
@@ -218,7 +236,8 @@ impl Runtime {
                 .replace(key, &state)
                 .await
                 .map(|_| Written::Yes),
-            Pending::Renewed(basis) => self.write_if(key, basis, &state).await,
+            // One attempt: a call is waiting, and the tokens are safe where they are.
+            Pending::Renewed(basis) => self.write_if_within(key, basis, &state, &[]).await,
         };
         match outcome {
             Ok(Written::Yes) => {

@@ -10,6 +10,8 @@ mod callbacks;
 mod calls;
 mod faults;
 mod flows;
+mod lifecycle;
+mod lifecycle_stores;
 mod macros;
 mod peer;
 mod postgres;

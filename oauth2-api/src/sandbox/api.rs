@@ -127,6 +127,10 @@ pub(crate) async fn admit(
                 (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
             );
         }
+        Some(ApiFault::Challenge(status, challenge)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+            return Err((status, [(header::WWW_AUTHENTICATE, challenge)], "").into_response());
+        }
         Some(ApiFault::Throttled(secs)) => {
             return Err((
                 StatusCode::TOO_MANY_REQUESTS,

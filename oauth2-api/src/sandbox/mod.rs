@@ -121,6 +121,12 @@ pub enum TokenFault {
     Body(String),
     /// Answer exactly this: status, content type, body.
     Raw(u16, &'static str, String),
+    /// Answer this status with an HTML page that echoes the request's form and its
+    /// `Authorization` header, as careless error pages do.
+    Echo(u16),
+    /// Wait until `gate` is notified, then answer with the fault given (or normally):
+    /// lets a test act while a token request is in flight.
+    Held(Arc<tokio::sync::Notify>, Option<Box<TokenFault>>),
 }
 
 /// A fault to inject into the next API call.
@@ -133,6 +139,8 @@ pub enum ApiFault {
     Throttled(u64),
     /// Wait this long before answering normally.
     Delay(Duration),
+    /// Answer this status (401 or 403) with this `WWW-Authenticate` challenge.
+    Challenge(u16, String),
 }
 
 /// How many requests of each kind the sandbox has answered.

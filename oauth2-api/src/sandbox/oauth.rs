@@ -296,6 +296,26 @@ async fn token(
     response
 }
 
+/// An error page that shows what it was sent: what a secret-safe client must not keep.
+fn echo(status: u16, headers: &HeaderMap, p: &Params) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut page = String::from("<html><body><h1>Error</h1><pre>");
+    for (name, value) in p {
+        page.push_str(&format!("{name}={value}\n"));
+    }
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        page.push_str(&format!("Authorization: {auth}\n"));
+        if let Some((_, secret)) = auth.strip_prefix("Basic ").and_then(decode_basic) {
+            page.push_str(&format!("secret: {secret}\n"));
+        }
+    }
+    page.push_str("</pre></body></html>");
+    (status, Html(page)).into_response()
+}
+
 async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
     let fault = {
@@ -308,7 +328,16 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
         }
         state.token_faults.pop_front()
     };
+    let fault = match fault {
+        Some(TokenFault::Held(gate, then)) => {
+            gate.notified().await;
+            then.map(|f| *f)
+        }
+        other => other,
+    };
     match fault {
+        Some(TokenFault::Held(..)) => {}
+        Some(TokenFault::Echo(status)) => return echo(status, headers, p),
         None => {}
         Some(TokenFault::Delay(d)) => tokio::time::sleep(d).await,
         Some(TokenFault::Status(status)) => {
