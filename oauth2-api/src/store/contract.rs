@@ -18,6 +18,7 @@ pub async fn run(store: Arc<dyn SessionStore>) {
     sessions_round_trip(&*store, &tag).await;
     compare_and_swap_refuses_stale_versions(&*store, &tag).await;
     concurrent_swaps_have_one_winner(store.clone(), &tag).await;
+    replace_writes_whatever_is_stored(&*store, &tag).await;
     pending_is_single_use(&*store, &tag).await;
     concurrent_consumers_have_one_winner(store.clone(), &tag).await;
     expired_pending_is_refused_and_purged(&*store, &tag).await;
@@ -156,6 +157,28 @@ async fn compare_and_swap_refuses_stale_versions(store: &dyn SessionStore, tag: 
             .expose_secret(),
         "r2",
         "a conflicting write changes nothing"
+    );
+}
+
+async fn replace_writes_whatever_is_stored(store: &dyn SessionStore, tag: &str) {
+    let k = key(tag, "replace");
+    let granted = |access: &str| SessionState {
+        tokens: Some(tokens(access, Some("r"))),
+        last_error: None,
+    };
+    let first = store.replace(&k, &granted("a1")).await.unwrap();
+    assert!(first >= 1, "replace on no session gives a version, got {first}");
+    let second = store.replace(&k, &granted("a2")).await.unwrap();
+    assert!(second > first, "replace bumps the version ({first} then {second})");
+    let loaded = store.load(&k).await.unwrap().expect("replace stored a session");
+    assert_eq!(loaded.version, second, "load sees the version replace returned");
+    let access = loaded.state.tokens.unwrap().access_token;
+    assert_eq!(access.expose_secret(), "a2", "replace stores the new state");
+    let stale = store.compare_and_swap(&k, first, &granted("a3")).await;
+    assert_eq!(
+        stale.unwrap(),
+        CasOutcome::Conflict,
+        "a version read before a replace is stale after it"
     );
 }
 
