@@ -386,7 +386,8 @@ impl Runtime {
                 self.use_newer(key, scopes, ask, now).await
             }
             Err(e) => {
-                self.keep_unsaved(key, &tokens, Pending::Renewed(basis.clone()), &e);
+                self.keep_unsaved(key, &tokens, Pending::Renewed(basis.clone()), &e)
+                    .await;
                 Ok(Arc::new(tokens))
             }
         }

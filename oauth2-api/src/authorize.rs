@@ -344,7 +344,7 @@ impl Runtime {
         if let Err(e) = self.replace_session(key, &state).await
             && let Some(tokens) = &state.tokens
         {
-            self.keep_unsaved(key, tokens, Pending::Granted, &e);
+            self.keep_unsaved(key, tokens, Pending::Granted, &e).await;
         }
     }
 

@@ -109,10 +109,19 @@ impl UnsavedTokens {
         self.lock().get(key).cloned()
     }
 
-    pub(crate) fn put(&self, key: &SessionKey, unsaved: Unsaved) {
+    /// Keeps `unsaved` for `key`, unless a new grant waits there and `unsaved` is a
+    /// renewal (of an older one): then `unsaved` is handed back, to be discarded.
+    pub(crate) fn put_unless_newer(&self, key: &SessionKey, unsaved: Unsaved) -> Option<Unsaved> {
         let mut entries = self.lock();
+        let waiting_grant = entries
+            .get(key)
+            .is_some_and(|u| matches!(u.pending, Pending::Granted));
+        if waiting_grant && matches!(unsaved.pending, Pending::Renewed(_)) {
+            return Some(unsaved);
+        }
         entries.insert(key.clone(), unsaved);
         self.len.store(entries.len(), Ordering::Release);
+        None
     }
 
     pub(crate) fn take(&self, key: &SessionKey) -> Option<Unsaved> {
@@ -204,7 +213,7 @@ impl Runtime {
 
     /// Keeps tokens the store could not take: this process goes on using them and
     /// writes them at the next call for `key`.
-    pub(crate) fn keep_unsaved(
+    pub(crate) async fn keep_unsaved(
         &self,
         key: &SessionKey,
         tokens: &TokenSet,
@@ -212,13 +221,14 @@ impl Runtime {
         e: &StoreError,
     ) {
         tracing::warn!(session = %key, error = %e, "the store did not take the new tokens: kept in memory until it does");
-        self.inner.unsaved.put(
-            key,
-            Unsaved {
-                tokens: tokens.clone(),
-                pending,
-            },
-        );
+        let unsaved = Unsaved {
+            tokens: tokens.clone(),
+            pending,
+        };
+        // A renewal of the previous grant must not push out a new grant waiting here.
+        if let Some(late) = self.inner.unsaved.put_unless_newer(key, unsaved) {
+            self.discard(key, &late.tokens).await;
+        }
     }
 
     /// Writes the unsaved tokens of `key`, if any. Returns them when they still stand

@@ -167,11 +167,24 @@ async fn replace_writes_whatever_is_stored(store: &dyn SessionStore, tag: &str) 
         last_error: None,
     };
     let first = store.replace(&k, &granted("a1")).await.unwrap();
-    assert!(first >= 1, "replace on no session gives a version, got {first}");
+    assert!(
+        first >= 1,
+        "replace on no session gives a version, got {first}"
+    );
     let second = store.replace(&k, &granted("a2")).await.unwrap();
-    assert!(second > first, "replace bumps the version ({first} then {second})");
-    let loaded = store.load(&k).await.unwrap().expect("replace stored a session");
-    assert_eq!(loaded.version, second, "load sees the version replace returned");
+    assert!(
+        second > first,
+        "replace bumps the version ({first} then {second})"
+    );
+    let loaded = store
+        .load(&k)
+        .await
+        .unwrap()
+        .expect("replace stored a session");
+    assert_eq!(
+        loaded.version, second,
+        "load sees the version replace returned"
+    );
     let access = loaded.state.tokens.unwrap().access_token;
     assert_eq!(access.expose_secret(), "a2", "replace stores the new state");
     let stale = store.compare_and_swap(&k, first, &granted("a3")).await;
