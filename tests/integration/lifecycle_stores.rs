@@ -319,3 +319,31 @@ on_both_backends!(
     an_unreadable_session_can_be_cleared_and_replaced,
     super::an_unreadable_session_can_be_cleared_and_replaced
 );
+
+async fn a_disconnect_drops_tokens_kept_in_memory(backend: &Backend) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let flaky = FlakyStore::new(backend.open().await);
+    let runtime = runtime_on(&sandbox, flaky.clone()).await;
+    let user = Company(1);
+    authorize(&sandbox, &runtime, &user, &["hello"]).await;
+    expire_stored_token(&runtime, &user).await;
+    flaky.fail_writes(1000);
+    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    let revocations = sandbox.counts().revocation;
+    runtime.disconnect(&user).await.unwrap();
+    assert!(
+        sandbox.counts().revocation > revocations,
+        "the kept grant is revoked"
+    );
+    flaky.fail_writes(0);
+    let err = hello_user(&runtime, &user).await.unwrap_err();
+    let required = err
+        .authorization_required()
+        .expect("authorization required");
+    assert_eq!(required.reason, AuthorizationReason::NotAuthorized);
+    assert!(runtime.session(&user).await.unwrap().is_none());
+}
+on_both_backends!(
+    a_disconnect_drops_tokens_kept_in_memory,
+    super::a_disconnect_drops_tokens_kept_in_memory
+);
