@@ -66,14 +66,7 @@ pub async fn sandbox_runtime(config: SandboxConfig) -> (Sandbox, Runtime) {
 
 /// Authorizes `user` for `scopes` through the sandbox's auto-approve, end to end.
 pub async fn authorize(sandbox: &Sandbox, runtime: &Runtime, user: &impl ApiUser, scopes: &[&str]) {
-    let request = runtime
-        .begin_authorization(user, scopes, None)
-        .await
-        .expect("begin");
-    let callback = sandbox
-        .approve(request.url.as_str())
-        .await
-        .expect("approve");
+    let (_, callback) = approved_callback(sandbox, runtime, user, scopes).await;
     let params = oauth2_api::CallbackParams::from_url(&callback).expect("callback parses");
     runtime
         .complete_authorization(&params)
@@ -340,6 +333,38 @@ fn rand_u64() -> u64 {
     );
     h.write_u32(std::process::id());
     h.finish()
+}
+
+/// Calls the sandbox's `/hello/user` for `user` through the escape hatch: its status.
+pub async fn hello_status(
+    runtime: &Runtime,
+    user: &impl ApiUser,
+) -> Result<u16, oauth2_api::Error> {
+    let answer = runtime
+        .request(user, oauth2_api::Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await?;
+    Ok(answer.status)
+}
+
+/// Begins an authorization of `user` for `scopes` and lets the sandbox approve it: the
+/// request and the callback, not completed yet.
+pub async fn approved_callback(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    user: &impl ApiUser,
+    scopes: &[&str],
+) -> (oauth2_api::AuthorizationRequest, String) {
+    let request = runtime
+        .begin_authorization(user, scopes, None)
+        .await
+        .expect("begin");
+    let callback = sandbox
+        .approve(request.url.as_str())
+        .await
+        .expect("approve");
+    (request, callback)
 }
 
 /// The tokens `user`'s session holds (panics if none).

@@ -245,15 +245,8 @@ impl Runtime {
         let started = tokio::time::Instant::now();
         loop {
             // Whoever held the mutex or the lease before us may have done the work.
-            let session = store.load(key).await?;
-            match self.assess(session.as_ref(), key, scopes, Some(seen)) {
-                Assessment::Usable(usable) => return Ok(usable.tokens),
-                Assessment::Authorize(reason) => {
-                    return Err(self
-                        .authorization_required(key, scopes, ask, session.as_ref(), reason)
-                        .await);
-                }
-                Assessment::Renew => {}
+            if let Due::No(tokens) = self.due(key, scopes, ask, seen).await? {
+                return Ok(tokens);
             }
             let now = SystemTime::now();
             if store
@@ -274,6 +267,25 @@ impl Runtime {
         }
     }
 
+    /// Reads the session: a token a waiter may take, an error asking for authorization,
+    /// or the session to renew.
+    async fn due(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        seen: &Seen,
+    ) -> Result<Due, Error> {
+        let session = self.inner.store.load(key).await?;
+        match self.assess(session.as_ref(), key, scopes, Some(seen)) {
+            Assessment::Usable(usable) => Ok(Due::No(usable.tokens)),
+            Assessment::Authorize(reason) => Err(self
+                .authorization_required(key, scopes, ask, session.as_ref(), reason)
+                .await),
+            Assessment::Renew => Ok(Due::Yes(session.map(Box::new))),
+        }
+    }
+
     /// Holding the lease: reads the session again (the read before may predate another
     /// process's renewal, and sending a used refresh token would get the grant revoked),
     /// then renews, renewing the lease meanwhile.
@@ -284,17 +296,11 @@ impl Runtime {
         ask: &[String],
         seen: &Seen,
     ) -> Result<Arc<TokenSet>, Error> {
-        let session = self.inner.store.load(key).await?;
-        match self.assess(session.as_ref(), key, scopes, Some(seen)) {
-            Assessment::Usable(usable) => return Ok(usable.tokens),
-            Assessment::Authorize(reason) => {
-                return Err(self
-                    .authorization_required(key, scopes, ask, session.as_ref(), reason)
-                    .await);
-            }
-            Assessment::Renew => {}
-        }
-        let current = session.and_then(|s| s.state.tokens);
+        let session = match self.due(key, scopes, ask, seen).await? {
+            Due::No(tokens) => return Ok(tokens),
+            Due::Yes(session) => session,
+        };
+        let current = session.and_then(|s| s.state.tokens.clone());
         let renewal = self.renew_from(key, scopes, ask, current);
         tokio::pin!(renewal);
         let ttl = self.inner.settings.lease_ttl;
@@ -540,6 +546,12 @@ impl Runtime {
             flights.remove(key);
         }
     }
+}
+
+/// Whether a session read under the single flight still needs renewing.
+enum Due {
+    No(Arc<TokenSet>),
+    Yes(Option<Box<Session>>),
 }
 
 enum Assessment {

@@ -7,21 +7,12 @@ use std::time::{Duration, SystemTime};
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::MemoryStore;
 use oauth2_api::{
-    Application, AuthorizationReason, CallbackParams, Error, ExposeSecret, Method, Runtime,
-    TokenError,
+    Application, AuthorizationReason, CallbackParams, Error, ExposeSecret, Method, TokenError,
 };
 use oauth2_api_tests::{
-    Company, authorize, expire_stored_token, sandbox_builder, sandbox_runtime, stored_tokens,
+    Company, approved_callback, authorize, expire_stored_token, hello_status, sandbox_builder,
+    sandbox_runtime, stored_tokens,
 };
-
-async fn hello_user(runtime: &Runtime, user: &Company) -> Result<u16, Error> {
-    let answer = runtime
-        .request(user, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
 
 fn token_answer(access: &str, refresh: &str, expires_in: &str) -> TokenFault {
     TokenFault::Body(format!(
@@ -57,11 +48,7 @@ async fn absurd_lifetimes_neither_panic_nor_drop_the_rotated_refresh_token() {
 async fn an_absurd_lifetime_at_the_callback_still_authorizes() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let user = Company(1);
-    let request = runtime
-        .begin_authorization(&user, &["hello"], None)
-        .await
-        .unwrap();
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let (_, callback) = approved_callback(&sandbox, &runtime, &user, &["hello"]).await;
     sandbox.fail_next_token_request(token_answer("issued", "first", "1e308"));
     let params = CallbackParams::from_url(&callback).unwrap();
     runtime
@@ -84,13 +71,13 @@ async fn hundred_callers_one_refresh(ttl: Duration) {
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     // A code exchange answering a short lifetime is used, not refreshed at once.
     for _ in 0..3 {
-        assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+        assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     }
     assert_eq!(sandbox.counts().refresh_token, 0, "lifetime {ttl:?}");
     expire_stored_token(&runtime, &user).await;
     let calls = (0..100).map(|_| {
         let (runtime, user) = (runtime.clone(), user.clone());
-        tokio::spawn(async move { hello_user(&runtime, &user).await })
+        tokio::spawn(async move { hello_status(&runtime, &user).await })
     });
     for call in calls.collect::<Vec<_>>() {
         assert_eq!(call.await.unwrap().unwrap(), 200);
@@ -257,13 +244,9 @@ async fn an_error_page_echoing_the_refresh_request_shows_no_secret() {
 async fn an_error_page_echoing_the_code_exchange_shows_no_secret() {
     let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
     let user = Company(1);
-    let request = runtime
-        .begin_authorization(&user, &["hello"], None)
-        .await
-        .unwrap();
+    let (request, callback) = approved_callback(&sandbox, &runtime, &user, &["hello"]).await;
     let pending = runtime.store().peek_pending(&request.state).await.unwrap();
     let verifier = pending.unwrap().pkce_verifier;
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
     let params = CallbackParams::from_url(&callback).unwrap();
     let url = url::Url::parse(&callback).unwrap();
     let code = url
@@ -286,7 +269,7 @@ async fn insufficient_scope_keeps_the_grant_and_asks_for_more() {
         let before = stored_tokens(&runtime, &user).await;
         let challenge = r#"Bearer realm="api", error="insufficient_scope", scope="write:vat""#;
         sandbox.fail_next_api_call(ApiFault::Challenge(status, challenge.to_owned()));
-        let err = hello_user(&runtime, &user).await.unwrap_err();
+        let err = hello_status(&runtime, &user).await.unwrap_err();
         let required = err
             .authorization_required()
             .expect("authorization required");
@@ -302,7 +285,7 @@ async fn insufficient_scope_keeps_the_grant_and_asks_for_more() {
             after.access_token.expose_secret(),
             before.access_token.expose_secret()
         );
-        assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+        assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     }
 }
 
@@ -315,7 +298,7 @@ async fn a_token_with_control_characters_is_a_malformed_answer() {
         expire_stored_token(&runtime, &user).await;
         let kept = stored_tokens(&runtime, &user).await.refresh_token.unwrap();
         sandbox.fail_next_token_request(token_answer(access, "rotated", "3600"));
-        let err = hello_user(&runtime, &user).await.unwrap_err();
+        let err = hello_status(&runtime, &user).await.unwrap_err();
         assert!(
             matches!(err, Error::Token(TokenError::Malformed { .. })),
             "{access}: {err:?}"
@@ -326,6 +309,10 @@ async fn a_token_with_control_characters_is_a_malformed_answer() {
             kept.expose_secret()
         );
         // The next refresh, answered properly, works: nothing unusable was stored.
-        assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200, "{access}");
+        assert_eq!(
+            hello_status(&runtime, &user).await.unwrap(),
+            200,
+            "{access}"
+        );
     }
 }

@@ -6,24 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{SessionStore, TokenCipher};
-use oauth2_api::{
-    AuthorizationReason, Environment, Error, ExposeSecret, Method, Provider, Runtime,
-};
+use oauth2_api::{AuthorizationReason, Environment, Error, ExposeSecret, Provider, Runtime};
 use oauth2_api_tests::backends::{Backend, FlakyStore};
 use oauth2_api_tests::{
-    Company, authorize, builder_for, expire_stored_token, on_both_backends, sandbox_builder,
-    stored_tokens,
+    Company, authorize, builder_for, expire_stored_token, hello_status, on_both_backends,
+    sandbox_builder, stored_tokens,
 };
 use tokio::sync::Notify;
-
-async fn hello_user(runtime: &Runtime, user: &Company) -> Result<u16, Error> {
-    let answer = runtime
-        .request(user, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
 
 async fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>) -> Runtime {
     sandbox_builder(sandbox)
@@ -37,6 +26,25 @@ async fn refreshes_reach(sandbox: &Sandbox, n: u64) {
     while sandbox.counts().refresh_token < n {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// Starts a call whose refresh the sandbox holds until the gate is notified (then
+/// answers with `then`, or normally); returns once the refresh request has arrived.
+async fn held_refresh(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    user: &Company,
+    then: Option<Box<TokenFault>>,
+) -> (Arc<Notify>, tokio::task::JoinHandle<Result<u16, Error>>) {
+    let gate = Arc::new(Notify::new());
+    let before = sandbox.counts().refresh_token;
+    sandbox.fail_next_token_request(TokenFault::Held(gate.clone(), then));
+    let call = tokio::spawn({
+        let (runtime, user) = (runtime.clone(), user.clone());
+        async move { hello_status(&runtime, &user).await }
+    });
+    refreshes_reach(sandbox, before + 1).await;
+    (gate, call)
 }
 
 fn is_expired(tokens: &oauth2_api::TokenSet) -> bool {
@@ -53,29 +61,29 @@ async fn failed_writes_after_a_rotation_keep_the_grant(backend: &Backend) {
     // One failure: the bounded retry stores the rotated token.
     expire_stored_token(&runtime, &user).await;
     flaky.fail_writes(1);
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     assert_eq!(flaky.failures_left(), 0);
     assert!(!is_expired(&stored_tokens(&runtime, &user).await));
 
     // Failing past the backoff: kept in memory and used, stored at the next call.
     expire_stored_token(&runtime, &user).await;
     flaky.fail_writes(1000);
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     assert_eq!(
         sandbox.counts().refresh_token,
         2,
         "no refresh from a dead token"
     );
     flaky.fail_writes(0);
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     assert!(!is_expired(&stored_tokens(&runtime, &user).await));
 
     // Another instance refreshes from what was stored: the rotated token is the live one
     // (the sandbox revokes the whole grant when a used refresh token comes back).
     let other = runtime_on(&sandbox, backend.open().await).await;
     expire_stored_token(&other, &user).await;
-    assert_eq!(hello_user(&other, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&other, &user).await.unwrap(), 200);
     assert_eq!(sandbox.counts().refresh_token, 3);
 }
 on_both_backends!(
@@ -95,11 +103,11 @@ async fn failed_writes_after_a_code_exchange_keep_the_grant(backend: &Backend) {
 
     flaky.fail_writes(1000);
     authorize(&sandbox, &runtime, &second, &["hello"]).await;
-    assert_eq!(hello_user(&runtime, &second).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &second).await.unwrap(), 200);
     flaky.fail_writes(0);
-    assert_eq!(hello_user(&runtime, &second).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &second).await.unwrap(), 200);
     let other = runtime_on(&sandbox, backend.open().await).await;
-    assert_eq!(hello_user(&other, &second).await.unwrap(), 200);
+    assert_eq!(hello_status(&other, &second).await.unwrap(), 200);
 }
 on_both_backends!(
     failed_writes_after_a_code_exchange_keep_the_grant,
@@ -113,14 +121,8 @@ async fn a_stale_invalid_grant_does_not_wipe_a_newer_authorization(backend: &Bac
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;
-    let gate = Arc::new(Notify::new());
     let refused = Some(Box::new(TokenFault::InvalidGrant));
-    sandbox.fail_next_token_request(TokenFault::Held(gate.clone(), refused));
-    let call = tokio::spawn({
-        let (runtime, user) = (runtime.clone(), user.clone());
-        async move { hello_user(&runtime, &user).await }
-    });
-    refreshes_reach(&sandbox, 1).await;
+    let (gate, call) = held_refresh(&sandbox, &runtime, &user, refused).await;
     // Meanwhile the person authorizes again, through another instance.
     authorize(&sandbox, &other, &user, &["hello"]).await;
     let newer = stored_tokens(&other, &user).await;
@@ -160,13 +162,7 @@ async fn a_refresh_finishing_after_a_disconnect_is_discarded(backend: &Backend) 
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;
-    let gate = Arc::new(Notify::new());
-    sandbox.fail_next_token_request(TokenFault::Held(gate.clone(), None));
-    let call = tokio::spawn({
-        let (runtime, user) = (runtime.clone(), user.clone());
-        async move { hello_user(&runtime, &user).await }
-    });
-    refreshes_reach(&sandbox, 1).await;
+    let (gate, call) = held_refresh(&sandbox, &runtime, &user, None).await;
     other.disconnect(&user).await.unwrap();
     gate.notify_one();
     let err = call.await.unwrap().unwrap_err();
@@ -191,13 +187,7 @@ async fn a_refresh_finishing_after_a_new_authorization_is_discarded(backend: &Ba
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;
-    let gate = Arc::new(Notify::new());
-    sandbox.fail_next_token_request(TokenFault::Held(gate.clone(), None));
-    let call = tokio::spawn({
-        let (runtime, user) = (runtime.clone(), user.clone());
-        async move { hello_user(&runtime, &user).await }
-    });
-    refreshes_reach(&sandbox, 1).await;
+    let (gate, call) = held_refresh(&sandbox, &runtime, &user, None).await;
     authorize(&sandbox, &other, &user, &["hello"]).await;
     let newer = stored_tokens(&other, &user).await;
     let revocations = sandbox.counts().revocation;
@@ -214,7 +204,7 @@ async fn a_refresh_finishing_after_a_new_authorization_is_discarded(backend: &Ba
         revocations + 1,
         "the late one is revoked"
     );
-    assert_eq!(hello_user(&other, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&other, &user).await.unwrap(), 200);
 }
 on_both_backends!(
     a_refresh_finishing_after_a_new_authorization_is_discarded,
@@ -233,7 +223,7 @@ async fn a_row_version_below_one_is_written_over(backend: &Backend) {
                 "UPDATE oauth2_api_session SET version = {version}"
             ))
             .await;
-        let call = tokio::time::timeout(Duration::from_secs(20), hello_user(&runtime, &user));
+        let call = tokio::time::timeout(Duration::from_secs(20), hello_status(&runtime, &user));
         assert_eq!(call.await.expect("no endless retry").unwrap(), 200);
         assert!(!is_expired(&stored_tokens(&runtime, &user).await));
         backend
@@ -269,10 +259,10 @@ async fn a_refresh_slower_than_the_lease_is_still_single(backend: &Backend) {
     sandbox.fail_next_token_request(TokenFault::Delay(lease * 3 + lease / 2));
     let one = tokio::spawn({
         let (runtime, user) = (first.clone(), user.clone());
-        async move { hello_user(&runtime, &user).await }
+        async move { hello_status(&runtime, &user).await }
     });
     refreshes_reach(&sandbox, 1).await;
-    let two = hello_user(&second, &user).await;
+    let two = hello_status(&second, &user).await;
     assert_eq!(one.await.unwrap().unwrap(), 200);
     assert_eq!(two.unwrap(), 200);
     assert_eq!(
@@ -313,7 +303,7 @@ async fn an_unreadable_session_can_be_cleared_and_replaced(backend: &Backend) {
     assert!(runtime.session(&user).await.is_err(), "damaged cells");
     // A new authorization replaces the damaged row without reading it.
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
 }
 on_both_backends!(
     an_unreadable_session_can_be_cleared_and_replaced,
@@ -328,7 +318,7 @@ async fn a_disconnect_drops_tokens_kept_in_memory(backend: &Backend) {
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;
     flaky.fail_writes(1000);
-    assert_eq!(hello_user(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
     let revocations = sandbox.counts().revocation;
     runtime.disconnect(&user).await.unwrap();
     assert!(
@@ -336,7 +326,7 @@ async fn a_disconnect_drops_tokens_kept_in_memory(backend: &Backend) {
         "the kept grant is revoked"
     );
     flaky.fail_writes(0);
-    let err = hello_user(&runtime, &user).await.unwrap_err();
+    let err = hello_status(&runtime, &user).await.unwrap_err();
     let required = err
         .authorization_required()
         .expect("authorization required");

@@ -14,35 +14,39 @@ pub(crate) use super::cipher::TokenCipher;
 pub(crate) const LOAD: &str = "SELECT * FROM oauth2_api_session
      WHERE api = $1 AND environment = $2 AND user_kind = $3 AND user_id = $4";
 
+/// An upsert of every session column, `$1`..`$14`, whose conflict branch sets `version`
+/// to `$version` and applies when `$when`.
+macro_rules! upsert_session {
+    ($version:literal, $when:literal) => {
+        concat!(
+            "INSERT INTO oauth2_api_session
+               (api, environment, user_kind, user_id, access_token, refresh_token, expires_at,
+                scopes, token_type, error_at, error_kind, error_message, version, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (api, environment, user_kind, user_id) DO UPDATE SET
+               access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+               expires_at = excluded.expires_at, scopes = excluded.scopes,
+               token_type = excluded.token_type, error_at = excluded.error_at,
+               error_kind = excluded.error_kind, error_message = excluded.error_message,
+               updated_at = excluded.updated_at, version = ",
+            $version,
+            " ",
+            $when
+        )
+    };
+}
+
 /// Compare-and-swap at version 0: a new row, or over a row whose version is not positive
 /// (written by hand or by a bug), which would otherwise conflict forever.
-pub(crate) const INSERT: &str = "INSERT INTO oauth2_api_session
-       (api, environment, user_kind, user_id, access_token, refresh_token, expires_at, scopes,
-        token_type, error_at, error_kind, error_message, version, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (api, environment, user_kind, user_id) DO UPDATE SET
-       access_token = excluded.access_token, refresh_token = excluded.refresh_token,
-       expires_at = excluded.expires_at, scopes = excluded.scopes,
-       token_type = excluded.token_type, error_at = excluded.error_at,
-       error_kind = excluded.error_kind, error_message = excluded.error_message,
-       version = excluded.version, updated_at = excluded.updated_at
-     WHERE oauth2_api_session.version <= 0";
+pub(crate) const INSERT: &str =
+    upsert_session!("excluded.version", "WHERE oauth2_api_session.version <= 0");
 
 /// Writes whatever the row holds, without reading it; the version goes on from the stored
 /// one when that is positive.
-pub(crate) const REPLACE: &str = "INSERT INTO oauth2_api_session
-       (api, environment, user_kind, user_id, access_token, refresh_token, expires_at, scopes,
-        token_type, error_at, error_kind, error_message, version, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (api, environment, user_kind, user_id) DO UPDATE SET
-       access_token = excluded.access_token, refresh_token = excluded.refresh_token,
-       expires_at = excluded.expires_at, scopes = excluded.scopes,
-       token_type = excluded.token_type, error_at = excluded.error_at,
-       error_kind = excluded.error_kind, error_message = excluded.error_message,
-       version = CASE WHEN oauth2_api_session.version > 0
-                      THEN oauth2_api_session.version + 1 ELSE 1 END,
-       updated_at = excluded.updated_at
-     RETURNING version";
+pub(crate) const REPLACE: &str = upsert_session!(
+    "CASE WHEN oauth2_api_session.version > 0 THEN oauth2_api_session.version + 1 ELSE 1 END",
+    "RETURNING version"
+);
 
 pub(crate) const UPDATE: &str = "UPDATE oauth2_api_session SET
        access_token = $5, refresh_token = $6, expires_at = $7, scopes = $8, token_type = $9,
