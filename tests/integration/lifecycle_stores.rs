@@ -47,6 +47,18 @@ async fn held_refresh(
     (gate, call)
 }
 
+/// A sandbox, two instances on `backend`, and a user authorized through the first whose
+/// token is due for a refresh.
+async fn two_instances_due(backend: &Backend) -> (Sandbox, Runtime, Runtime, Company) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = runtime_on(&sandbox, backend.open().await).await;
+    let other = runtime_on(&sandbox, backend.open().await).await;
+    let user = Company(1);
+    authorize(&sandbox, &runtime, &user, &["hello"]).await;
+    expire_stored_token(&runtime, &user).await;
+    (sandbox, runtime, other, user)
+}
+
 fn is_expired(tokens: &oauth2_api::TokenSet) -> bool {
     tokens.expires_at.is_some_and(|at| at <= SystemTime::now())
 }
@@ -115,12 +127,7 @@ on_both_backends!(
 );
 
 async fn a_stale_invalid_grant_does_not_wipe_a_newer_authorization(backend: &Backend) {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = runtime_on(&sandbox, backend.open().await).await;
-    let other = runtime_on(&sandbox, backend.open().await).await;
-    let user = Company(1);
-    authorize(&sandbox, &runtime, &user, &["hello"]).await;
-    expire_stored_token(&runtime, &user).await;
+    let (sandbox, runtime, other, user) = two_instances_due(backend).await;
     let refused = Some(Box::new(TokenFault::InvalidGrant));
     let (gate, call) = held_refresh(&sandbox, &runtime, &user, refused).await;
     // Meanwhile the person authorizes again, through another instance.
@@ -181,12 +188,7 @@ on_both_backends!(
 );
 
 async fn a_refresh_finishing_after_a_new_authorization_is_discarded(backend: &Backend) {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = runtime_on(&sandbox, backend.open().await).await;
-    let other = runtime_on(&sandbox, backend.open().await).await;
-    let user = Company(1);
-    authorize(&sandbox, &runtime, &user, &["hello"]).await;
-    expire_stored_token(&runtime, &user).await;
+    let (sandbox, runtime, other, user) = two_instances_due(backend).await;
     let (gate, call) = held_refresh(&sandbox, &runtime, &user, None).await;
     authorize(&sandbox, &other, &user, &["hello"]).await;
     let newer = stored_tokens(&other, &user).await;
