@@ -99,6 +99,7 @@ pub struct RuntimeBuilder {
     default_credentials: Option<Credentials>,
     credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
+    issuer_optional: Vec<(String, bool)>,
     store: Option<Arc<dyn SessionStore>>,
     default_environment: Option<String>,
     allow_insecure_http: bool,
@@ -125,6 +126,7 @@ impl RuntimeBuilder {
             default_credentials: None,
             credentials: HashMap::new(),
             overrides: Vec::new(),
+            issuer_optional: Vec::new(),
             store: None,
             default_environment: None,
             allow_insecure_http: false,
@@ -181,6 +183,15 @@ impl RuntimeBuilder {
     /// Replaces (or adds) an environment's revocation URL.
     pub fn revoke_url(self, environment: &str, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Revoke, url)
+    }
+
+    /// [`Environment::issuer_optional`](crate::Environment::issuer_optional) for an
+    /// environment declared elsewhere (by the `#[oauth2_api]` attribute): whether its
+    /// callbacks may come without `iss` although it declares an issuer.
+    pub fn issuer_optional(mut self, environment: &str, optional: bool) -> Self {
+        self.issuer_optional
+            .push((environment.to_owned(), optional));
+        self
     }
 
     fn url_override(mut self, environment: &str, kind: UrlKind, url: impl Into<String>) -> Self {
@@ -286,6 +297,7 @@ impl RuntimeBuilder {
             .credentials
             .keys()
             .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.issuer_optional.iter().map(|(n, _)| n))
             .chain(self.default_environment.iter())
         {
             if !known(name) {
@@ -328,6 +340,12 @@ impl RuntimeBuilder {
                     None => None,
                 },
                 issuer: env.issuer.clone(),
+                issuer_optional: self
+                    .issuer_optional
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| *n == env.name)
+                    .map_or(env.issuer_optional, |(_, o)| *o),
                 credentials,
                 redirect_url,
                 name: env.name.into(),
@@ -375,6 +393,7 @@ pub(crate) struct ResolvedEnvironment {
     pub(crate) token_url: Url,
     pub(crate) revoke_url: Option<Url>,
     pub(crate) issuer: Option<String>,
+    pub(crate) issuer_optional: bool,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) redirect_url: Option<Url>,
 }

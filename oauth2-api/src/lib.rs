@@ -50,8 +50,10 @@
 pub mod __private;
 mod access;
 mod authorize;
+mod binding;
 mod cache;
 mod call;
+mod callback;
 mod config;
 mod error;
 mod flow;
@@ -60,7 +62,9 @@ pub mod hmrc;
 mod hooks;
 mod http;
 mod loopback;
+mod page;
 mod provider;
+mod return_to;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -70,7 +74,9 @@ mod token;
 mod user;
 pub mod web;
 
-pub use crate::authorize::{AuthorizationRequest, Authorized, CallbackParams};
+pub use crate::authorize::{AuthorizationRequest, Authorized};
+pub use crate::binding::BrowserAuthorization;
+pub use crate::callback::CallbackParams;
 pub use crate::call::{Method, RawRequest, RawResponse};
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
