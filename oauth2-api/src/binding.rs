@@ -103,11 +103,6 @@ pub(crate) fn set_cookie(
     ))
 }
 
-/// The `Set-Cookie` value that removes `state`'s binding cookie (its state is used).
-pub(crate) fn clear_cookie(state: &str, redirect_url: &Url) -> String {
-    format!("{}={}", cookie_name(state), attributes(redirect_url, 0))
-}
-
 fn attributes(redirect_url: &Url, max_age: u64) -> String {
     // A plain-http redirect URL (loopback, or a network the application declared trusted)
     // could never send a `Secure` cookie back.
@@ -171,10 +166,13 @@ mod tests {
     #[test]
     fn plain_http_loopback_cookies_are_not_secure() {
         let url = Url::parse("http://127.0.0.1:8765/cb").unwrap();
-        let cookie = clear_cookie("s", &url);
+        let (value, _) = new_binding();
+        let cookie = set_cookie("s", &value, &url, Duration::from_secs(5));
         assert!(
-            cookie.ends_with("; Path=/cb; Max-Age=0; HttpOnly; SameSite=Lax"),
-            "{cookie}"
+            cookie
+                .expose_secret()
+                .ends_with("; Path=/cb; Max-Age=5; HttpOnly; SameSite=Lax"),
+            "not Secure on plain http"
         );
     }
 }

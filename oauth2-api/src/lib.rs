@@ -76,8 +76,8 @@ pub mod web;
 
 pub use crate::authorize::{AuthorizationRequest, Authorized};
 pub use crate::binding::BrowserAuthorization;
-pub use crate::callback::CallbackParams;
 pub use crate::call::{Method, RawRequest, RawResponse};
+pub use crate::callback::CallbackParams;
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,

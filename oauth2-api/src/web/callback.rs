@@ -9,12 +9,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::authorize::{Checks, UserCheckFn};
 use crate::callback::CallbackParams;
-use crate::binding;
 use crate::page::{error_page, page};
 use crate::runtime::Runtime;
 use crate::user::UserRef;
@@ -131,16 +129,12 @@ impl CallbackRouter {
             .return_to
             .as_deref()
             .filter(|target| crate::return_to::check(target).is_ok());
-        let mut response = match back {
+        // The binding cookie stays until it expires with the state: the same browser
+        // replaying the callback is then told the state is used, not that it is a stranger.
+        match back {
             Some(back) => Redirect::to(back).into_response(),
             None => page("Authorized", "You can go back to the application.").into_response(),
-        };
-        if let Ok(url) = self.runtime.redirect_url(&done.session.environment)
-            && let Ok(clear) = HeaderValue::from_str(&binding::clear_cookie(&done.state, url))
-        {
-            response.headers_mut().append(header::SET_COOKIE, clear);
         }
-        response
     }
 }
 
