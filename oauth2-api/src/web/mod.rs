@@ -48,7 +48,7 @@
 //! use oauth2_api::{UserRef, web::CallbackRouter};
 //!
 //! /// The application's own: who is signed in, from the request's session cookie.
-//! async fn signed_in(parts: &http::request::Parts) -> Option<UserRef> {
+//! async fn signed_in(parts: &axum::http::request::Parts) -> Option<UserRef> {
 //!     # let _ = parts; None
 //! }
 //!
