@@ -340,12 +340,7 @@ impl RuntimeBuilder {
                     None => None,
                 },
                 issuer: env.issuer.clone(),
-                issuer_optional: self
-                    .issuer_optional
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| *n == env.name)
-                    .map_or(env.issuer_optional, |(_, o)| *o),
+                issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
                 credentials,
                 redirect_url,
                 name: env.name.into(),
@@ -407,6 +402,14 @@ impl ResolvedEnvironment {
             ))
         })
     }
+}
+
+/// The last [`RuntimeBuilder::issuer_optional`] said for `env`, else the environment's own.
+fn issuer_optional_of(said: &[(String, bool)], env: &crate::provider::Environment) -> bool {
+    said.iter()
+        .rev()
+        .find(|(n, _)| *n == env.name)
+        .map_or(env.issuer_optional, |(_, o)| *o)
 }
 
 fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
