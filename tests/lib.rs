@@ -11,6 +11,8 @@ use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::{MemoryStore, SessionStore};
 use oauth2_api::{ApiUser, Credentials, Environment, Provider, Runtime, RuntimeBuilder, UserRef};
 
+pub mod web_client;
+
 /// A company, the typical API user of the tests.
 #[derive(Clone, Debug)]
 pub struct Company(pub u32);

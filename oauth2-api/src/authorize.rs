@@ -1,6 +1,8 @@
 //! The authorization-code grant with PKCE: begin (a URL and a stored state) and complete
 //! (the callback's `code` and `state`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
@@ -8,10 +10,13 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::access::last_error_of;
+use crate::binding::{self, BrowserAuthorization};
+use crate::callback::CallbackParams;
+use crate::config::ResolvedEnvironment;
 use crate::error::{CallbackError, Error};
 use crate::keep::Pending;
 use crate::runtime::Runtime;
-use crate::session::{PendingAuthorization, SessionKey, SessionState, TokenSet};
+use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
 use crate::store::Consumed;
 use crate::user::{ApiUser, UserRef};
 
@@ -47,97 +52,26 @@ pub struct Authorized {
     pub state: String,
 }
 
-/// The parameters of a callback to the redirect URL. `Debug` hides the code.
-#[derive(Clone, Default)]
-pub struct CallbackParams {
-    code: Option<SecretString>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-    iss: Option<String>,
-}
+/// [`LastError::kind`] of a completed authorization that was granted fewer scopes than
+/// asked: the redirect middleware then does not send the person to the provider again.
+pub(crate) const SCOPES_NOT_GRANTED: &str = "scopes_not_granted";
 
-impl std::fmt::Debug for CallbackParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackParams")
-            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
-            .field("state", &self.state)
-            .field("error", &self.error)
-            .field("error_description", &self.error_description)
-            .field("iss", &self.iss)
-            .finish()
-    }
-}
-
-/// Longest query accepted; real callbacks are a few hundred bytes.
-const MAX_QUERY: usize = 8 * 1024;
-
-impl CallbackParams {
-    /// Reads a callback's query string (without the `?`). Repeated known parameters,
-    /// bad percent-encoding and oversized queries are refused.
-    pub fn from_query(query: &str) -> Result<Self, CallbackError> {
-        if query.len() > MAX_QUERY {
-            return Err(CallbackError::Malformed(format!(
-                "the query is {} bytes long, more than {MAX_QUERY}",
-                query.len()
-            )));
-        }
-        let mut params = Self::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode(name)?;
-            let value = decode(value)?;
-            let slot = match name.as_str() {
-                "state" => &mut params.state,
-                "error" => &mut params.error,
-                "error_description" => &mut params.error_description,
-                "iss" => &mut params.iss,
-                "code" => {
-                    if params.code.is_some() {
-                        return Err(CallbackError::DuplicateParameter(name));
-                    }
-                    params.code = Some(SecretString::from(value));
-                    continue;
-                }
-                _ => continue,
-            };
-            if slot.is_some() {
-                return Err(CallbackError::DuplicateParameter(name));
-            }
-            *slot = Some(value);
-        }
-        Ok(params)
-    }
-
-    /// Reads the query of a full callback URL.
-    pub fn from_url(url: &str) -> Result<Self, CallbackError> {
-        let url = Url::parse(url).map_err(|e| CallbackError::Malformed(e.to_string()))?;
-        Self::from_query(url.query().unwrap_or(""))
-    }
-
-    /// The `state` parameter.
-    pub fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
-
-    /// The `error` parameter, when the provider refused.
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-}
-
-fn decode(raw: &str) -> Result<String, CallbackError> {
-    let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| CallbackError::Malformed("a parameter is not UTF-8 once decoded".to_owned()))
-}
+/// How its [`LastError::message`] begins; the scopes follow, space separated.
+pub(crate) const NOT_GRANTED_PREFIX: &str = "the provider did not grant the scopes ";
 
 impl Runtime {
     /// Begins authorizing `user` for `scopes` in the environment it works in. The state
     /// is stored with the PKCE verifier and `return_to`, so any instance sharing the
     /// store can complete it.
+    ///
+    /// `return_to` must be a path of this application (`/vat?year=2017`): anything a
+    /// browser could read as another site is refused with [`Error::UnsafeReturnTo`] and
+    /// nothing is stored. An identical request (same user, scopes in any order and
+    /// return target) reuses the pending authorization begun before, while it is fresh.
+    ///
+    /// The callback route of [`web`](crate::web) completes only authorizations begun for
+    /// a browser ([`begin_authorization_for_browser`](Self::begin_authorization_for_browser))
+    /// or checked against the signed-in user ([`web::CallbackRouter::check_user`](crate::web::CallbackRouter::check_user)).
     pub async fn begin_authorization(
         &self,
         user: &impl ApiUser,
@@ -150,53 +84,82 @@ impl Runtime {
             .await
     }
 
+    /// Begins authorizing `user` for `scopes`, bound to the browser the person uses:
+    /// send that browser to `request.url` with the returned `Set-Cookie` (in axum the
+    /// value is itself the response). The callback route completes it only in the
+    /// browser holding that cookie, so the provider URL is useless to anyone else
+    /// (RFC 9700 §4.7.1). For applications that build their own redirect; the
+    /// [`web::redirect_to_authorize`](crate::web::redirect_to_authorize) middleware does
+    /// this itself. `return_to` as in [`begin_authorization`](Self::begin_authorization).
+    pub async fn begin_authorization_for_browser(
+        &self,
+        user: &impl ApiUser,
+        scopes: &[&str],
+        return_to: Option<&str>,
+    ) -> Result<BrowserAuthorization, Error> {
+        let key = self.session_key(user).await?;
+        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.begin_for_browser(&key, scopes, return_to.map(str::to_owned))
+            .await
+    }
+
     pub(crate) async fn begin_for_key(
         &self,
         key: &SessionKey,
         scopes: Vec<String>,
         return_to: Option<String>,
     ) -> Result<AuthorizationRequest, Error> {
+        self.begin(key, scopes, return_to, None).await
+    }
+
+    pub(crate) async fn begin_for_browser(
+        &self,
+        key: &SessionKey,
+        scopes: Vec<String>,
+        return_to: Option<String>,
+    ) -> Result<BrowserAuthorization, Error> {
+        let (value, hash) = binding::new_binding();
+        let request = self.begin(key, scopes, return_to, Some(&hash)).await?;
+        let redirect = self.redirect_url(&key.environment)?;
+        let lasts = request
+            .expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        let cookie = binding::set_cookie(&request.state, &value, redirect, lasts);
+        Ok(BrowserAuthorization::new(request, cookie))
+    }
+
+    /// The redirect URL of `environment`, which receives its callbacks.
+    pub(crate) fn redirect_url(&self, environment: &str) -> Result<&Url, Error> {
+        let env = self.environment_named(environment)?;
+        env.redirect_url.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "no redirect URL for environment `{}`: set `Credentials::redirect_url`",
+                env.name
+            ))
+        })
+    }
+
+    async fn begin(
+        &self,
+        key: &SessionKey,
+        scopes: Vec<String>,
+        return_to: Option<String>,
+        browser: Option<&str>,
+    ) -> Result<AuthorizationRequest, Error> {
         if key.user.is_application() {
             return Err(Error::Config(
                 "the application is authorized by client credentials, not by a person".to_owned(),
             ));
         }
-        let env = self.environment_named(&key.environment)?;
-        if env.redirect_url.is_none() {
-            return Err(Error::Config(format!(
-                "no redirect URL for environment `{}`: set `Credentials::redirect_url`",
-                env.name
-            )));
+        if let Some(target) = &return_to {
+            crate::return_to::check(target).map_err(|reason| Error::UnsafeReturnTo { reason })?;
         }
-        let client = self.oauth_client(env)?;
-        let store = &self.inner.store;
-        let now = SystemTime::now();
-        store.purge_pending(now - USED_STATE_MEMORY).await?;
-
-        // Many calls failing at once for one user should not each leave a new state:
-        // a fresh pending authorization for the same scopes is handed out again.
-        let reusable = store.pending_for(key, now).await?.into_iter().find(|p| {
-            p.scopes == scopes
-                && p.return_to == return_to
-                && p.expires_at > now + self.inner.settings.state_ttl / 2
-        });
-        let pending = match reusable {
-            Some(p) => p,
-            None => {
-                let (_, verifier) = PkceCodeChallenge::new_random_sha256();
-                let pending = PendingAuthorization {
-                    state: CsrfToken::new_random_len(32).secret().to_owned(),
-                    key: key.clone(),
-                    pkce_verifier: SecretString::from(verifier.secret().to_owned()),
-                    scopes,
-                    return_to,
-                    created_at: now,
-                    expires_at: now + self.inner.settings.state_ttl,
-                };
-                store.insert_pending(&pending).await?;
-                pending
-            }
-        };
+        self.redirect_url(&key.environment)?;
+        let client = self.oauth_client(self.environment_named(&key.environment)?)?;
+        let pending = self
+            .pending_to_send(key, scopes, return_to, browser)
+            .await?;
         let verifier = PkceCodeVerifier::new(pending.pkce_verifier.expose_secret().to_owned());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
         let state = pending.state.clone();
@@ -216,6 +179,55 @@ impl Runtime {
         })
     }
 
+    /// The pending authorization to send the person with: the one an identical request
+    /// began before, while it is fresh (rebound to `browser` when that differs), else a
+    /// new one. The store keeps a session's newest few, so this reads a bounded number
+    /// of rows however often a user begins.
+    async fn pending_to_send(
+        &self,
+        key: &SessionKey,
+        scopes: Vec<String>,
+        return_to: Option<String>,
+        browser: Option<&str>,
+    ) -> Result<PendingAuthorization, Error> {
+        let store = &self.inner.store;
+        let now = SystemTime::now();
+        store.purge_pending(now - USED_STATE_MEMORY).await?;
+        let wanted = scope_set(&scopes);
+        let reusable = store
+            .pending_for(key, now)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|p| {
+                scope_set(&p.scopes) == wanted
+                    && p.return_to == return_to
+                    && p.expires_at > now + self.inner.settings.state_ttl / 2
+            });
+        if let Some(mut pending) = reusable {
+            let same_browser = browser.is_none() || pending.browser_binding.as_deref() == browser;
+            if same_browser || store.rebind_pending(&pending.state, browser).await? {
+                if let Some(hash) = browser {
+                    pending.browser_binding = Some(hash.to_owned());
+                }
+                return Ok(pending);
+            }
+        }
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        let pending = PendingAuthorization {
+            state: CsrfToken::new_random_len(32).secret().to_owned(),
+            key: key.clone(),
+            pkce_verifier: SecretString::from(verifier.secret().to_owned()),
+            scopes,
+            return_to,
+            browser_binding: browser.map(str::to_owned),
+            created_at: now,
+            expires_at: now + self.inner.settings.state_ttl,
+        };
+        store.insert_pending(&pending).await?;
+        Ok(pending)
+    }
+
     /// Completes an authorization from its callback: checks the state, exchanges the
     /// code (with the PKCE verifier) and stores the tokens in the session the state names.
     ///
@@ -225,7 +237,7 @@ impl Runtime {
         &self,
         callback: &CallbackParams,
     ) -> Result<Authorized, Error> {
-        self.complete(callback, None, None).await
+        self.complete(callback, &Checks::default()).await
     }
 
     /// Like [`complete_authorization`](Self::complete_authorization), and also checks that
@@ -236,7 +248,11 @@ impl Runtime {
         user: &impl ApiUser,
         callback: &CallbackParams,
     ) -> Result<Authorized, Error> {
-        self.complete(callback, Some(user.user_ref()), None).await
+        let checks = Checks {
+            user: Some(user.user_ref()),
+            ..Checks::default()
+        };
+        self.complete(callback, &checks).await
     }
 
     /// Like [`complete_authorization`](Self::complete_authorization), and also checks that
@@ -246,46 +262,24 @@ impl Runtime {
         environment: &str,
         callback: &CallbackParams,
     ) -> Result<Authorized, Error> {
-        self.complete(callback, None, Some(environment)).await
+        let checks = Checks {
+            environment: Some(environment),
+            ..Checks::default()
+        };
+        self.complete(callback, &checks).await
     }
 
-    async fn complete(
+    pub(crate) async fn complete(
         &self,
         callback: &CallbackParams,
-        user: Option<UserRef>,
-        environment: Option<&str>,
+        checks: &Checks<'_>,
     ) -> Result<Authorized, Error> {
         let state = callback
             .state
             .as_deref()
             .ok_or(CallbackError::MissingState)?;
         let store = &self.inner.store;
-        let pending = store
-            .peek_pending(state)
-            .await?
-            .ok_or(CallbackError::UnknownState)?;
-        let key = pending.key.clone();
-        if key.api != self.inner.provider {
-            return Err(CallbackError::StateMismatch("provider").into());
-        }
-        let env = self
-            .environment_named(&key.environment)
-            .map_err(|_| CallbackError::StateMismatch("environment"))?;
-        if environment.is_some_and(|e| e != &*key.environment) {
-            return Err(CallbackError::StateMismatch("environment").into());
-        }
-        if user.is_some_and(|u| u != key.user) {
-            return Err(CallbackError::StateMismatch("user").into());
-        }
-        if let (Some(expected), Some(got)) = (&env.issuer, &callback.iss)
-            && expected != got
-        {
-            return Err(CallbackError::IssuerMismatch {
-                expected: expected.clone(),
-                got: got.clone(),
-            }
-            .into());
-        }
+        let (key, env) = self.check_callback(callback, state, checks).await?;
         if callback.error.is_none() && callback.code.is_none() {
             return Err(CallbackError::MissingCode.into());
         }
@@ -316,7 +310,8 @@ impl Runtime {
         {
             Ok(tokens) => {
                 let scopes = tokens.scopes.clone();
-                self.keep_granted(&key, tokens).await;
+                let withheld = not_granted(&pending.scopes, &scopes);
+                self.keep_granted(&key, tokens, withheld).await;
                 tracing::info!(session = %key, "authorization completed");
                 Ok(Authorized {
                     session: key,
@@ -333,19 +328,74 @@ impl Runtime {
     }
 
     /// Stores a new grant over whatever the session held (even a row that cannot be
-    /// read); a store that keeps failing leaves it in memory, written at the next call.
-    async fn keep_granted(&self, key: &SessionKey, tokens: TokenSet) {
+    /// read), with `last_error` saying what the provider withheld, if anything; a store
+    /// that keeps failing leaves it in memory, written at the next call.
+    async fn keep_granted(
+        &self,
+        key: &SessionKey,
+        tokens: TokenSet,
+        last_error: Option<LastError>,
+    ) {
         // A renewal or a kept token of the previous grant must not come back over this one.
         self.inner.unsaved.take(key);
         let state = SessionState {
             tokens: Some(tokens),
-            last_error: None,
+            last_error,
         };
         if let Err(e) = self.replace_session(key, &state).await
             && let Some(tokens) = &state.tokens
         {
             self.keep_unsaved(key, tokens, Pending::Granted, &e).await;
         }
+    }
+
+    /// Everything that refuses a callback without using up its state: the state names a
+    /// pending authorization of this provider (and of `checks`' environment and user),
+    /// the issuer is the environment's, the browser is the one it was begun for.
+    async fn check_callback(
+        &self,
+        callback: &CallbackParams,
+        state: &str,
+        checks: &Checks<'_>,
+    ) -> Result<(SessionKey, &ResolvedEnvironment), Error> {
+        let pending = self
+            .inner
+            .store
+            .peek_pending(state)
+            .await?
+            .ok_or(CallbackError::UnknownState)?;
+        let key = pending.key.clone();
+        if key.api != self.inner.provider {
+            return Err(CallbackError::StateMismatch("provider").into());
+        }
+        let env = self
+            .environment_named(&key.environment)
+            .map_err(|_| CallbackError::StateMismatch("environment"))?;
+        if checks.environment.is_some_and(|e| e != &*key.environment) {
+            return Err(CallbackError::StateMismatch("environment").into());
+        }
+        if checks.user.as_ref().is_some_and(|u| *u != key.user) {
+            return Err(CallbackError::StateMismatch("user").into());
+        }
+        check_issuer(env, callback.iss.as_deref())?;
+        if let Some(headers) = checks.browser {
+            let bound = pending
+                .browser_binding
+                .as_deref()
+                .is_some_and(|hash| binding::matches(headers, state, hash));
+            // An unbound state (begun without a browser) is only accepted when the
+            // application vouches for the user instead.
+            let vouched = pending.browser_binding.is_none() && checks.user_check.is_some();
+            if !bound && !vouched {
+                return Err(CallbackError::BrowserMismatch.into());
+            }
+        }
+        if let Some(check) = checks.user_check
+            && !check(key.user.clone()).await
+        {
+            return Err(CallbackError::StateMismatch("user").into());
+        }
+        Ok((key, env))
     }
 
     /// Pending authorizations of `user` (begun, neither completed nor expired).
@@ -362,39 +412,54 @@ impl Runtime {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What a callback must match besides its state; see [`Runtime::complete`].
+#[derive(Default)]
+pub(crate) struct Checks<'a> {
+    /// The user the state must have been begun for.
+    pub(crate) user: Option<UserRef>,
+    /// The environment whose redirect URL received the callback.
+    pub(crate) environment: Option<&'a str>,
+    /// The callback request's headers, when it came from a browser: the state's binding
+    /// cookie must be among them.
+    pub(crate) browser: Option<&'a http::HeaderMap>,
+    /// The application's check of its signed-in user against the state's user.
+    pub(crate) user_check: Option<&'a UserCheckFn>,
+}
 
-    #[test]
-    fn reads_a_callback_query() {
-        let p = CallbackParams::from_query(
-            "code=abc&state=a%20b%2Bc%2F%3D%3F%26&iss=http%3A%2F%2F127.0.0.1%3A4010",
+/// An application's check that the person at the callback is the state's user.
+pub(crate) type UserCheckFn =
+    dyn Fn(UserRef) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync;
+
+/// RFC 9207: a declared issuer must be the callback's `iss`, and a missing `iss` is
+/// refused unless the environment says its provider does not send it.
+fn check_issuer(env: &ResolvedEnvironment, got: Option<&str>) -> Result<(), CallbackError> {
+    match (&env.issuer, got) {
+        (Some(expected), Some(got)) if expected != got => Err(CallbackError::IssuerMismatch {
+            expected: expected.clone(),
+            got: got.to_owned(),
+        }),
+        (Some(_), None) if !env.issuer_optional => Err(CallbackError::MissingIssuer),
+        _ => Ok(()),
+    }
+}
+
+/// Scopes compared as sets: providers and callers list them in any order.
+fn scope_set(scopes: &[String]) -> std::collections::BTreeSet<&str> {
+    scopes.iter().map(String::as_str).collect()
+}
+
+/// The last error of a grant that lacks some of the scopes asked for (a provider that
+/// drops or renames scopes): asking again would only come back with the same.
+fn not_granted(asked: &[String], granted: &[String]) -> Option<LastError> {
+    let missing: Vec<&str> = asked
+        .iter()
+        .filter(|s| !granted.contains(s))
+        .map(String::as_str)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        LastError::now(
+            SCOPES_NOT_GRANTED,
+            format!("{NOT_GRANTED_PREFIX}{}", missing.join(" ")),
         )
-        .unwrap();
-        assert_eq!(p.state(), Some("a b+c/=?&"));
-        assert_eq!(p.iss.as_deref(), Some("http://127.0.0.1:4010"));
-        assert_eq!(p.code.as_ref().unwrap().expose_secret(), "abc");
-        assert!(!format!("{p:?}").contains("abc"));
-    }
-
-    #[test]
-    fn refuses_bad_queries() {
-        assert_eq!(
-            CallbackParams::from_query("state=a&state=b").unwrap_err(),
-            CallbackError::DuplicateParameter("state".into())
-        );
-        assert_eq!(
-            CallbackParams::from_query("code=a&code=b&state=x").unwrap_err(),
-            CallbackError::DuplicateParameter("code".into())
-        );
-        assert!(matches!(
-            CallbackParams::from_query("state=%FF%FE").unwrap_err(),
-            CallbackError::Malformed(_)
-        ));
-        assert!(matches!(
-            CallbackParams::from_query(&"a".repeat(MAX_QUERY + 1)).unwrap_err(),
-            CallbackError::Malformed(_)
-        ));
-    }
+    })
 }

@@ -202,6 +202,14 @@ impl SessionStore for CachedStore {
         self.store.insert_pending(pending).await
     }
 
+    async fn rebind_pending(
+        &self,
+        state: &str,
+        browser_binding: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.store.rebind_pending(state, browser_binding).await
+    }
+
     async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
         self.store.peek_pending(state).await
     }

@@ -101,6 +101,7 @@ pub struct RuntimeBuilder {
     default_credentials: Option<Credentials>,
     credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
+    issuer_optional: Vec<(String, bool)>,
     store: Option<Arc<dyn SessionStore>>,
     default_environment: Option<String>,
     allow_insecure_http: bool,
@@ -127,6 +128,7 @@ impl RuntimeBuilder {
             default_credentials: None,
             credentials: HashMap::new(),
             overrides: Vec::new(),
+            issuer_optional: Vec::new(),
             store: None,
             default_environment: None,
             allow_insecure_http: false,
@@ -183,6 +185,15 @@ impl RuntimeBuilder {
     /// Replaces (or adds) an environment's revocation URL.
     pub fn revoke_url(self, environment: &str, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Revoke, url)
+    }
+
+    /// [`Environment::issuer_optional`](crate::Environment::issuer_optional) for an
+    /// environment declared elsewhere (by the `#[oauth2_api]` attribute): whether its
+    /// callbacks may come without `iss` although it declares an issuer.
+    pub fn issuer_optional(mut self, environment: &str, optional: bool) -> Self {
+        self.issuer_optional
+            .push((environment.to_owned(), optional));
+        self
     }
 
     fn url_override(mut self, environment: &str, kind: UrlKind, url: impl Into<String>) -> Self {
@@ -300,6 +311,7 @@ impl RuntimeBuilder {
             .credentials
             .keys()
             .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.issuer_optional.iter().map(|(n, _)| n))
             .chain(self.default_environment.iter())
         {
             if !known(name) {
@@ -342,6 +354,7 @@ impl RuntimeBuilder {
                     None => None,
                 },
                 issuer: env.issuer.clone(),
+                issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
                 credentials,
                 redirect_url,
                 name: env.name.into(),
@@ -389,6 +402,7 @@ pub(crate) struct ResolvedEnvironment {
     pub(crate) token_url: Url,
     pub(crate) revoke_url: Option<Url>,
     pub(crate) issuer: Option<String>,
+    pub(crate) issuer_optional: bool,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) redirect_url: Option<Url>,
 }
@@ -402,6 +416,14 @@ impl ResolvedEnvironment {
             ))
         })
     }
+}
+
+/// The last [`RuntimeBuilder::issuer_optional`] said for `env`, else the environment's own.
+fn issuer_optional_of(said: &[(String, bool)], env: &crate::provider::Environment) -> bool {
+    said.iter()
+        .rev()
+        .find(|(n, _)| *n == env.name)
+        .map_or(env.issuer_optional, |(_, o)| *o)
 }
 
 fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {

@@ -98,6 +98,16 @@ pub enum Error {
         /// The declared names, comma separated.
         known: String,
     },
+    /// A return target that is not a path of this application (`//evil.example`, a
+    /// scheme, control characters, backslashes, or encoded forms of those): refused when
+    /// the authorization is begun, so nothing is stored and no `Location` ever carries it.
+    #[error(
+        "the return target is refused: {reason}; give a path of this application, such as `/vat?year=2017`"
+    )]
+    UnsafeReturnTo {
+        /// Why, in a few words (the target itself is not repeated).
+        reason: &'static str,
+    },
     /// The configuration is unusable (a bad URL, missing credentials).
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -239,6 +249,16 @@ pub enum CallbackError {
     /// The state belongs to another provider, environment or user.
     #[error("the state belongs to another {0}")]
     StateMismatch(&'static str),
+    /// The browser that brought the callback is not the one the authorization was begun
+    /// in: its binding cookie is missing or different (RFC 9700 §4.7.1). The state is
+    /// not used up, so the right browser can still complete it.
+    #[error(
+        "this authorization was not begun in this browser; begin it again from the application"
+    )]
+    BrowserMismatch,
+    /// The environment declares an issuer but the callback has no `iss` (RFC 9207 §2.4).
+    #[error("the callback has no `iss` parameter, but the provider declares its issuer")]
+    MissingIssuer,
     /// The `iss` parameter names another issuer (RFC 9207: a mix-up attack).
     #[error("the callback's issuer `{got}` is not the provider's `{expected}`")]
     IssuerMismatch {

@@ -50,8 +50,10 @@
 pub mod __private;
 mod access;
 mod authorize;
+mod binding;
 mod cache;
 mod call;
+mod callback;
 mod config;
 mod error;
 mod flow;
@@ -61,7 +63,9 @@ mod hooks;
 mod http;
 mod keep;
 mod loopback;
+mod page;
 mod provider;
+mod return_to;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -71,8 +75,10 @@ mod token;
 mod user;
 pub mod web;
 
-pub use crate::authorize::{AuthorizationRequest, Authorized, CallbackParams};
+pub use crate::authorize::{AuthorizationRequest, Authorized};
+pub use crate::binding::BrowserAuthorization;
 pub use crate::call::{Method, RawRequest, RawResponse};
+pub use crate::callback::CallbackParams;
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,

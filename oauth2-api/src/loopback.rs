@@ -2,18 +2,23 @@
 //! receives the callback on the loopback redirect URL (RFC 8252 §7.3).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use crate::authorize::{Authorized, CallbackParams};
-use crate::error::{AuthorizationRequired, Error};
+use crate::authorize::Authorized;
+use crate::callback::CallbackParams;
+use crate::error::{AuthorizationRequired, CallbackError, Error};
 use crate::flow::Authorizer;
+use crate::page::{error_page, page};
 use crate::runtime::Runtime;
+
+/// How long a connection to the listener may take to send its request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the person's browser is reached.
 #[derive(Clone, Debug, Default)]
@@ -40,16 +45,37 @@ pub enum Browser {
 /// Authorizes through a browser and a listener on the loopback redirect URL.
 ///
 /// The environment's redirect URL must be `http://127.0.0.1:PORT/path` (or `localhost`,
-/// `[::1]`), registered as such at the provider. The listener runs only while waiting.
-#[derive(Clone, Debug, Default)]
+/// `[::1]`), registered as such at the provider. The listener runs only while waiting,
+/// completes only the authorization it waits for (another state's callback, from an
+/// older window, gets a page saying so and the wait goes on), and returns as soon as that
+/// callback is answered, whatever other connections are open.
+#[derive(Clone, Debug)]
 pub struct LoopbackAuthorizer {
     browser: Browser,
+    header_read_timeout: Duration,
+}
+
+impl Default for LoopbackAuthorizer {
+    fn default() -> Self {
+        Self {
+            browser: Browser::default(),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        }
+    }
 }
 
 impl LoopbackAuthorizer {
     /// An authorizer opening the system browser.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How long a connection to the listener may take to send its request line and
+    /// headers (default 10 s); a slower one is closed, so no client can hold the
+    /// listener with a request it never finishes.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// Chooses how the browser is reached.
@@ -106,8 +132,12 @@ impl LoopbackAuthorizer {
     }
 }
 
+/// What the listener's connections share: the one state it completes.
 struct Listener {
     runtime: Runtime,
+    path: String,
+    state: String,
+    header_read_timeout: Duration,
     results: mpsc::Sender<Result<Authorized, Error>>,
 }
 
@@ -118,50 +148,24 @@ impl Authorizer for LoopbackAuthorizer {
         runtime: &Runtime,
         required: &AuthorizationRequired,
     ) -> Result<Authorized, Error> {
-        let env = runtime.environment_named(&required.session.environment)?;
-        let redirect = env.redirect_url.clone().ok_or_else(|| {
-            Error::Config(format!("no redirect URL for environment `{}`", env.name))
-        })?;
-        let addr = loopback_addr(&redirect)?;
-        let listener = tokio::net::TcpListener::bind(addr)
+        let redirect = runtime.redirect_url(&required.session.environment)?;
+        let addr = loopback_addr(redirect)?;
+        let tcp = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr} for the callback: {e}")))?;
-        let (results, mut received) = mpsc::channel(8);
-        let state = Arc::new(Listener {
+        let (results, mut received) = mpsc::channel(1);
+        let listener = Arc::new(Listener {
             runtime: runtime.clone(),
+            path: redirect.path().to_owned(),
+            state: required.state.clone(),
+            header_read_timeout: self.header_read_timeout,
             results,
         });
-        let app = Router::new()
-            .route(redirect.path(), axum::routing::get(callback))
-            .with_state(state);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        // Dropped (the flow timed out, was cancelled, or is done), it stops listening
+        // and ends every connection: nothing waits for a client that holds one open.
+        let _server = AbortOnDrop(tokio::spawn(serve(tcp, listener)));
         let browser = self.open(required.url.as_str()).await?;
-        let outcome = loop {
-            match received.recv().await {
-                Some(Ok(done)) if done.state == required.state => break Ok(done),
-                // Another pending authorization of this runtime completed: fine, keep waiting.
-                Some(Ok(_)) => continue,
-                // A refusal or failed exchange of *our* state ends the wait; a stray or
-                // replayed callback does not.
-                Some(Err(e @ (Error::AuthorizationDenied { .. } | Error::Token(_)))) => {
-                    break Err(e);
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "a callback that completes nothing arrived; still waiting");
-                    continue;
-                }
-                None => break Err(Error::Cancelled),
-            }
-        };
-        let _ = stop.send(());
-        let _ = server.await;
+        let outcome = received.recv().await.unwrap_or(Err(Error::Cancelled));
         if let Some(mut browser) = browser {
             let _ = browser.kill().await;
         }
@@ -169,41 +173,112 @@ impl Authorizer for LoopbackAuthorizer {
     }
 }
 
-async fn callback(State(listener): State<Arc<Listener>>, RawQuery(query): RawQuery) -> Response {
-    let outcome = match CallbackParams::from_query(query.as_deref().unwrap_or("")) {
-        Ok(params) => listener.runtime.complete_authorization(&params).await,
-        Err(e) => Err(e.into()),
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Accepts connections until aborted; aborting drops the set, which ends them all.
+async fn serve(tcp: tokio::net::TcpListener, listener: Arc<Listener>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        match tcp.accept().await {
+            Ok((stream, _)) => {
+                while connections.try_join_next().is_some() {}
+                connections.spawn(serve_connection(stream, listener.clone()));
+            }
+            Err(e) => tracing::debug!(error = %e, "the callback listener could not accept"),
+        }
+    }
+}
+
+type Outcome = Result<Authorized, Error>;
+
+/// One request per connection, its headers within the timeout. The outcome for our
+/// state is handed to the flow only once its page is written, so the flow can stop
+/// the listener at once without cutting that answer.
+async fn serve_connection(stream: tokio::net::TcpStream, listener: Arc<Listener>) {
+    let ours: Arc<Mutex<Option<Outcome>>> = Arc::default();
+    let service = {
+        let (listener, ours) = (listener.clone(), ours.clone());
+        hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+            let (listener, ours) = (listener.clone(), ours.clone());
+            async move {
+                let (response, outcome) = respond(&listener, request.uri()).await;
+                if let Some(outcome) = outcome {
+                    *ours.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        })
     };
-    let page = match &outcome {
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(listener.header_read_timeout)
+        .keep_alive(false)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(error = %e, "a connection to the callback listener failed");
+    }
+    let outcome = ours.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(outcome) = outcome {
+        let _ = listener.results.send(outcome).await;
+    }
+}
+
+/// The answer to one request, and the outcome that ends the wait, if it does: only a
+/// callback for our own state is completed; another state's (an older window) gets a
+/// page saying so, and the wait goes on.
+async fn respond(listener: &Listener, uri: &http::Uri) -> (Response, Option<Outcome>) {
+    if uri.path() != listener.path {
+        return (StatusCode::NOT_FOUND.into_response(), None);
+    }
+    let params = match CallbackParams::from_query(uri.query().unwrap_or("")) {
+        Ok(params) => params,
+        Err(e) => return (error_page(&e.into()), None),
+    };
+    if params.state() != Some(listener.state.as_str()) {
+        let page = page(
+            "Not the window this program waits for",
+            "This authorization is not the one the program is waiting for (an older \
+             window, or another program's). Close this window and use the one opened last.",
+        );
+        return ((StatusCode::BAD_REQUEST, page).into_response(), None);
+    }
+    let outcome = listener.runtime.complete_authorization(&params).await;
+    let response = match &outcome {
         Ok(_) => page(
             "Authorized",
             "You can close this window and go back to the application.",
-        ),
-        Err(e) => page("Authorization failed", &e.to_string()),
+        )
+        .into_response(),
+        Err(e) => error_page(e),
     };
-    let status = if outcome.is_ok() { 200 } else { 400 };
-    let _ = listener.results.send(outcome).await;
-    (
-        axum::http::StatusCode::from_u16(status).unwrap_or_default(),
-        page,
-    )
-        .into_response()
+    if ends_the_wait(&outcome) {
+        (response, Some(outcome))
+    } else {
+        tracing::warn!(
+            "a callback for the awaited state was refused without using it; still waiting"
+        );
+        (response, None)
+    }
 }
 
-/// A small HTML page; `message` is escaped.
-pub(crate) fn page(title: &str, message: &str) -> Html<String> {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    Html(format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>{t}</title>\
-         <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{m}</p></body>",
-        t = escape(title),
-        m = escape(message)
-    ))
+/// Whether our state is now used or gone: then no later callback can complete it.
+fn ends_the_wait(outcome: &Outcome) -> bool {
+    match outcome {
+        Err(Error::Callback(e)) => matches!(
+            e,
+            CallbackError::StateExpired
+                | CallbackError::StateAlreadyUsed
+                | CallbackError::UnknownState
+        ),
+        _ => true,
+    }
 }
 
 fn loopback_addr(redirect: &url::Url) -> Result<SocketAddr, Error> {

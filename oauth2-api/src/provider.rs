@@ -22,6 +22,7 @@ pub struct Environment {
     pub(crate) token_url: String,
     pub(crate) revoke_url: Option<String>,
     pub(crate) issuer: Option<String>,
+    pub(crate) issuer_optional: bool,
 }
 
 impl Environment {
@@ -39,6 +40,7 @@ impl Environment {
             token_url: token_url.into(),
             revoke_url: None,
             issuer: None,
+            issuer_optional: false,
         }
     }
 
@@ -48,9 +50,19 @@ impl Environment {
         self
     }
 
-    /// The issuer identifier; when set, a callback's `iss` parameter must equal it (RFC 9207).
+    /// The issuer identifier; when set, a callback must carry an `iss` parameter equal to
+    /// it (RFC 9207): one with another issuer or none at all is refused.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accepts callbacks without `iss` although the issuer is declared, for a provider
+    /// that announces its issuer but does not send `iss` (RFC 9207 §2.4 lets a client
+    /// allow this only for such a provider). An `iss` that is sent must still match.
+    /// Off by default; see also [`RuntimeBuilder::issuer_optional`](crate::RuntimeBuilder::issuer_optional).
+    pub fn issuer_optional(mut self, optional: bool) -> Self {
+        self.issuer_optional = optional;
         self
     }
 

@@ -161,6 +161,10 @@ pub struct PendingAuthorization {
     pub scopes: Vec<String>,
     /// Where to send the person once authorized (an application path).
     pub return_to: Option<String>,
+    /// The SHA-256 (hex) of the browser-binding cookie's value, when the authorization
+    /// was begun for a browser ([`web`](crate::web)): the callback route then completes it
+    /// only for the browser holding that cookie. The value itself is never stored.
+    pub browser_binding: Option<String>,
     /// When it was begun.
     pub created_at: SystemTime,
     /// When the state stops being accepted.
@@ -175,6 +179,10 @@ impl fmt::Debug for PendingAuthorization {
             .field("pkce_verifier", &"[redacted]")
             .field("scopes", &self.scopes)
             .field("return_to", &self.return_to)
+            .field(
+                "browser_binding",
+                &self.browser_binding.as_ref().map(|_| "[bound]"),
+            )
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .finish()

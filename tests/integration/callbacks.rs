@@ -449,3 +449,48 @@ async fn a_callback_arriving_twice_at_once_completes_once() {
         "the code was exchanged once"
     );
 }
+
+#[tokio::test]
+async fn a_missing_issuer_is_refused_when_the_provider_declares_one() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let env = || {
+        Environment::new(
+            "sandbox",
+            sandbox.url(),
+            sandbox.auth_url(),
+            sandbox.token_url(),
+        )
+        .issuer(sandbox.url())
+    };
+    let runtime = oauth2_api_tests::builder_for(Provider::new("HMRC").environment(env()))
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let request = runtime
+        .begin_authorization(&Company(2), &["hello"], None)
+        .await
+        .unwrap();
+    // The sandbox sends no `iss`.
+    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let params = CallbackParams::from_url(&callback).unwrap();
+    let err = runtime.complete_authorization(&params).await.unwrap_err();
+    assert!(matches!(err, Error::Callback(_)), "{err:?}");
+    assert!(err.to_string().contains("no `iss`"), "{err}");
+    assert_eq!(sandbox.counts().authorization_code, 0);
+    assert_eq!(
+        runtime
+            .pending_authorizations(&Company(2))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the state is not used up"
+    );
+    // Declared optional for this environment, the same callback completes.
+    let lenient = oauth2_api_tests::builder_for(Provider::new("HMRC").environment(env()))
+        .issuer_optional("sandbox", true)
+        .shared_store(runtime.store().clone())
+        .build()
+        .unwrap();
+    lenient.complete_authorization(&params).await.unwrap();
+}

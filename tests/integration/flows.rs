@@ -11,6 +11,7 @@ use oauth2_api::{
     AuthorizationRequired, Authorized, Authorizer, Browser, Error, LoopbackAuthorizer, Method,
     RawResponse, Runtime,
 };
+use oauth2_api_tests::web_client::{WebClient, location};
 use oauth2_api_tests::{
     Company, Peer, free_port, peer_runtime_at, peers_dir, sandbox_provider, skip_or_fail,
 };
@@ -341,13 +342,6 @@ fn web_app(runtime: Runtime) -> axum::Router {
         .merge(oauth2_api::web::callback_router(runtime))
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn the_web_flow_begins_on_one_instance_and_completes_on_another() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
@@ -369,39 +363,28 @@ async fn the_web_flow_begins_on_one_instance_and_completes_on_another() {
     let b_app = web_app(instance(SqliteStore::open(&db).await.unwrap()));
     tokio::spawn(async move { axum::serve(b_listener, b_app).await });
 
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = WebClient::new();
     // GET on A: not authorized → 303 to the provider.
-    let r = browser
-        .get(format!("{a}/vat?year=2017"))
-        .send()
-        .await
-        .unwrap();
+    let r = browser.get(&format!("{a}/vat?year=2017")).await;
     assert_eq!(r.status(), 303);
     let provider = location(&r);
     assert!(provider.starts_with(&sandbox.auth_url()), "{provider}");
     // The provider approves and sends the browser to B's callback.
-    let r = browser.get(&provider).send().await.unwrap();
+    let r = browser.get(&provider).await;
     let callback = location(&r);
     assert!(
         callback.starts_with(&format!("{b}/oauth2/callback?")),
         "{callback}"
     );
     // B completes the state A began, and sends the person back to the page asked for.
-    let r = browser.get(&callback).send().await.unwrap();
+    let r = browser.get(&callback).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/vat?year=2017");
-    let r = browser
-        .get(format!("{a}/vat?year=2017"))
-        .send()
-        .await
-        .unwrap();
+    let r = browser.get(&format!("{a}/vat?year=2017")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), r#"{"message":"Hello User"}"#);
     // The callback again: a replay, refused with a page.
-    let r = browser.get(&callback).send().await.unwrap();
+    let r = browser.get(&callback).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("already used"));
 }
@@ -420,19 +403,13 @@ async fn a_post_that_needed_authorization_comes_back_to_its_page_not_replayed() 
         .unwrap();
     let app = web_app(runtime);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = WebClient::new();
     let r = browser
-        .post(format!("{base}/vat/submit"))
-        .header(reqwest::header::REFERER, format!("{base}/vat/form"))
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{base}/vat/submit"), &format!("{base}/vat/form"))
+        .await;
     assert_eq!(r.status(), 303);
-    let r = browser.get(location(&r)).send().await.unwrap();
-    let r = browser.get(location(&r)).send().await.unwrap();
+    let r = browser.get(&location(&r)).await;
+    let r = browser.get(&location(&r)).await;
     assert_eq!(
         location(&r),
         "/vat/form",

@@ -62,6 +62,9 @@ pub struct SandboxConfig {
     pub omit_refresh_token_on_refresh: bool,
     /// Scopes a client may ask for; others are refused with `invalid_scope`.
     pub scopes: Vec<String>,
+    /// Scopes accepted in a request but never granted, as a provider that drops or
+    /// renames scopes: the token answer's `scope` lists the others only (default none).
+    pub withheld_scopes: Vec<String>,
     /// Port to listen on (default 0: any free port).
     pub port: u16,
     /// The `token_type` of token answers (`bearer`; PISTE says `Bearer`).
@@ -92,6 +95,7 @@ impl Default for SandboxConfig {
             scopes: ["hello", "read:vat", "write:vat", "openid"]
                 .map(str::to_owned)
                 .to_vec(),
+            withheld_scopes: Vec::new(),
             port: 0,
             token_type: "bearer".to_owned(),
             body_client_auth_only: false,

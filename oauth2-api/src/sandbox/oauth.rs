@@ -117,6 +117,10 @@ fn issue_code(
     user: &str,
 ) -> Response {
     let code = random_token();
+    let scopes = scopes
+        .into_iter()
+        .filter(|s| !shared.config.withheld_scopes.contains(s))
+        .collect();
     let mut state = shared.state();
     let family = state.next_family;
     state.next_family += 1;

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{CasOutcome, Consumed, SessionStore};
+use super::{CasOutcome, Consumed, MAX_PENDING_PER_SESSION, SessionStore};
 use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 
@@ -23,6 +23,8 @@ pub async fn run(store: Arc<dyn SessionStore>) {
     concurrent_consumers_have_one_winner(store.clone(), &tag).await;
     expired_pending_is_refused_and_purged(&*store, &tag).await;
     several_pending_per_session(&*store, &tag).await;
+    pending_per_session_are_bounded(&*store, &tag).await;
+    browser_bindings_round_trip_and_rebind(&*store, &tag).await;
     environments_per_user(&*store, &tag).await;
     leases_exclude_until_expiry(&*store, &tag).await;
 }
@@ -53,6 +55,7 @@ fn pending(tag: &str, state: &str, user: &str, expires_in: Duration) -> PendingA
         pkce_verifier: SecretString::from(format!("verifier-{state}")),
         scopes: vec!["hello".to_owned()],
         return_to: Some("/back?x=1".to_owned()),
+        browser_binding: None,
         created_at: now,
         expires_at: now + expires_in,
     }
@@ -340,6 +343,74 @@ async fn several_pending_per_session(store: &dyn SessionStore, tag: &str) {
         [a.state.as_str(), b.state.as_str()],
         "both pending, oldest first, no other user's"
     );
+}
+
+async fn pending_per_session_are_bounded(store: &dyn SessionStore, tag: &str) {
+    let first = pending(tag, "bound-0", "u6", Duration::from_secs(600));
+    let other = pending(tag, "bound-other", "u7", Duration::from_secs(600));
+    store.insert_pending(&other).await.unwrap();
+    let total = MAX_PENDING_PER_SESSION + 4;
+    for i in 0..total {
+        let mut p = pending(tag, &format!("bound-{i}"), "u6", Duration::from_secs(600));
+        p.created_at = first.created_at + Duration::from_millis(i as u64);
+        store.insert_pending(&p).await.unwrap();
+    }
+    let kept = store
+        .pending_for(&first.key, SystemTime::now())
+        .await
+        .unwrap();
+    let states: Vec<_> = kept.iter().map(|p| p.state.clone()).collect();
+    let newest: Vec<_> = (total - MAX_PENDING_PER_SESSION..total)
+        .map(|i| format!("{tag}-bound-{i}"))
+        .collect();
+    assert_eq!(
+        states, newest,
+        "a session keeps its newest pending authorizations only"
+    );
+    assert!(
+        store.peek_pending(&first.state).await.unwrap().is_none(),
+        "the oldest is deleted, not just hidden"
+    );
+    assert_eq!(
+        store
+            .pending_for(&other.key, SystemTime::now())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "another session's are untouched"
+    );
+}
+
+async fn browser_bindings_round_trip_and_rebind(store: &dyn SessionStore, tag: &str) {
+    let mut p = pending(tag, "bound-browser", "u8", Duration::from_secs(600));
+    p.browser_binding = Some("ab".repeat(32));
+    store.insert_pending(&p).await.unwrap();
+    let peeked = store.peek_pending(&p.state).await.unwrap().unwrap();
+    assert_eq!(
+        peeked.browser_binding, p.browser_binding,
+        "the binding round-trips"
+    );
+    let other = "cd".repeat(32);
+    assert!(store.rebind_pending(&p.state, Some(&other)).await.unwrap());
+    let peeked = store.peek_pending(&p.state).await.unwrap().unwrap();
+    assert_eq!(
+        peeked.browser_binding.as_deref(),
+        Some(other.as_str()),
+        "rebound"
+    );
+    assert!(matches!(
+        store
+            .consume_pending(&p.state, SystemTime::now())
+            .await
+            .unwrap(),
+        Consumed::Taken(_)
+    ));
+    assert!(
+        !store.rebind_pending(&p.state, None).await.unwrap(),
+        "a used state is not rebound"
+    );
+    assert!(!store.rebind_pending("no-such-state", None).await.unwrap());
 }
 
 async fn environments_per_user(store: &dyn SessionStore, tag: &str) {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{CasOutcome, Consumed, SessionStore, StoreError};
+use super::{CasOutcome, Consumed, MAX_PENDING_PER_SESSION, SessionStore, StoreError};
 use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
 use crate::user::UserRef;
 
@@ -93,7 +93,33 @@ impl SessionStore for MemoryStore {
         inner
             .pending
             .insert(pending.state.clone(), (pending.clone(), false));
+        let mut mine: Vec<_> = inner
+            .pending
+            .values()
+            .filter(|(p, _)| p.key == pending.key)
+            .map(|(p, _)| (p.created_at, p.state.clone()))
+            .collect();
+        if mine.len() > MAX_PENDING_PER_SESSION {
+            mine.sort_unstable_by(|a, b| b.cmp(a));
+            for (_, state) in &mine[MAX_PENDING_PER_SESSION..] {
+                inner.pending.remove(state);
+            }
+        }
         Ok(())
+    }
+
+    async fn rebind_pending(
+        &self,
+        state: &str,
+        browser_binding: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.lock().pending.get_mut(state) {
+            Some((pending, false)) => {
+                pending.browser_binding = browser_binding.map(str::to_owned);
+                true
+            }
+            _ => false,
+        })
     }
 
     async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {

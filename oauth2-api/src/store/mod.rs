@@ -13,6 +13,9 @@
 //! - **Pending authorizations**, keyed by their random `state`. [`SessionStore::consume_pending`]
 //!   marks one used and succeeds for exactly one caller, even across processes; a used state is
 //!   remembered (so a replay is told apart from an unknown state) until it is purged.
+//!   A session keeps at most [`MAX_PENDING_PER_SESSION`] of them, used or not:
+//!   [`SessionStore::insert_pending`] deletes the oldest beyond that, so one user beginning
+//!   authorizations over and over neither fills the store nor slows the next beginning.
 //! - **Refresh leases**, one per session: [`SessionStore::acquire_lease`] succeeds for one holder
 //!   until the lease expires or is released, so processes sharing a store refresh once, and a
 //!   holder that died blocks no one past the expiry.
@@ -110,6 +113,9 @@ pub enum Consumed {
     Unknown,
 }
 
+/// How many pending authorizations (used or not) a session keeps: the newest ones.
+pub const MAX_PENDING_PER_SESSION: usize = 16;
+
 /// Persistence of sessions, pending authorizations, environment choices and refresh leases.
 ///
 /// See the [module documentation](self) for the contract every backend keeps.
@@ -148,7 +154,24 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
 
     /// Records a pending authorization. Its `state` is new (random, 128 bits or more).
+    /// Then deletes the session's oldest pending authorizations (used or not) beyond the
+    /// [`MAX_PENDING_PER_SESSION`] newest (by `created_at`).
     async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+
+    /// Replaces the browser binding of the unused pending authorization `state` (an
+    /// identical request begun again, in another browser or with a cookie that is gone).
+    /// Returns whether such a pending authorization was found and changed.
+    ///
+    /// The default changes nothing and returns `false`: the runtime then begins a new
+    /// authorization instead of reusing one.
+    async fn rebind_pending(
+        &self,
+        state: &str,
+        browser_binding: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let _ = (state, browser_binding);
+        Ok(false)
+    }
 
     /// The pending authorization for `state`, unused or not, without consuming it.
     async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError>;

@@ -34,7 +34,8 @@ use crate::session::{
 use crate::user::UserRef;
 
 /// Each entry upgrades the schema by one version, in order.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE oauth2_api_session (
     api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
     access_token TEXT, refresh_token TEXT, expires_at BIGINT, scopes TEXT, token_type TEXT,
@@ -60,7 +61,12 @@ CREATE TABLE oauth2_api_lease (
     holder TEXT NOT NULL, until BIGINT NOT NULL,
     PRIMARY KEY (api, environment, user_kind, user_id)
 );
-"#];
+"#,
+    // 2: pending authorizations remember the browser they were begun for.
+    r#"
+ALTER TABLE oauth2_api_pending ADD COLUMN browser_binding TEXT;
+"#,
+];
 
 /// An arbitrary constant naming this crate's migration lock.
 const MIGRATION_LOCK: i64 = 0x6f61_7574_6832_6170;

@@ -58,8 +58,18 @@ pub(crate) const DELETE: &str = "DELETE FROM oauth2_api_session
 
 pub(crate) const INSERT_PENDING: &str = "INSERT INTO oauth2_api_pending
        (state, api, environment, user_kind, user_id, pkce_verifier, scopes, return_to,
-        created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        created_at, expires_at, browser_binding)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Keeps a session's newest pending authorizations (`$5` of them), used or not.
+pub(crate) const TRIM_PENDING: &str = "DELETE FROM oauth2_api_pending
+     WHERE api = $1 AND environment = $2 AND user_kind = $3 AND user_id = $4
+       AND state NOT IN (SELECT state FROM oauth2_api_pending
+         WHERE api = $1 AND environment = $2 AND user_kind = $3 AND user_id = $4
+         ORDER BY created_at DESC, state DESC LIMIT $5)";
+
+pub(crate) const REBIND_PENDING: &str = "UPDATE oauth2_api_pending SET browser_binding = $1
+     WHERE state = $2 AND used_at IS NULL";
 
 pub(crate) const PEEK_PENDING: &str = "SELECT * FROM oauth2_api_pending WHERE state = $1";
 
@@ -305,6 +315,7 @@ macro_rules! sql_session_store {
                     pkce_verifier: SecretString::from(verifier),
                     scopes: sql::scopes_from_text("load pending", &scopes)?,
                     return_to: row.try_get("return_to").map_err(e)?,
+                    browser_binding: row.try_get("browser_binding").map_err(e)?,
                     created_at: from_millis(row.try_get("created_at").map_err(e)?),
                     expires_at: from_millis(row.try_get("expires_at").map_err(e)?),
                 })
@@ -396,10 +407,34 @@ macro_rules! sql_session_store {
                     .bind(&p.return_to)
                     .bind(to_millis(p.created_at))
                     .bind(to_millis(p.expires_at))
+                    .bind(&p.browser_binding)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::new("insert_pending", e))?;
+                sqlx::query(sql::TRIM_PENDING)
+                    .bind(&p.key.api)
+                    .bind(&p.key.environment)
+                    .bind(p.key.user.kind())
+                    .bind(p.key.user.id())
+                    .bind(crate::store::MAX_PENDING_PER_SESSION as i64)
                     .execute(&self.pool)
                     .await
                     .map_err(|e| StoreError::new("insert_pending", e))?;
                 Ok(())
+            }
+
+            async fn rebind_pending(
+                &self,
+                state: &str,
+                browser_binding: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::REBIND_PENDING)
+                    .bind(browser_binding)
+                    .bind(state)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::new("rebind_pending", e))?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn peek_pending(

@@ -23,7 +23,8 @@ use crate::session::{
 use crate::user::UserRef;
 
 /// Each entry upgrades the schema by one version, in order.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE oauth2_api_session (
     api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
     access_token TEXT, refresh_token TEXT, expires_at INTEGER, scopes TEXT, token_type TEXT,
@@ -49,7 +50,12 @@ CREATE TABLE oauth2_api_lease (
     holder TEXT NOT NULL, until INTEGER NOT NULL,
     PRIMARY KEY (api, environment, user_kind, user_id)
 );
-"#];
+"#,
+    // 2: pending authorizations remember the browser they were begun for.
+    r#"
+ALTER TABLE oauth2_api_pending ADD COLUMN browser_binding TEXT;
+"#,
+];
 
 /// Sessions in a SQLite file. Cheap to clone: clones share one connection pool.
 #[derive(Clone, Debug)]

@@ -1,0 +1,144 @@
+//! The redirect middleware: a handler's [`Error::AuthorizationRequired`] becomes a
+//! browser-bound redirect to the provider that comes back to the page asked for.
+
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::PendingRedirect;
+use crate::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
+use crate::error::{AuthorizationReason, AuthorizationRequired};
+use crate::page::{error_page, page};
+use crate::runtime::Runtime;
+
+/// After an authorization that came back without some scopes, how long the same user is
+/// not sent to the provider again for them: long enough to stop a redirect loop, short
+/// enough for a person who changed something at the provider to try again.
+const LOOP_WINDOW: Duration = Duration::from_secs(60);
+
+/// Middleware (for `axum::middleware::from_fn_with_state`) that makes the authorization a
+/// handler asked for come back to the page the person asked for, bound to this browser
+/// (see the [module documentation](super#browser-binding)).
+///
+/// When the provider has just granted fewer scopes than asked (it drops or renames
+/// them), the person is not sent back to it for the same scopes within a minute: a page
+/// names the scopes it did not grant (and the session's last error says the same),
+/// instead of a redirect loop.
+pub async fn redirect_to_authorize(
+    State(runtime): State<Runtime>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let return_to = return_target(&request);
+    let response = next.run(request).await;
+    let Some(PendingRedirect(required)) = response.extensions().get::<PendingRedirect>().cloned()
+    else {
+        return response;
+    };
+    if let Some(refused) = loop_guard(&runtime, &required).await {
+        return refused;
+    }
+    match runtime
+        .begin_for_browser(&required.session, required.scopes.clone(), Some(return_to))
+        .await
+    {
+        Ok(bound) => bound.into_response(),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// Where to come back: the page asked for (`GET`), the page that sent a form (its
+/// same-host `Referer`), else `/`; `/` too for anything the return-target rule refuses.
+fn return_target(request: &Request) -> String {
+    let target = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+    } else {
+        referer_path(request)
+    };
+    target
+        .filter(|t| crate::return_to::check(t).is_ok())
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+/// The page refusing to send the person to the provider again, when the last completed
+/// authorization of this session, within [`LOOP_WINDOW`], lacked scopes still missing.
+async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Option<Response> {
+    if !matches!(
+        required.reason,
+        AuthorizationReason::MissingScopes | AuthorizationReason::InsufficientScope
+    ) {
+        return None;
+    }
+    let session = match runtime.store().load(&required.session).await {
+        Ok(session) => session?,
+        Err(e) => return Some(error_page(&e.into())),
+    };
+    let last = session.state.last_error.as_ref()?;
+    let recent = SystemTime::now()
+        .duration_since(last.at)
+        .map_or(true, |age| age < LOOP_WINDOW);
+    if last.kind != SCOPES_NOT_GRANTED || !recent {
+        return None;
+    }
+    let not_granted: Vec<&str> = last
+        .message
+        .strip_prefix(NOT_GRANTED_PREFIX)?
+        .split_whitespace()
+        .collect();
+    let granted = session
+        .state
+        .tokens
+        .as_ref()
+        .map(|t| &t.scopes[..])
+        .unwrap_or_default();
+    let missing: Vec<&str> = required
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect();
+    // Only the scopes the provider has just refused: others may still be granted.
+    if !missing.iter().any(|s| not_granted.contains(s)) {
+        return None;
+    }
+    tracing::warn!(session = %required.session, missing = %missing.join(" "), "the provider does not grant these scopes: not redirecting again");
+    let message = format!(
+        "The provider did not grant the scopes {} that this page needs, so asking it \
+         again would end the same way. Check the application's registration and \
+         permissions at the provider.",
+        missing.join(" ")
+    );
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            page("Authorization incomplete", &message),
+        )
+            .into_response(),
+    )
+}
+
+/// The path of the `Referer` when it is on the same host as the request.
+fn referer_path(request: &Request) -> Option<String> {
+    let referer = request.headers().get(header::REFERER)?.to_str().ok()?;
+    let referer = url::Url::parse(referer).ok()?;
+    let host = request.headers().get(header::HOST)?.to_str().ok()?;
+    let same = match referer.port() {
+        Some(port) => format!("{}:{port}", referer.host_str()?) == host,
+        None => referer.host_str()? == host,
+    };
+    if !same {
+        return None;
+    }
+    let mut path = referer.path().to_owned();
+    if let Some(q) = referer.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    Some(path)
+}
