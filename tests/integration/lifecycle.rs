@@ -112,8 +112,8 @@ async fn a_zero_or_negative_lifetime_is_renewed_once_for_a_hundred_callers() {
     }
 }
 
-/// A server answering every request with `status` and a body that never ends (chunked),
-/// or that announces `announced` bytes.
+/// A server answering every request with `status` and a 256 MiB body (chunked, or
+/// announcing `announced` bytes): far past any cap.
 async fn endless_server(status: u16, announced: Option<u64>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -138,7 +138,12 @@ async fn endless_server(status: u16, announced: Option<u64>) -> String {
                 chunk.extend_from_slice(&spaces);
                 chunk.extend_from_slice(b"\r\n");
                 let piece = if announced.is_some() { &spaces } else { &chunk };
-                while socket.write_all(piece).await.is_ok() {}
+                // Endless as far as any cap is concerned, but bounded, so a client that
+                // buffers it all fails its assertions instead of taking the machine's memory.
+                let mut sent = 0;
+                while sent < 256 << 20 && socket.write_all(piece).await.is_ok() {
+                    sent += piece.len();
+                }
             });
         }
     });
