@@ -26,16 +26,11 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use crate::error::Error;
 use crate::hooks::{CallContext, OutgoingRequest, RequestHook};
-
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+use crate::http::UNRESERVED;
 
 fn enc(value: &str) -> String {
     utf8_percent_encode(value, UNRESERVED).to_string()

@@ -48,12 +48,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
-mod access;
-mod authorize;
-mod binding;
-mod cache;
 mod call;
-mod callback;
 mod config;
 mod error;
 mod flow;
@@ -61,32 +56,28 @@ mod flow;
 pub mod hmrc;
 mod hooks;
 mod http;
-mod keep;
-mod loopback;
-mod page;
+mod oauth;
 mod provider;
-mod return_to;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 mod session;
 pub mod store;
-mod token;
 mod user;
-pub mod web;
 
-pub use crate::authorize::{AuthorizationRequest, Authorized};
-pub use crate::binding::BrowserAuthorization;
 pub use crate::call::{Method, RawRequest, RawResponse};
-pub use crate::callback::CallbackParams;
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,
     ProviderError, ProviderErrorDetail, TokenError,
 };
+pub use crate::flow::loopback::{Browser, LoopbackAuthorizer};
+pub use crate::flow::web;
 pub use crate::flow::{AuthorizeAndRetry, Authorizer};
 pub use crate::hooks::{CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy};
-pub use crate::loopback::{Browser, LoopbackAuthorizer};
+pub use crate::oauth::authorize::{AuthorizationRequest, Authorized};
+pub use crate::oauth::binding::BrowserAuthorization;
+pub use crate::oauth::callback::CallbackParams;
 pub use crate::provider::{ClientAuth, Environment, Provider};
 pub use crate::runtime::Runtime;
 pub use crate::session::{

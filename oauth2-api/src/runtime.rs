@@ -8,14 +8,14 @@ use std::time::SystemTime;
 
 use rand::Rng;
 
-use crate::cache::CachedStore;
 use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
 use crate::error::Error;
 use crate::hooks::{CallContext, Extensions};
-use crate::http::TokenHttp;
-use crate::keep::UnsavedTokens;
+use crate::oauth::keep::UnsavedTokens;
+use crate::oauth::token_http::TokenHttp;
 use crate::provider::{ClientAuth, Provider};
 use crate::session::{LastError, Session, SessionKey, SessionState};
+use crate::store::cache::CachedStore;
 use crate::store::{CasOutcome, SessionStore};
 use crate::user::{ApiUser, UserRef};
 
@@ -46,7 +46,7 @@ pub(crate) struct Inner {
     pub(crate) holder: String,
     /// One async mutex per session being renewed, so a process refreshes once.
     pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
-    /// Tokens issued but not yet taken by the store (see [`keep`](crate::keep)).
+    /// Tokens issued but not yet taken by the store (see [`keep`](crate::oauth::keep)).
     pub(crate) unsaved: UnsavedTokens,
     pub(crate) extensions: Extensions,
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 use url::Url;
 
 use super::{Code, Grant, SandboxClient, Shared, TokenFault, random_token};
+use crate::flow::page::escape;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -47,13 +48,6 @@ fn error_page(status: StatusCode, message: &str) -> Response {
         )),
     )
         .into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Where to send the browser back, with `params` added to the redirect URI.

@@ -32,6 +32,7 @@ use async_trait::async_trait;
 use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
 use crate::user::UserRef;
 
+pub(crate) mod cache;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod cipher;
 #[cfg(feature = "store-contract")]

@@ -20,7 +20,7 @@
 //! A renewal whose basis no longer holds (a disconnect, a newer authorization came first)
 //! is discarded and revoked; it never writes back an older grant. Tokens the provider
 //! issued that the store does not take, even after a bounded backoff, stay in this
-//! process ([`keep`](crate::keep)) and are written at the next call; only a process
+//! process ([`keep`](crate::oauth::keep)) and are written at the next call; only a process
 //! killed between the provider's answer and that write loses them (the next refresh is
 //! then refused: [`AuthorizationReason::RefreshRejected`]).
 //!
@@ -40,10 +40,10 @@ use tracing::Instrument;
 
 use crate::call::Scopes;
 use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError};
-use crate::keep::{Basis, Pending, Written};
+use crate::oauth::grants::LEASE_POLL;
+use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
 use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
-use crate::token::LEASE_POLL;
 
 /// How long to wait, and how often, when the provider says a refresh is in progress.
 const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::authorize::Authorized;
 use crate::error::{AuthorizationRequired, Error};
+use crate::oauth::authorize::Authorized;
 use crate::runtime::Runtime;
 
 /// Gets a person to authorize: sends them to [`AuthorizationRequired::url`] and returns

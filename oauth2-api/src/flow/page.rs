@@ -7,14 +7,16 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::error::{CallbackError, Error};
 
+/// `s` safe to place in HTML text or a quoted attribute.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A small HTML page; `message` is escaped.
 pub(crate) fn page(title: &str, message: &str) -> Html<String> {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     Html(format!(
         "<!doctype html><meta charset=\"utf-8\"><title>{t}</title>\
          <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{m}</p></body>",

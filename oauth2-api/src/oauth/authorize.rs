@@ -9,12 +9,12 @@ use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::access::last_error_of;
-use crate::binding::{self, BrowserAuthorization};
-use crate::callback::CallbackParams;
 use crate::config::ResolvedEnvironment;
 use crate::error::{CallbackError, Error};
-use crate::keep::Pending;
+use crate::oauth::binding::{self, BrowserAuthorization};
+use crate::oauth::callback::CallbackParams;
+use crate::oauth::keep::Pending;
+use crate::oauth::renewal::last_error_of;
 use crate::runtime::Runtime;
 use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
 use crate::store::Consumed;
@@ -69,9 +69,9 @@ impl Runtime {
     /// nothing is stored. An identical request (same user, scopes in any order and
     /// return target) reuses the pending authorization begun before, while it is fresh.
     ///
-    /// The callback route of [`web`](crate::web) completes only authorizations begun for
+    /// The callback route of [`web`](crate::flow::web) completes only authorizations begun for
     /// a browser ([`begin_authorization_for_browser`](Self::begin_authorization_for_browser))
-    /// or checked against the signed-in user ([`web::CallbackRouter::check_user`](crate::web::CallbackRouter::check_user)).
+    /// or checked against the signed-in user ([`web::CallbackRouter::check_user`](crate::flow::web::CallbackRouter::check_user)).
     pub async fn begin_authorization(
         &self,
         user: &impl ApiUser,
@@ -89,7 +89,7 @@ impl Runtime {
     /// value is itself the response). The callback route completes it only in the
     /// browser holding that cookie, so the provider URL is useless to anyone else
     /// (RFC 9700 §4.7.1). For applications that build their own redirect; the
-    /// [`web::redirect_to_authorize`](crate::web::redirect_to_authorize) middleware does
+    /// [`web::redirect_to_authorize`](crate::flow::web::redirect_to_authorize) middleware does
     /// this itself. `return_to` as in [`begin_authorization`](Self::begin_authorization).
     pub async fn begin_authorization_for_browser(
         &self,
@@ -153,7 +153,8 @@ impl Runtime {
             ));
         }
         if let Some(target) = &return_to {
-            crate::return_to::check(target).map_err(|reason| Error::UnsafeReturnTo { reason })?;
+            crate::oauth::return_to::check(target)
+                .map_err(|reason| Error::UnsafeReturnTo { reason })?;
         }
         self.redirect_url(&key.environment)?;
         let client = self.oauth_client(self.environment_named(&key.environment)?)?;

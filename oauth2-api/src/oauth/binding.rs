@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use crate::authorize::AuthorizationRequest;
+use crate::oauth::authorize::AuthorizationRequest;
 
 /// The cookie names' common prefix.
 const COOKIE_PREFIX: &str = "oauth2_api_browser_";

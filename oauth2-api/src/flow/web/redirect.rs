@@ -9,9 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::PendingRedirect;
-use crate::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
 use crate::error::{AuthorizationReason, AuthorizationRequired};
-use crate::page::{error_page, page};
+use crate::flow::page::{error_page, page};
+use crate::oauth::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
 use crate::runtime::Runtime;
 
 /// After an authorization that came back without some scopes, how long the same user is
@@ -62,7 +62,7 @@ fn return_target(request: &Request) -> String {
         referer_path(request)
     };
     target
-        .filter(|t| crate::return_to::check(t).is_ok())
+        .filter(|t| crate::oauth::return_to::check(t).is_ok())
         .unwrap_or_else(|| "/".to_owned())
 }
 

@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use crate::authorize::Authorized;
-use crate::callback::CallbackParams;
 use crate::error::{AuthorizationRequired, CallbackError, Error};
 use crate::flow::Authorizer;
-use crate::page::{error_page, page};
+use crate::flow::page::{error_page, page};
+use crate::oauth::authorize::Authorized;
+use crate::oauth::callback::CallbackParams;
 use crate::runtime::Runtime;
 
 /// How long a connection to the listener may take to send its request's headers.

@@ -1,114 +1,11 @@
-//! Extension points for provider quirks: request hooks with per-call context, error-body
-//! decoders, retries of throttled calls, and a client-side rate limit.
+//! Throttling: when a throttled call is sent again, and a client-side rate limit.
 
-use std::any::{Any, TypeId};
-use std::collections::{HashMap, VecDeque};
-use std::fmt;
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::call::Method;
-use crate::error::{Error, ProviderError};
-use crate::user::UserRef;
-
-/// Values for one call or one end user's requests (an IP address, a device id), read by
-/// [`RequestHook`]s. Attach it with [`Runtime::with_context`](crate::Runtime::with_context).
-#[derive(Clone, Default)]
-pub struct CallContext {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
-}
-
-impl fmt::Debug for CallContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallContext")
-            .field("values", &self.values.len())
-            .finish()
-    }
-}
-
-impl CallContext {
-    /// An empty context.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `value`, replacing a value of the same type.
-    pub fn with<T: Any + Send + Sync>(mut self, value: T) -> Self {
-        self.values.insert(TypeId::of::<T>(), Arc::new(value));
-        self
-    }
-
-    /// The value of type `T`, if one was added.
-    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.values.get(&TypeId::of::<T>())?.downcast_ref()
-    }
-}
-
-/// A request about to be sent to the API, as a [`RequestHook`] sees it.
-#[derive(Debug)]
-pub struct OutgoingRequest<'a> {
-    /// The endpoint's name.
-    pub endpoint: &'a str,
-    /// The HTTP method.
-    pub method: Method,
-    /// The full URL.
-    pub url: &'a url::Url,
-    /// The user it is sent for.
-    pub user: &'a UserRef,
-    /// The environment's name.
-    pub environment: &'a str,
-    /// The context attached to the runtime that sends it.
-    pub context: &'a CallContext,
-    pub(crate) headers: &'a mut Vec<(String, String)>,
-}
-
-impl OutgoingRequest<'_> {
-    /// Adds a header (kept beside any of the same name).
-    pub fn add_header(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.headers.push((name.into(), value.into()));
-    }
-
-    /// Whether a header of this name (any case) is already set.
-    pub fn has_header(&self, name: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    }
-}
-
-/// Changes every API request before it is sent: HMRC's fraud-prevention headers, a
-/// tracing header. An error stops the call.
-pub trait RequestHook: Send + Sync + 'static {
-    /// Adds to `request`.
-    fn before_send(&self, request: &mut OutgoingRequest<'_>) -> Result<(), Error>;
-}
-
-impl<F> RequestHook for F
-where
-    F: Fn(&mut OutgoingRequest<'_>) -> Result<(), Error> + Send + Sync + 'static,
-{
-    fn before_send(&self, request: &mut OutgoingRequest<'_>) -> Result<(), Error> {
-        self(request)
-    }
-}
-
-/// Decodes a provider's error body when the built-in shapes (HMRC's `{"code","message"}`,
-/// RFC 6749's `{"error","error_description"}`) do not fit.
-pub trait ErrorDecoder: Send + Sync + 'static {
-    /// The provider error in `body`, answered with `status`, if there is one.
-    fn decode(&self, status: u16, body: &[u8]) -> Option<ProviderError>;
-}
-
-impl<F> ErrorDecoder for F
-where
-    F: Fn(u16, &[u8]) -> Option<ProviderError> + Send + Sync + 'static,
-{
-    fn decode(&self, status: u16, body: &[u8]) -> Option<ProviderError> {
-        self(status, body)
-    }
-}
+use crate::http::Method;
 
 /// When a throttled call (429, or 503 with `Retry-After`) is sent again.
 #[derive(Clone, Debug)]
@@ -221,15 +118,6 @@ impl RateLimiter {
     }
 }
 
-/// The extension points a runtime was built with.
-#[derive(Default)]
-pub(crate) struct Extensions {
-    pub(crate) request_hooks: Vec<Arc<dyn RequestHook>>,
-    pub(crate) error_decoder: Option<Arc<dyn ErrorDecoder>>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) rate_limit: Option<RateLimiter>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,17 +148,6 @@ mod tests {
                 .is_some()
         );
         assert_eq!(RetryPolicy::none().delay(Method::Get, 0, None), None);
-    }
-
-    #[test]
-    fn context_holds_one_value_per_type() {
-        #[derive(Debug, PartialEq)]
-        struct Ip(&'static str);
-        let ctx = CallContext::new()
-            .with(Ip("198.51.100.1"))
-            .with(Ip("203.0.113.9"));
-        assert_eq!(ctx.get::<Ip>(), Some(&Ip("203.0.113.9")));
-        assert_eq!(ctx.get::<u32>(), None);
     }
 
     #[tokio::test(start_paused = true)]

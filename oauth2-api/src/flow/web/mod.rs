@@ -76,9 +76,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 pub use callback::{CallbackRouter, callback_router};
 pub use redirect::redirect_to_authorize;
 
-use crate::binding::BrowserAuthorization;
 use crate::error::{AuthorizationRequired, Error};
-use crate::page::error_page;
+use crate::flow::page::error_page;
+use crate::oauth::binding::BrowserAuthorization;
 
 /// Errors as responses: [`Error::AuthorizationRequired`] redirects (303) to the provider
 /// (with [`redirect_to_authorize`] layered, the person then comes back to the page);

@@ -11,9 +11,9 @@ use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::authorize::{Checks, UserCheckFn};
-use crate::callback::CallbackParams;
-use crate::page::{error_page, page};
+use crate::flow::page::{error_page, page};
+use crate::oauth::authorize::{Checks, UserCheckFn};
+use crate::oauth::callback::CallbackParams;
 use crate::runtime::Runtime;
 use crate::user::UserRef;
 
@@ -128,7 +128,7 @@ impl CallbackRouter {
         let back = done
             .return_to
             .as_deref()
-            .filter(|target| crate::return_to::check(target).is_ok());
+            .filter(|target| crate::oauth::return_to::check(target).is_ok());
         // The binding cookie stays until it expires with the state: the same browser
         // replaying the callback is then told the state is used, not that it is a stranger.
         match back {

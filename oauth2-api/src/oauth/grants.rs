@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::config::ResolvedEnvironment;
 use crate::error::{Error, Grant, TokenError};
-use crate::http::{HttpFailure, Revocation};
+use crate::oauth::token_http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
 use crate::session::{SessionKey, TokenSet};

@@ -1,0 +1,78 @@
+//! The escape hatch: an authorized request to a path no trait declares yet.
+
+use std::fmt;
+
+use crate::call::{Outgoing, Scopes};
+use crate::error::Error;
+use crate::http::Method;
+use crate::runtime::Runtime;
+use crate::user::{ApiUser, UserRef};
+
+use super::RawResponse;
+
+impl Runtime {
+    /// Starts an authorized request to a path no trait declares yet (the escape hatch).
+    /// It gets the same token handling and 401 retry as a declared endpoint, and returns
+    /// the raw answer whatever its status.
+    pub fn request(&self, user: &impl ApiUser, method: Method, path: &str) -> RawRequest {
+        RawRequest {
+            runtime: self.clone(),
+            user: user.user_ref(),
+            out: Outgoing {
+                endpoint: format!("{method} {path}").into(),
+                method,
+                path: path.to_owned(),
+                scopes: Scopes::Declared(&[]),
+                ask: Scopes::Declared(&[]),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+            },
+        }
+    }
+}
+
+/// An authorized request being built; see [`Runtime::request`].
+#[derive(Debug)]
+#[must_use = "a request does nothing until `.send()` is awaited"]
+pub struct RawRequest {
+    runtime: Runtime,
+    user: UserRef,
+    out: Outgoing,
+}
+
+impl RawRequest {
+    /// Scopes the token must cover.
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.out.scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
+        self.out.ask = self.out.scopes.clone();
+        self
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, name: &str, value: impl fmt::Display) -> Self {
+        self.out.query.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.out
+            .headers
+            .push((name.to_owned().into(), value.into().into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| Error::Config(format!("the request body does not serialize: {e}")))?;
+        self.out.body = Some(body);
+        Ok(self)
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<RawResponse, Error> {
+        self.runtime.send(self.user, &self.out).await
+    }
+}

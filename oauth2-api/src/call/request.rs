@@ -1,0 +1,247 @@
+//! Building a declared endpoint's request from the method's arguments, and the call
+//! generated code makes (reached through `__private`).
+
+use std::borrow::Cow;
+
+use percent_encoding::utf8_percent_encode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::call::{Outgoing, Scopes};
+use crate::error::Error;
+use crate::http::{Method, UNRESERVED};
+use crate::runtime::Runtime;
+use crate::user::UserRef;
+
+/// A declared endpoint, as a `static` in the generated method.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The method's name.
+    pub name: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The scopes the token must cover.
+    pub scopes: &'static [&'static str],
+    /// The scopes to ask a person for: every scope of the API for this user type.
+    pub authorize_scopes: &'static [&'static str],
+    /// Fixed headers of this endpoint.
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+/// A request being assembled from the method's arguments.
+#[derive(Debug)]
+pub struct Request {
+    pub(crate) out: Outgoing,
+    pub(crate) error: Option<Error>,
+}
+
+impl Request {
+    /// A request for `endpoint`.
+    pub fn new(endpoint: &'static Endpoint) -> Self {
+        Self {
+            out: Outgoing {
+                endpoint: Cow::Borrowed(endpoint.name),
+                method: endpoint.method,
+                path: String::new(),
+                scopes: Scopes::Declared(endpoint.scopes),
+                ask: Scopes::Declared(endpoint.authorize_scopes),
+                query: Vec::new(),
+                headers: endpoint
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
+                    .collect(),
+                body: None,
+            },
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, argument: &str, message: String) {
+        self.error.get_or_insert(Error::InvalidArgument {
+            endpoint: self.out.endpoint.clone().into_owned(),
+            argument: argument.to_owned(),
+            message,
+        });
+    }
+
+    /// A fixed part of the path.
+    pub fn path(&mut self, part: &str) {
+        self.out.path.push_str(part);
+    }
+
+    /// A `{segment}` of the path, percent-encoded.
+    pub fn path_param<T: Serialize + ?Sized>(&mut self, argument: &str, value: &T) {
+        match scalars(value) {
+            Ok(values) if values.len() == 1 => {
+                let value = &values[0];
+                // `.` and `..` would be resolved away by URL normalisation: encode them.
+                if value.is_empty() {
+                    self.fail(argument, "a path segment cannot be empty".to_owned());
+                } else if value == "." || value == ".." {
+                    self.out.path.push_str(&value.replace('.', "%2E"));
+                } else {
+                    self.out.path.extend(utf8_percent_encode(value, UNRESERVED));
+                }
+            }
+            Ok(_) => self.fail(
+                argument,
+                "a path segment needs exactly one value".to_owned(),
+            ),
+            Err(message) => self.fail(argument, message),
+        }
+    }
+
+    /// A query parameter; `None` is left out, a sequence repeats the parameter.
+    pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
+        match scalars(value) {
+            Ok(values) => {
+                for v in values {
+                    self.out.query.push((name.to_owned(), v));
+                }
+            }
+            Err(message) => self.fail(argument, message),
+        }
+    }
+
+    /// A header; `None` is left out.
+    pub fn header<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
+        match scalars(value) {
+            Ok(values) => {
+                for v in values {
+                    self.out.headers.push((name.to_owned().into(), v.into()));
+                }
+            }
+            Err(message) => self.fail(argument, message),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body<T: Serialize + ?Sized>(&mut self, argument: &str, value: &T) {
+        match serde_json::to_vec(value) {
+            Ok(body) => self.out.body = Some(body),
+            Err(e) => self.fail(argument, format!("does not serialize to JSON: {e}")),
+        }
+    }
+}
+
+/// A value as the strings it sends: one for a scalar, none for `None`, each item of a
+/// sequence. Serde is the one description of a value's wire form (a `NaiveDate`, an enum
+/// with `#[serde(rename)]`), so it is used rather than `Display`.
+fn scalars<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
+    let value = serde_json::to_value(value).map_err(|e| format!("does not serialize: {e}"))?;
+    let one = |v: Value| match v {
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Null => Ok(None),
+        Value::Array(_) | Value::Object(_) => {
+            Err("is not a scalar (a string, number, boolean or unit enum variant)".to_owned())
+        }
+    };
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .map(one)
+            .filter_map(Result::transpose)
+            .collect(),
+        v => Ok(one(v)?.into_iter().collect()),
+    }
+}
+
+/// Sends the request for `user` and decodes the answer as `T`.
+pub async fn call<T: DeserializeOwned>(
+    runtime: &Runtime,
+    user: UserRef,
+    request: Request,
+) -> Result<T, Error> {
+    if let Some(error) = request.error {
+        return Err(error);
+    }
+    let answer = runtime.send(user, &request.out).await?;
+    decode(runtime, &request, answer)
+}
+
+/// Sends the request with no token (an open endpoint) and decodes the answer as `T`.
+pub async fn call_open<T: DeserializeOwned>(
+    runtime: &Runtime,
+    request: Request,
+) -> Result<T, Error> {
+    if let Some(error) = request.error {
+        return Err(error);
+    }
+    let answer = runtime.send_open(&request.out).await?;
+    decode(runtime, &request, answer)
+}
+
+fn decode<T: DeserializeOwned>(
+    runtime: &Runtime,
+    request: &Request,
+    answer: crate::RawResponse,
+) -> Result<T, Error> {
+    if !answer.is_success() {
+        return Err(runtime.decode_error(&answer, &request.out.endpoint).into());
+    }
+    answer.json(&request.out.endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static ENDPOINT: Endpoint = Endpoint {
+        name: "view_return",
+        method: Method::Get,
+        scopes: &["read:vat"],
+        authorize_scopes: &["read:vat"],
+        headers: &[("Accept", "application/vnd.hmrc.1.0+json")],
+    };
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        let mut r = Request::new(&ENDPOINT);
+        r.path("/returns/");
+        r.path_param("period_key", "#001/a b?");
+        r.path("/x/");
+        r.path_param("dots", "..");
+        assert_eq!(r.out.path, "/returns/%23001%2Fa%20b%3F/x/%2E%2E");
+        assert!(r.error.is_none());
+        r.path_param("none", &Option::<u8>::None);
+        assert!(
+            matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "none")
+        );
+    }
+
+    #[test]
+    fn query_values_follow_serde() {
+        #[derive(Serialize)]
+        enum Status {
+            #[serde(rename = "O")]
+            Open,
+        }
+        let mut r = Request::new(&ENDPOINT);
+        r.query("from", "from", "2017-01-01");
+        r.query("status", "status", &Some(Status::Open));
+        r.query("none", "none", &Option::<Status>::None);
+        r.query("ids", "id", &[1, 2]);
+        r.query("flag", "flag", &true);
+        assert_eq!(
+            r.out.query,
+            [
+                ("from", "2017-01-01"),
+                ("status", "O"),
+                ("id", "1"),
+                ("id", "2"),
+                ("flag", "true")
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        #[derive(Serialize)]
+        struct Nested {
+            a: u8,
+        }
+        r.query("nested", "nested", &Nested { a: 1 });
+        assert!(r.error.is_some());
+    }
+}

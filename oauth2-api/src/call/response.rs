@@ -1,0 +1,189 @@
+//! What the API answered: the raw answer, and what the runtime reads in it before
+//! handing it on (an `insufficient_scope` challenge, its own token echoed in an error page).
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Error, ProviderError, excerpt};
+use crate::http::retry_after;
+
+/// An API answer, as the escape hatch returns it.
+#[derive(Clone, Debug)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body decoded as JSON; an empty body decodes as `null` (so `()` and `Option`
+    /// work for answers without a body).
+    pub fn json<T: DeserializeOwned>(&self, endpoint: &str) -> Result<T, Error> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).or_else(|source| {
+            // A plain-text answer (PISTE's `pong`) decodes into a `String`.
+            let text = self
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/"));
+            let as_text = text
+                .then(|| serde_json::from_value(serde_json::Value::String(self.text())).ok())
+                .flatten();
+            as_text.ok_or_else(|| Error::Decode {
+                endpoint: endpoint.to_owned(),
+                body: excerpt(&self.body, 1024),
+                source,
+            })
+        })
+    }
+
+    /// An [`ApiError`] for a non-success answer.
+    pub fn error(&self, endpoint: &str) -> ApiError {
+        ApiError {
+            endpoint: endpoint.to_owned(),
+            status: self.status,
+            provider: ProviderError::from_body(&self.body),
+            body: excerpt(&self.body, 2048),
+            retry_after: retry_after(&self.headers),
+        }
+    }
+}
+
+/// The scopes an answer says the token lacks: RFC 6750 §3.1's `insufficient_scope` in a
+/// `WWW-Authenticate: Bearer` challenge of a 401 or 403 (its `scope`, when given).
+pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<Vec<String>> {
+    if answer.status != 401 && answer.status != 403 {
+        return None;
+    }
+    let challenge = answer
+        .headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| {
+            v.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        })?;
+    let params = auth_params(&challenge[7..]);
+    let error = params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("error"))?;
+    if error.1 != "insufficient_scope" {
+        return None;
+    }
+    let scope = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("scope"));
+    Some(scope.map_or_else(Vec::new, |(_, v)| {
+        v.split_whitespace().map(str::to_owned).collect()
+    }))
+}
+
+/// `name=value` and `name="quoted value"` pairs of a challenge, in order.
+fn auth_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text.trim_start();
+    while let Some((name, after)) = rest.split_once('=') {
+        let name = name.trim().trim_start_matches(',').trim().to_owned();
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"').unwrap_or(quoted.len());
+                (
+                    quoted[..end].replace('\\', ""),
+                    quoted.get(end + 1..).unwrap_or(""),
+                )
+            }
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].trim().to_owned(), &after[end..])
+            }
+        };
+        params.push((name, value));
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    params
+}
+
+/// Replaces each occurrence of `secret` in `body` with `[redacted]`.
+pub(crate) fn redact_in(body: &mut Vec<u8>, secret: &str) {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || body.len() < secret.len() {
+        return;
+    }
+    if !body.windows(secret.len()).any(|w| w == secret) {
+        return;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(secret) {
+            out.extend_from_slice(b"[redacted]");
+            i += secret.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    *body = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, challenge: &str) -> RawResponse {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::WWW_AUTHENTICATE, challenge.parse().unwrap());
+        RawResponse {
+            status,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reads_insufficient_scope_challenges() {
+        let wide = answer(
+            401,
+            r#"Bearer realm="api", error="insufficient_scope", scope="read:vat write:vat""#,
+        );
+        assert_eq!(
+            insufficient_scope(&wide),
+            Some(vec!["read:vat".into(), "write:vat".into()])
+        );
+        let bare = answer(403, "Bearer error=insufficient_scope");
+        assert_eq!(insufficient_scope(&bare), Some(vec![]));
+        assert_eq!(
+            insufficient_scope(&answer(401, r#"Bearer error="invalid_token""#)),
+            None
+        );
+        assert_eq!(insufficient_scope(&answer(401, r#"Basic realm="x""#)), None);
+        assert_eq!(
+            insufficient_scope(&answer(500, r#"Bearer error="insufficient_scope""#)),
+            None
+        );
+    }
+
+    #[test]
+    fn redacts_a_token_in_a_body() {
+        let mut body = b"you sent Bearer tok-123 and tok-123".to_vec();
+        redact_in(&mut body, "tok-123");
+        assert_eq!(body, b"you sent Bearer [redacted] and [redacted]");
+    }
+}

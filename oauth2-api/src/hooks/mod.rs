@@ -1,0 +1,88 @@
+//! Extension points for provider quirks: request hooks with per-call context, error-body
+//! decoders, retries of throttled calls, and a client-side rate limit.
+
+mod context;
+mod throttle;
+
+use std::sync::Arc;
+
+use crate::error::{Error, ProviderError};
+use crate::http::Method;
+use crate::user::UserRef;
+
+pub use context::CallContext;
+pub(crate) use throttle::RateLimiter;
+pub use throttle::RetryPolicy;
+
+/// A request about to be sent to the API, as a [`RequestHook`] sees it.
+#[derive(Debug)]
+pub struct OutgoingRequest<'a> {
+    /// The endpoint's name.
+    pub endpoint: &'a str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The full URL.
+    pub url: &'a url::Url,
+    /// The user it is sent for.
+    pub user: &'a UserRef,
+    /// The environment's name.
+    pub environment: &'a str,
+    /// The context attached to the runtime that sends it.
+    pub context: &'a CallContext,
+    pub(crate) headers: &'a mut Vec<(String, String)>,
+}
+
+impl OutgoingRequest<'_> {
+    /// Adds a header (kept beside any of the same name).
+    pub fn add_header(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    /// Whether a header of this name (any case) is already set.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Changes every API request before it is sent: HMRC's fraud-prevention headers, a
+/// tracing header. An error stops the call.
+pub trait RequestHook: Send + Sync + 'static {
+    /// Adds to `request`.
+    fn before_send(&self, request: &mut OutgoingRequest<'_>) -> Result<(), Error>;
+}
+
+impl<F> RequestHook for F
+where
+    F: Fn(&mut OutgoingRequest<'_>) -> Result<(), Error> + Send + Sync + 'static,
+{
+    fn before_send(&self, request: &mut OutgoingRequest<'_>) -> Result<(), Error> {
+        self(request)
+    }
+}
+
+/// Decodes a provider's error body when the built-in shapes (HMRC's `{"code","message"}`,
+/// RFC 6749's `{"error","error_description"}`) do not fit.
+pub trait ErrorDecoder: Send + Sync + 'static {
+    /// The provider error in `body`, answered with `status`, if there is one.
+    fn decode(&self, status: u16, body: &[u8]) -> Option<ProviderError>;
+}
+
+impl<F> ErrorDecoder for F
+where
+    F: Fn(u16, &[u8]) -> Option<ProviderError> + Send + Sync + 'static,
+{
+    fn decode(&self, status: u16, body: &[u8]) -> Option<ProviderError> {
+        self(status, body)
+    }
+}
+
+/// The extension points a runtime was built with.
+#[derive(Default)]
+pub(crate) struct Extensions {
+    pub(crate) request_hooks: Vec<Arc<dyn RequestHook>>,
+    pub(crate) error_decoder: Option<Arc<dyn ErrorDecoder>>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limit: Option<RateLimiter>,
+}
