@@ -44,8 +44,9 @@ pub enum Error {
     /// The API answered with a non-success status.
     #[error(transparent)]
     Api(Box<ApiError>),
-    /// The API's answer is not the JSON the endpoint declares.
-    #[error("the answer of `{endpoint}` does not decode: {source}")]
+    /// The API's answer is not the JSON the endpoint declares (the decoder's error, its
+    /// `source`, says where).
+    #[error("the answer of `{endpoint}` does not decode as declared")]
     Decode {
         /// The endpoint called.
         endpoint: String,
@@ -111,6 +112,19 @@ pub enum Error {
     /// The configuration is unusable (a bad URL, missing credentials).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// An operating-system resource failed: the browser could not be started, the
+    /// callback port could not be listened on.
+    #[error("{action}")]
+    Io {
+        /// What was being done, e.g. "cannot listen on 127.0.0.1:8765 for the callback".
+        action: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rule the runtime relies on was broken: a bug, please report it.
+    #[error("internal error (a bug in oauth2-api): {0}")]
+    Internal(&'static str),
     /// A flow waited longer than allowed (e.g. for a person to authorize).
     #[error("timed out after {0:?}")]
     Timeout(Duration),
@@ -269,26 +283,26 @@ pub enum CallbackError {
     },
 }
 
-/// Which grant a token request was for.
+/// What was asked of the authorization server: one of the grants, or a revocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Grant {
-    /// Authorization code (with PKCE).
+pub enum TokenRequest {
+    /// The authorization-code grant (with PKCE).
     AuthorizationCode,
-    /// Refresh token.
+    /// The refresh-token grant.
     RefreshToken,
-    /// Client credentials.
+    /// The client-credentials grant.
     ClientCredentials,
-    /// Token revocation (RFC 7009).
+    /// A token revocation (RFC 7009), not a grant.
     Revocation,
 }
 
-impl fmt::Display for Grant {
+impl fmt::Display for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::AuthorizationCode => "authorization_code",
-            Self::RefreshToken => "refresh_token",
-            Self::ClientCredentials => "client_credentials",
+            Self::AuthorizationCode => "authorization_code grant",
+            Self::RefreshToken => "refresh_token grant",
+            Self::ClientCredentials => "client_credentials grant",
             Self::Revocation => "revocation",
         })
     }
@@ -300,22 +314,22 @@ impl fmt::Display for Grant {
 pub enum TokenError {
     /// An RFC 6749 error answer (`invalid_grant`, `invalid_client`, ...).
     #[error(
-        "the token endpoint refused the {grant} grant: {code}{}",
+        "the token endpoint refused the {request}: {code}{}",
         describe(description)
     )]
     Rejected {
-        /// The grant asked for.
-        grant: Grant,
+        /// What was asked.
+        request: TokenRequest,
         /// The `error` code.
         code: String,
         /// The `error_description`.
         description: Option<String>,
     },
     /// An HTTP status that carries no RFC 6749 error (500, 503, 429, ...).
-    #[error("the token endpoint answered HTTP {status} to the {grant} grant")]
+    #[error("the token endpoint answered HTTP {status} to the {request}")]
     Status {
-        /// The grant asked for.
-        grant: Grant,
+        /// What was asked.
+        request: TokenRequest,
         /// The HTTP status.
         status: u16,
         /// The `Retry-After` the server sent, in seconds.
@@ -325,26 +339,26 @@ pub enum TokenError {
         body: String,
     },
     /// A success answer that is not a valid token response.
-    #[error("the token endpoint's answer to the {grant} grant is malformed: {detail}")]
+    #[error("the token endpoint's answer to the {request} is malformed: {detail}")]
     Malformed {
-        /// The grant asked for.
-        grant: Grant,
+        /// What was asked.
+        request: TokenRequest,
         /// Where and why decoding failed; never the body (it may hold a token).
         detail: String,
     },
     /// The answer is longer than the 64 KiB any token answer needs; reading stopped there.
-    #[error("the token endpoint's answer to the {grant} grant is longer than {limit} bytes")]
+    #[error("the token endpoint's answer to the {request} is longer than {limit} bytes")]
     TooLarge {
-        /// The grant asked for.
-        grant: Grant,
+        /// What was asked.
+        request: TokenRequest,
         /// The limit, in bytes.
         limit: usize,
     },
     /// The request failed before an answer came (connection refused, timeout).
-    #[error("the {grant} request did not reach the token endpoint: {message}")]
+    #[error("the {request} request did not reach the token endpoint: {message}")]
     Transport {
-        /// The grant asked for.
-        grant: Grant,
+        /// What was asked.
+        request: TokenRequest,
         /// What failed, in a sentence.
         message: String,
         /// The HTTP client's error.
@@ -362,14 +376,14 @@ impl TokenError {
         }
     }
 
-    /// The grant that failed.
-    pub fn grant(&self) -> Grant {
+    /// What was asked when it failed.
+    pub fn request(&self) -> TokenRequest {
         match self {
-            TokenError::Rejected { grant, .. }
-            | TokenError::Status { grant, .. }
-            | TokenError::Malformed { grant, .. }
-            | TokenError::TooLarge { grant, .. }
-            | TokenError::Transport { grant, .. } => *grant,
+            TokenError::Rejected { request, .. }
+            | TokenError::Status { request, .. }
+            | TokenError::Malformed { request, .. }
+            | TokenError::TooLarge { request, .. }
+            | TokenError::Transport { request, .. } => *request,
         }
     }
 }

@@ -68,8 +68,8 @@ mod user;
 pub use crate::call::{Method, RawRequest, RawResponse};
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
-    ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error, Grant,
-    ProviderError, ProviderErrorDetail, TokenError,
+    ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,
+    ProviderError, ProviderErrorDetail, TokenError, TokenRequest,
 };
 pub use crate::flow::loopback::{Browser, LoopbackAuthorizer};
 pub use crate::flow::web;

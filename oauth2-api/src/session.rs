@@ -11,8 +11,8 @@ use crate::user::UserRef;
 /// What a session is stored under: (provider, environment, user).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
-    /// The provider's name.
-    pub api: Arc<str>,
+    /// The provider's name (what [`Runtime::provider`](crate::Runtime::provider) says).
+    pub provider: Arc<str>,
     /// The environment's name.
     pub environment: Arc<str>,
     /// The user holding the tokens.
@@ -21,9 +21,13 @@ pub struct SessionKey {
 
 impl SessionKey {
     /// A key from its parts.
-    pub fn new(api: impl Into<Arc<str>>, environment: impl Into<Arc<str>>, user: UserRef) -> Self {
+    pub fn new(
+        provider: impl Into<Arc<str>>,
+        environment: impl Into<Arc<str>>,
+        user: UserRef,
+    ) -> Self {
         Self {
-            api: api.into(),
+            provider: provider.into(),
             environment: environment.into(),
             user,
         }
@@ -32,7 +36,7 @@ impl SessionKey {
 
 impl fmt::Display for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.api, self.environment, self.user)
+        write!(f, "{}/{}/{}", self.provider, self.environment, self.user)
     }
 }
 

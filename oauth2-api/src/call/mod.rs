@@ -74,7 +74,7 @@ impl Runtime {
         let key = self.call_key(user).await?;
         let span = tracing::info_span!(
             "oauth2_api.call",
-            provider = %key.api,
+            provider = %key.provider,
             environment = %key.environment,
             endpoint = %out.endpoint,
             user = %key.user,
@@ -289,7 +289,7 @@ impl Runtime {
         );
         let span = tracing::info_span!(
             "oauth2_api.call",
-            provider = %key.api,
+            provider = %key.provider,
             environment = %key.environment,
             endpoint = %out.endpoint,
             user = %key.user,

@@ -65,8 +65,11 @@ impl RawRequest {
 
     /// Sets a JSON body.
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| Error::Config(format!("the request body does not serialize: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| Error::InvalidArgument {
+            endpoint: self.out.endpoint.to_string(),
+            argument: "body".to_owned(),
+            message: format!("does not serialize to JSON: {e}"),
+        })?;
         self.out.body = Some(body);
         Ok(self)
     }

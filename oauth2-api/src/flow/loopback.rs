@@ -113,8 +113,9 @@ impl LoopbackAuthorizer {
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .kill_on_drop(true);
-                let child = command.spawn().map_err(|e| {
-                    Error::Config(format!("cannot run the browser `{program}`: {e}"))
+                let child = command.spawn().map_err(|source| Error::Io {
+                    action: format!("cannot run the browser `{program}`"),
+                    source,
                 })?;
                 Ok(Some(child))
             }
@@ -152,7 +153,10 @@ impl Authorizer for LoopbackAuthorizer {
         let addr = loopback_addr(redirect)?;
         let tcp = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Error::Config(format!("cannot listen on {addr} for the callback: {e}")))?;
+            .map_err(|source| Error::Io {
+                action: format!("cannot listen on {addr} for the callback"),
+                source,
+            })?;
         let (results, mut received) = mpsc::channel(1);
         let listener = Arc::new(Listener {
             runtime: runtime.clone(),

@@ -148,9 +148,13 @@ impl Runtime {
         browser: Option<&str>,
     ) -> Result<AuthorizationRequest, Error> {
         if key.user.is_application() {
-            return Err(Error::Config(
-                "the application is authorized by client credentials, not by a person".to_owned(),
-            ));
+            return Err(Error::InvalidArgument {
+                endpoint: "begin_authorization".to_owned(),
+                argument: "user".to_owned(),
+                message: "is the application, which is authorized by client credentials, \
+                          not by a person"
+                    .to_owned(),
+            });
         }
         if let Some(target) = &return_to {
             crate::oauth::return_to::check(target)
@@ -366,7 +370,7 @@ impl Runtime {
             .await?
             .ok_or(CallbackError::UnknownState)?;
         let key = pending.key.clone();
-        if key.api != self.inner.provider {
+        if key.provider != self.inner.provider {
             return Err(CallbackError::StateMismatch("provider").into());
         }
         let env = self

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use crate::config::ResolvedEnvironment;
-use crate::error::{Error, Grant, TokenError};
+use crate::error::{Error, TokenError, TokenRequest};
 use crate::oauth::token_http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
@@ -51,7 +51,7 @@ impl Runtime {
     /// stored and sent back as is (a control character would break every later request).
     fn token_set(
         &self,
-        grant: Grant,
+        request: TokenRequest,
         response: &BasicTokenResponse,
         asked: &[String],
         previous_refresh: Option<&SecretString>,
@@ -67,7 +67,7 @@ impl Runtime {
             })
             .unwrap_or_default();
         let malformed = |what: &str| TokenError::Malformed {
-            grant,
+            request,
             detail: format!("the {what} is empty or holds a control character"),
         };
         let access = response.access_token().secret();
@@ -118,10 +118,16 @@ impl Runtime {
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
             .request_async(&self.inner.token_http)
-            .instrument(token_span(key, Grant::AuthorizationCode))
+            .instrument(token_span(key, TokenRequest::AuthorizationCode))
             .await
-            .map_err(|e| token_error(Grant::AuthorizationCode, e))?;
-        Ok(self.token_set(Grant::AuthorizationCode, &response, asked, None, sent_at)?)
+            .map_err(|e| token_error(TokenRequest::AuthorizationCode, e))?;
+        Ok(self.token_set(
+            TokenRequest::AuthorizationCode,
+            &response,
+            asked,
+            None,
+            sent_at,
+        )?)
     }
 
     pub(crate) async fn refresh_grant(
@@ -131,7 +137,7 @@ impl Runtime {
         current: &TokenSet,
     ) -> Result<TokenSet, Error> {
         let Some(refresh) = &current.refresh_token else {
-            return Err(Error::Config("no refresh token".to_owned()));
+            return Err(Error::Internal("a refresh without a refresh token"));
         };
         let client = self.oauth_client(env)?;
         let sent_at = SystemTime::now();
@@ -139,11 +145,11 @@ impl Runtime {
         let response = client
             .exchange_refresh_token(&token)
             .request_async(&self.inner.token_http)
-            .instrument(token_span(key, Grant::RefreshToken))
+            .instrument(token_span(key, TokenRequest::RefreshToken))
             .await
-            .map_err(|e| token_error(Grant::RefreshToken, e))?;
+            .map_err(|e| token_error(TokenRequest::RefreshToken, e))?;
         Ok(self.token_set(
-            Grant::RefreshToken,
+            TokenRequest::RefreshToken,
             &response,
             &current.scopes,
             Some(refresh),
@@ -165,10 +171,16 @@ impl Runtime {
         }
         let response = request
             .request_async(&self.inner.token_http)
-            .instrument(token_span(key, Grant::ClientCredentials))
+            .instrument(token_span(key, TokenRequest::ClientCredentials))
             .await
-            .map_err(|e| token_error(Grant::ClientCredentials, e))?;
-        Ok(self.token_set(Grant::ClientCredentials, &response, scopes, None, sent_at)?)
+            .map_err(|e| token_error(TokenRequest::ClientCredentials, e))?;
+        Ok(self.token_set(
+            TokenRequest::ClientCredentials,
+            &response,
+            scopes,
+            None,
+            sent_at,
+        )?)
     }
 
     /// Revokes the refresh token (which revokes the grant at most providers), else the
@@ -201,19 +213,19 @@ impl Runtime {
         self.inner
             .token_http
             .revoke(revocation)
-            .instrument(token_span(key, Grant::Revocation))
+            .instrument(token_span(key, TokenRequest::Revocation))
             .await
             .map_err(Error::Token)
     }
 }
 
-fn token_span(key: &SessionKey, grant: Grant) -> tracing::Span {
+fn token_span(key: &SessionKey, request: TokenRequest) -> tracing::Span {
     tracing::debug_span!(
         "oauth2_api.token",
-        provider = %key.api,
+        provider = %key.provider,
         environment = %key.environment,
         user = %key.user,
-        grant = %grant,
+        request = %request,
     )
 }
 
@@ -234,7 +246,7 @@ pub(crate) fn split_scopes<'a>(
 }
 
 fn token_error<T>(
-    grant: Grant,
+    request: TokenRequest,
     e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
 ) -> TokenError
 where
@@ -242,7 +254,7 @@ where
 {
     match e {
         RequestTokenError::ServerResponse(r) => TokenError::Rejected {
-            grant,
+            request,
             code: r.error().as_ref().to_owned(),
             description: r.error_description().cloned(),
         },
@@ -251,23 +263,23 @@ where
             retry_after,
             body,
         }) => TokenError::Status {
-            grant,
+            request,
             status,
             retry_after,
             body,
         },
         RequestTokenError::Request(HttpFailure::NotJson { content_type }) => {
             TokenError::Malformed {
-                grant,
+                request,
                 detail: format!("expected JSON, got `{content_type}`"),
             }
         }
         RequestTokenError::Request(HttpFailure::TooLarge { limit }) => {
-            TokenError::TooLarge { grant, limit }
+            TokenError::TooLarge { request, limit }
         }
         RequestTokenError::Request(HttpFailure::Send { message, source }) => {
             TokenError::Transport {
-                grant,
+                request,
                 message,
                 source: Box::new(source),
             }
@@ -275,7 +287,7 @@ where
         // The body is not kept: a half-valid answer may hold a token. serde's message
         // may quote a value too, so only the path and the kind of failure are kept.
         RequestTokenError::Parse(err, _body) => TokenError::Malformed {
-            grant,
+            request,
             detail: format!(
                 "{} at `{}`",
                 match err.inner().classify() {
@@ -288,7 +300,7 @@ where
             ),
         },
         RequestTokenError::Other(message) => TokenError::Malformed {
-            grant,
+            request,
             detail: message,
         },
     }

@@ -203,7 +203,7 @@ impl Runtime {
     ) -> Result<Arc<TokenSet>, Error> {
         let flight = self.flight(key);
         let guard = flight.lock().await;
-        let span = tracing::debug_span!("oauth2_api.renew", provider = %key.api, environment = %key.environment, user = %key.user);
+        let span = tracing::debug_span!("oauth2_api.renew", provider = %key.provider, environment = %key.environment, user = %key.user);
         let result = self
             .renew_once(key, scopes, ask, seen)
             .instrument(span)

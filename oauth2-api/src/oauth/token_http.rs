@@ -12,7 +12,7 @@ use std::time::Duration;
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use crate::error::{Grant, TokenError, excerpt, redact};
+use crate::error::{TokenError, TokenRequest, excerpt, redact};
 use crate::http::{BodyError, describe_reqwest, read_capped, retry_after};
 use crate::provider::ClientAuth;
 
@@ -172,7 +172,7 @@ impl TokenHttp {
     /// plain-http revocation URLs even on loopback, where RFC 8252 allows them; our own
     /// URL policy already refuses plain http elsewhere.
     pub(crate) async fn revoke(&self, revocation: Revocation<'_>) -> Result<(), TokenError> {
-        let grant = Grant::Revocation;
+        let asked = TokenRequest::Revocation;
         let mut form = vec![
             ("token", revocation.token),
             ("token_type_hint", revocation.hint),
@@ -207,7 +207,7 @@ impl TokenHttp {
             .send()
             .await
             .map_err(|e| TokenError::Transport {
-                grant,
+                request: asked,
                 message: describe_reqwest(&e),
                 source: Box::new(e.without_url()),
             })?;
@@ -217,7 +217,7 @@ impl TokenHttp {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
                 return Err(TokenError::TooLarge {
-                    grant,
+                    request: asked,
                     limit: MAX_TOKEN_ANSWER,
                 });
             }
@@ -234,7 +234,7 @@ impl TokenHttp {
         }
         match serde_json::from_slice::<OAuthError>(&body) {
             Ok(e) => Err(TokenError::Rejected {
-                grant,
+                request: asked,
                 code: e.error,
                 description: e.error_description,
             }),
@@ -243,7 +243,7 @@ impl TokenHttp {
                 let secrets: Vec<&str> = secrets.into_iter().flatten().collect();
                 let body = redact(&String::from_utf8_lossy(&body), &secrets);
                 Err(TokenError::Status {
-                    grant,
+                    request: asked,
                     status: status.as_u16(),
                     retry_after,
                     body: excerpt(body.as_bytes(), 512),

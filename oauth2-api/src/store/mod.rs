@@ -54,13 +54,30 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A failure of the storage backend (I/O, database, corrupt record).
-#[derive(Debug, thiserror::Error)]
-#[error("session store {operation} failed: {message}")]
+///
+/// Its message names the operation; the backend's own error is its `source`, not
+/// repeated in the message.
+#[derive(Debug)]
 pub struct StoreError {
     operation: &'static str,
-    message: String,
-    #[source]
+    message: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "session store {} failed", self.operation)?;
+        match &self.message {
+            Some(message) => write!(f, ": {message}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
 }
 
 impl StoreError {
@@ -69,11 +86,10 @@ impl StoreError {
         operation: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        let source = source.into();
         Self {
             operation,
-            message: source.to_string(),
-            source: Some(source),
+            message: None,
+            source: Some(source.into()),
         }
     }
 
@@ -81,7 +97,7 @@ impl StoreError {
     pub fn message(operation: &'static str, message: impl Into<String>) -> Self {
         Self {
             operation,
-            message: message.into(),
+            message: Some(message.into()),
             source: None,
         }
     }

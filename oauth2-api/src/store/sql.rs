@@ -107,7 +107,7 @@ pub(crate) const RELEASE_LEASE: &str = "DELETE FROM oauth2_api_lease
 pub(crate) fn session_aad(key: &SessionKey, column: &str) -> String {
     format!(
         "{}/{}/{}/{}/{column}",
-        key.api,
+        key.provider,
         key.environment,
         key.user.kind(),
         key.user.id()
@@ -272,7 +272,7 @@ macro_rules! sql_session_store {
                     )
                 };
                 query
-                    .bind(&*key.api)
+                    .bind(&*key.provider)
                     .bind(&*key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())
@@ -326,7 +326,7 @@ macro_rules! sql_session_store {
         impl SessionStore for $store {
             async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
                 let row = sqlx::query(sql::LOAD)
-                    .bind(&key.api)
+                    .bind(&key.provider)
                     .bind(&key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())
@@ -380,7 +380,7 @@ macro_rules! sql_session_store {
 
             async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
                 sqlx::query(sql::DELETE)
-                    .bind(&key.api)
+                    .bind(&key.provider)
                     .bind(&key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())
@@ -398,7 +398,7 @@ macro_rules! sql_session_store {
                 );
                 sqlx::query(sql::INSERT_PENDING)
                     .bind(&p.state)
-                    .bind(&p.key.api)
+                    .bind(&p.key.provider)
                     .bind(&p.key.environment)
                     .bind(p.key.user.kind())
                     .bind(p.key.user.id())
@@ -412,7 +412,7 @@ macro_rules! sql_session_store {
                     .await
                     .map_err(|e| StoreError::new("insert_pending", e))?;
                 sqlx::query(sql::TRIM_PENDING)
-                    .bind(&p.key.api)
+                    .bind(&p.key.provider)
                     .bind(&p.key.environment)
                     .bind(p.key.user.kind())
                     .bind(p.key.user.id())
@@ -487,7 +487,7 @@ macro_rules! sql_session_store {
                 now: SystemTime,
             ) -> Result<Vec<PendingAuthorization>, StoreError> {
                 let rows = sqlx::query(sql::PENDING_FOR)
-                    .bind(&key.api)
+                    .bind(&key.provider)
                     .bind(&key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())
@@ -546,7 +546,7 @@ macro_rules! sql_session_store {
                 until: SystemTime,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(sql::ACQUIRE_LEASE)
-                    .bind(&key.api)
+                    .bind(&key.provider)
                     .bind(&key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())
@@ -565,7 +565,7 @@ macro_rules! sql_session_store {
                 holder: &str,
             ) -> Result<(), StoreError> {
                 sqlx::query(sql::RELEASE_LEASE)
-                    .bind(&key.api)
+                    .bind(&key.provider)
                     .bind(&key.environment)
                     .bind(key.user.kind())
                     .bind(key.user.id())

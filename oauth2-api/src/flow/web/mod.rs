@@ -108,8 +108,8 @@ impl IntoResponse for BrowserAuthorization {
             }
             // The cookie is base64url and an ASCII path: never here. Without it the
             // callback would be refused, so say so now.
-            Err(_) => error_page(&Error::Config(
-                "the browser-binding cookie is not a valid header".to_owned(),
+            Err(_) => error_page(&Error::Internal(
+                "the browser-binding cookie is not a valid header",
             )),
         }
     }
