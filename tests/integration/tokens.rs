@@ -154,7 +154,7 @@ async fn the_application_uses_client_credentials_and_reuses_the_token() {
         .begin_authorization(&Application, &["hello"], None)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
 }
 
 #[tokio::test]
