@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
+mod challenge;
 mod raw;
 pub(crate) mod request;
 mod response;
@@ -84,22 +85,9 @@ impl Runtime {
             let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
             if let Some(wanted) = insufficient_scope(&first) {
-                tracing::Span::current().record("status", first.status);
-                if key.user.is_application() {
-                    return Ok(first);
-                }
-                // The token is fine for what it was granted: keep it, ask for more.
-                let ask = union(&union(&token.scopes, &out.ask.to_vec()), &wanted);
-                let scopes = union(&out.scopes.to_vec(), &wanted);
-                return Err(self
-                    .authorization_required(
-                        &key,
-                        &scopes,
-                        &ask,
-                        None,
-                        AuthorizationReason::InsufficientScope,
-                    )
-                    .await);
+                return self
+                    .needs_wider_scopes(&key, out, &token, first, wanted)
+                    .await;
             }
             if first.status != 401 {
                 tracing::Span::current().record("status", first.status);
@@ -111,6 +99,11 @@ impl Runtime {
                 .access_token(&key, &out.scopes, &out.ask, Some(stale))
                 .await?;
             let second = self.send_with(&key, Some(&token), out).await?;
+            if let Some(wanted) = insufficient_scope(&second) {
+                return self
+                    .needs_wider_scopes(&key, out, &token, second, wanted)
+                    .await;
+            }
             tracing::Span::current().record("status", second.status);
             if second.status != 401 || key.user.is_application() {
                 return Ok(second);
@@ -131,6 +124,34 @@ impl Runtime {
         }
         .instrument(span)
         .await
+    }
+
+    /// The API refused `token` for lack of scopes (`wanted`, when it said which): the
+    /// token is kept for what it was granted, and a person is asked for more. The
+    /// application's own token is not a person's to widen: its answer is returned as is.
+    async fn needs_wider_scopes(
+        &self,
+        key: &SessionKey,
+        out: &Outgoing,
+        token: &TokenSet,
+        answer: RawResponse,
+        wanted: Vec<String>,
+    ) -> Result<RawResponse, Error> {
+        tracing::Span::current().record("status", answer.status);
+        if key.user.is_application() {
+            return Ok(answer);
+        }
+        let ask = union(&union(&token.scopes, &out.ask.to_vec()), &wanted);
+        let scopes = union(&out.scopes.to_vec(), &wanted);
+        Err(self
+            .authorization_required(
+                key,
+                &scopes,
+                &ask,
+                None,
+                AuthorizationReason::InsufficientScope,
+            )
+            .await)
     }
 
     /// Clears the session's tokens if they are still `refused`; newer ones are kept.

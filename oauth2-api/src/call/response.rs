@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, Error, ProviderError, excerpt};
 use crate::http::retry_after;
 
+use super::challenge::challenges;
+
 /// An API answer, as the escape hatch returns it.
 #[derive(Clone, Debug)]
 pub struct RawResponse {
@@ -67,57 +69,22 @@ impl RawResponse {
 }
 
 /// The scopes an answer says the token lacks: RFC 6750 §3.1's `insufficient_scope` in a
-/// `WWW-Authenticate: Bearer` challenge of a 401 or 403 (its `scope`, when given).
+/// `Bearer` challenge of a 401 or 403 (its `scope`, when given).
 pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<Vec<String>> {
     if answer.status != 401 && answer.status != 403 {
         return None;
     }
-    let challenge = answer
+    let values = answer
         .headers
         .get_all(http::header::WWW_AUTHENTICATE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| {
-            v.get(..7)
-                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
-        })?;
-    let params = auth_params(&challenge[7..]);
-    let error = params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("error"))?;
-    if error.1 != "insufficient_scope" {
-        return None;
-    }
-    let scope = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("scope"));
-    Some(scope.map_or_else(Vec::new, |(_, v)| {
+        .filter_map(|v| v.to_str().ok());
+    let bearer = challenges(values).into_iter().find(|c| {
+        c.scheme.eq_ignore_ascii_case("bearer") && c.param("error") == Some("insufficient_scope")
+    })?;
+    Some(bearer.param("scope").map_or_else(Vec::new, |v| {
         v.split_whitespace().map(str::to_owned).collect()
     }))
-}
-
-/// `name=value` and `name="quoted value"` pairs of a challenge, in order.
-fn auth_params(text: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut rest = text.trim_start();
-    while let Some((name, after)) = rest.split_once('=') {
-        let name = name.trim().trim_start_matches(',').trim().to_owned();
-        let after = after.trim_start();
-        let (value, next) = match after.strip_prefix('"') {
-            Some(quoted) => {
-                let end = quoted.find('"').unwrap_or(quoted.len());
-                (
-                    quoted[..end].replace('\\', ""),
-                    quoted.get(end + 1..).unwrap_or(""),
-                )
-            }
-            None => {
-                let end = after.find(',').unwrap_or(after.len());
-                (after[..end].trim().to_owned(), &after[end..])
-            }
-        };
-        params.push((name, value));
-        rest = next.trim_start().trim_start_matches(',').trim_start();
-    }
-    params
 }
 
 /// Replaces each occurrence of `secret` in `body` with `[redacted]`.

@@ -13,7 +13,7 @@ use crate::config::ResolvedEnvironment;
 use crate::error::{CallbackError, Error};
 use crate::oauth::binding::{self, BrowserAuthorization};
 use crate::oauth::callback::CallbackParams;
-use crate::oauth::keep::Pending;
+use crate::oauth::keep::{Basis, Pending};
 use crate::oauth::renewal::last_error_of;
 use crate::runtime::Runtime;
 use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
@@ -343,6 +343,12 @@ impl Runtime {
     ) {
         // A renewal or a kept token of the previous grant must not come back over this one.
         self.inner.unsaved.take(key);
+        // What this grant replaces, should it have to wait in memory: a disconnect or
+        // another authorization stored meanwhile must then win. Unreadable: anything.
+        let basis = match self.inner.store.load(key).await {
+            Ok(session) => Some(Basis::of(session.and_then(|s| s.state.tokens).as_ref())),
+            Err(_) => None,
+        };
         let state = SessionState {
             tokens: Some(tokens),
             last_error,
@@ -350,7 +356,8 @@ impl Runtime {
         if let Err(e) = self.replace_session(key, &state).await
             && let Some(tokens) = &state.tokens
         {
-            self.keep_unsaved(key, tokens, Pending::Granted, &e).await;
+            self.keep_unsaved(key, tokens, Pending::Granted(basis), &e)
+                .await;
         }
     }
 

@@ -74,8 +74,9 @@ pub(crate) enum Written {
 pub(crate) enum Pending {
     /// Renewed from `Basis`: written only over it.
     Renewed(Basis),
-    /// A new grant: replaces whatever is stored.
-    Granted,
+    /// A new grant, written over `Some(basis)` (what was stored when the authorization
+    /// completed), or over anything when that could not be read.
+    Granted(Option<Basis>),
 }
 
 /// Tokens the provider issued that the store did not take yet.
@@ -115,7 +116,7 @@ impl UnsavedTokens {
         let mut entries = self.lock();
         let waiting_grant = entries
             .get(key)
-            .is_some_and(|u| matches!(u.pending, Pending::Granted));
+            .is_some_and(|u| matches!(u.pending, Pending::Granted(_)));
         if waiting_grant && matches!(unsaved.pending, Pending::Renewed(_)) {
             return Some(unsaved);
         }
@@ -172,7 +173,15 @@ impl Runtime {
                     continue;
                 }
             };
-            if !basis.matches(session.as_ref().and_then(|s| s.state.tokens.as_ref())) {
+            let stored = session.as_ref().and_then(|s| s.state.tokens.as_ref());
+            // Already there: an earlier attempt that reported a failure had landed (a
+            // commit whose answer was lost), or another holder stored these very tokens.
+            if let (Some(stored), Some(ours)) = (stored, &state.tokens)
+                && Basis::of(Some(ours)).matches(Some(stored))
+            {
+                return Ok(Written::Yes);
+            }
+            if !basis.matches(stored) {
                 return Ok(Written::Superseded(session.map(Box::new)));
             }
             let version = session.map_or(0, |s| s.version);
@@ -240,12 +249,14 @@ impl Runtime {
             last_error: None,
         };
         let outcome = match &unsaved.pending {
-            Pending::Granted => self
+            Pending::Granted(None) => self
                 .inner
                 .store
                 .replace(key, &state)
                 .await
                 .map(|_| Written::Yes),
+            // A disconnect or another authorization since then wins over this one.
+            Pending::Granted(Some(basis)) => self.write_if_within(key, basis, &state, &[]).await,
             // One attempt: a call is waiting, and the tokens are safe where they are.
             Pending::Renewed(basis) => self.write_if_within(key, basis, &state, &[]).await,
         };
