@@ -1,134 +1,206 @@
-//! Code generation: the trait (with the user argument added), the client, the
-//! environment enum, the user trait, and one thin method per endpoint.
+//! Code generation from a checked declaration: the trait (with the user argument
+//! added), the client, the environment enum, the user trait, and one thin method per
+//! endpoint. The parts that do not depend on the endpoints being valid (the client's own
+//! methods, the enum, the user trait) are also what `fallback` emits.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemTrait, TraitItem};
+use syn::{FnArg, Ident, ItemTrait, LitStr, Type, Visibility};
 
-use crate::ast::{Api, ClientAuth, Endpoint, ParamKind, User};
+use crate::ast::{Api, ClientAuth, Declaration, Endpoint, ParamKind, User};
 use crate::path::Segment;
 
-pub(crate) fn expand(api: &Api, item: &ItemTrait, endpoints: &[Endpoint<'_>]) -> TokenStream {
-    let vis = &item.vis;
-    let name = &item.ident;
-    let client = format_ident!("{}Client", name);
-    let env_enum = format_ident!("{}Env", name);
-    let user_trait = format_ident!("{}User", name);
+/// The inherent methods every client has besides its endpoints, as [`client_items`] generates
+/// them: an endpoint cannot take one of these names (`valid` says so). A unit test keeps
+/// this list and the generated code the same.
+pub(crate) const CLIENT_METHODS: &[&str] = &[
+    "provider",
+    "builder",
+    "new",
+    "with_context",
+    "runtime",
+    "select_environment",
+    "begin_authorization",
+    "is_authorized",
+    "disconnect",
+    "last_error",
+];
 
-    let trait_attrs = &item.attrs;
-    let trait_fns = endpoints.iter().map(|e| trait_fn(e));
-    let inherent_fns = endpoints.iter().map(|e| inherent_fn(e, &user_trait));
-    let impl_fns = endpoints.iter().map(|e| impl_fn(e, &client));
-    let provider = provider_expr(api);
-    let (env_items, env_doc) = environments(api, &env_enum);
-    let user_impls = user_impls(endpoints, &user_trait);
-    let client_doc = format!(
-        "The client of [`{name}`]: one method per endpoint, and the session operations of its users.\n\n\
-         Build it from a runtime configured with [`{client}::builder`]."
-    );
-    let user_doc = format!(
-        "A user type of [`{name}`], with the scopes its endpoints need. Implemented for each `user = ...` \
-         of the declaration (which must also implement `ApiUser`)."
-    );
+/// The names of what a declaration generates, and their visibility: the trait's, so
+/// that a `pub(crate)` or private declaration makes `pub(crate)` or private items.
+pub(crate) struct Names {
+    pub(crate) vis: Visibility,
+    pub(crate) name: Ident,
+    pub(crate) client: Ident,
+    pub(crate) env: Ident,
+    pub(crate) user: Ident,
+}
 
+impl Names {
+    pub(crate) fn of(item: &ItemTrait) -> Self {
+        let name = &item.ident;
+        Self {
+            vis: item.vis.clone(),
+            name: name.clone(),
+            client: format_ident!("{}Client", name),
+            env: format_ident!("{}Env", name),
+            user: format_ident!("{}User", name),
+        }
+    }
+}
+
+/// Expands a checked declaration.
+pub(crate) fn expand(decl: &Declaration<'_>) -> TokenStream {
+    let names = Names::of(decl.item);
+    let Names {
+        vis, name, client, ..
+    } = &names;
+    let attrs = &decl.item.attrs;
+    let trait_fns = decl.endpoints.iter().map(trait_fn);
+    let impl_fns = decl.endpoints.iter().map(|e| impl_fn(e, client));
+    let inherent_fns = decl
+        .endpoints
+        .iter()
+        .map(|e| inherent_fn(e, &names))
+        .collect();
+    let env_names: Vec<&LitStr> = decl.api.environments.iter().map(|e| &e.name).collect();
+    let env_doc = format!(
+        "The environments of the `{}` provider.",
+        decl.api.provider.value()
+    );
+    let env_enum = environment_enum(&names, &env_doc, &env_names);
+    let users = user_scopes(
+        decl.endpoints
+            .iter()
+            .filter_map(|e| Some((e.user.as_type()?, e.scopes))),
+    );
+    let user_trait = user_trait(&names, &users);
+    let client_items = client_items(&names, provider_expr(&decl.api), inherent_fns);
     quote! {
-        #(#trait_attrs)*
+        #(#attrs)*
         #vis trait #name {
             #(#trait_fns)*
         }
 
-        #[doc = #env_doc]
-        #env_items
+        #env_enum
+        #user_trait
+        #client_items
 
-        #[doc = #user_doc]
-        #vis trait #user_trait: ::core::marker::Sync {
-            /// Every scope the endpoints of this user type need.
-            const SCOPES: &'static [&'static str];
+        #[automatically_derived]
+        impl #name for #client {
+            #(#impl_fns)*
         }
-        #user_impls
+    }
+}
 
-        #[doc = #client_doc]
+/// The client struct and its inherent methods: the constructors, the session operations
+/// and `methods` (one per endpoint).
+pub(crate) fn client_items(
+    names: &Names,
+    provider: TokenStream,
+    methods: Vec<TokenStream>,
+) -> TokenStream {
+    let Names {
+        vis, name, client, ..
+    } = names;
+    let doc = format!(
+        "The client of [`{name}`]: one method per endpoint, and the session operations of its users.\n\n\
+         Build it from a runtime configured with [`{client}::builder`]."
+    );
+    let constructors = constructors(names, provider);
+    let sessions = session_operations(names);
+    quote! {
+        #[doc = #doc]
         #[derive(Clone, Debug)]
         #vis struct #client {
             runtime: ::oauth2_api::Runtime,
         }
 
+        #[automatically_derived]
         impl #client {
-            /// The provider as declared: its name, environments and conventions.
-            #vis fn provider() -> ::oauth2_api::Provider {
-                #provider
-            }
+            #constructors
+            #sessions
+            #(#methods)*
+        }
+    }
+}
 
-            /// Starts configuring a runtime for this provider (credentials, store, URL overrides).
-            #vis fn builder() -> ::oauth2_api::RuntimeBuilder {
-                ::oauth2_api::Runtime::builder(Self::provider())
-            }
-
-            /// A client on `runtime`, which must be configured for this provider.
-            #vis fn new(runtime: ::oauth2_api::Runtime) -> Self {
-                Self { runtime }
-            }
-
-            /// This client with `context` for its calls' request hooks (an end user's IP
-            /// address for fraud-prevention headers, a test scenario).
-            #vis fn with_context(&self, context: ::oauth2_api::CallContext) -> Self {
-                Self { runtime: self.runtime.with_context(context) }
-            }
-
-            /// The runtime: sessions, the escape hatch, authorization completion.
-            #vis fn runtime(&self) -> &::oauth2_api::Runtime {
-                &self.runtime
-            }
-
-            /// Chooses the environment `user` works in.
-            #vis async fn select_environment(
-                &self,
-                user: &(impl #user_trait + ::oauth2_api::ApiUser),
-                environment: #env_enum,
-            ) -> ::core::result::Result<(), ::oauth2_api::Error> {
-                self.runtime.select_environment(user, environment.name()).await
-            }
-
-            /// Begins authorizing `user` for every scope its endpoints need; send the person
-            /// to the returned URL.
-            #vis async fn begin_authorization<U: #user_trait + ::oauth2_api::ApiUser>(
-                &self,
-                user: &U,
-                return_to: ::core::option::Option<&str>,
-            ) -> ::core::result::Result<::oauth2_api::AuthorizationRequest, ::oauth2_api::Error> {
-                self.runtime.begin_authorization(user, U::SCOPES, return_to).await
-            }
-
-            /// Whether `user` holds a grant covering every scope its endpoints need.
-            #vis async fn is_authorized<U: #user_trait + ::oauth2_api::ApiUser>(
-                &self,
-                user: &U,
-            ) -> ::core::result::Result<bool, ::oauth2_api::Error> {
-                self.runtime.is_authorized(user, U::SCOPES).await
-            }
-
-            /// Revokes `user`'s grant at the provider and forgets its session.
-            #vis async fn disconnect(
-                &self,
-                user: &(impl #user_trait + ::oauth2_api::ApiUser),
-            ) -> ::core::result::Result<(), ::oauth2_api::Error> {
-                self.runtime.disconnect(user).await
-            }
-
-            /// Why `user`'s session last failed, if it did.
-            #vis async fn last_error(
-                &self,
-                user: &(impl #user_trait + ::oauth2_api::ApiUser),
-            ) -> ::core::result::Result<::core::option::Option<::oauth2_api::LastError>, ::oauth2_api::Error> {
-                self.runtime.last_error(user).await
-            }
-
-            #(#inherent_fns)*
+fn constructors(names: &Names, provider: TokenStream) -> TokenStream {
+    let vis = &names.vis;
+    quote! {
+        /// The provider as declared: its name, environments and conventions.
+        #vis fn provider() -> ::oauth2_api::Provider {
+            #provider
         }
 
-        impl #name for #client {
-            #(#impl_fns)*
+        /// Starts configuring a runtime for this provider (credentials, store, URL overrides).
+        #vis fn builder() -> ::oauth2_api::RuntimeBuilder {
+            ::oauth2_api::Runtime::builder(Self::provider())
+        }
+
+        /// A client on `runtime`, which must be configured for this provider.
+        #vis fn new(runtime: ::oauth2_api::Runtime) -> Self {
+            Self { runtime }
+        }
+
+        /// This client with `context` for its calls' request hooks (an end user's IP
+        /// address for fraud-prevention headers, a test scenario).
+        #vis fn with_context(&self, context: ::oauth2_api::CallContext) -> Self {
+            Self { runtime: self.runtime.with_context(context) }
+        }
+
+        /// The runtime: sessions, the escape hatch, authorization completion.
+        #vis fn runtime(&self) -> &::oauth2_api::Runtime {
+            &self.runtime
+        }
+    }
+}
+
+fn session_operations(names: &Names) -> TokenStream {
+    let Names { vis, env, user, .. } = names;
+    quote! {
+        /// Chooses the environment `user` works in.
+        #vis async fn select_environment(
+            &self,
+            user: &(impl #user + ::oauth2_api::ApiUser),
+            environment: #env,
+        ) -> ::core::result::Result<(), ::oauth2_api::Error> {
+            self.runtime.select_environment(user, environment.name()).await
+        }
+
+        /// Begins authorizing `user` for every scope its endpoints need; send the person
+        /// to the returned URL.
+        #vis async fn begin_authorization<U: #user + ::oauth2_api::ApiUser>(
+            &self,
+            user: &U,
+            return_to: ::core::option::Option<&str>,
+        ) -> ::core::result::Result<::oauth2_api::AuthorizationRequest, ::oauth2_api::Error> {
+            self.runtime.begin_authorization(user, U::SCOPES, return_to).await
+        }
+
+        /// Whether `user` holds a grant covering every scope its endpoints need.
+        #vis async fn is_authorized<U: #user + ::oauth2_api::ApiUser>(
+            &self,
+            user: &U,
+        ) -> ::core::result::Result<bool, ::oauth2_api::Error> {
+            self.runtime.is_authorized(user, U::SCOPES).await
+        }
+
+        /// Revokes `user`'s grant at the provider and forgets its session.
+        #vis async fn disconnect(
+            &self,
+            user: &(impl #user + ::oauth2_api::ApiUser),
+        ) -> ::core::result::Result<(), ::oauth2_api::Error> {
+            self.runtime.disconnect(user).await
+        }
+
+        /// Why `user`'s session last failed, if it did.
+        #vis async fn last_error(
+            &self,
+            user: &(impl #user + ::oauth2_api::ApiUser),
+        ) -> ::core::result::Result<::core::option::Option<::oauth2_api::LastError>, ::oauth2_api::Error> {
+            self.runtime.last_error(user).await
         }
     }
 }
@@ -155,39 +227,38 @@ fn provider_expr(api: &Api) -> TokenStream {
     }
 }
 
-fn environments(api: &Api, env_enum: &Ident) -> (TokenStream, String) {
-    let variants: Vec<Ident> = api
-        .environments
-        .iter()
-        .map(|e| Ident::new(&camel(&e.name.value()), e.name.span()))
-        .collect();
-    let names: Vec<_> = api.environments.iter().map(|e| &e.name).collect();
-    let docs = names
+/// The environment enum: one variant per name, the default first.
+pub(crate) fn environment_enum(names: &Names, doc: &str, env_names: &[&LitStr]) -> TokenStream {
+    let Names { vis, env, .. } = names;
+    let variants: Vec<Ident> = env_names.iter().map(|n| variant(n)).collect();
+    let docs = env_names
         .iter()
         .map(|n| format!("The `{}` environment.", n.value()));
-    let tokens = quote! {
+    quote! {
+        #[doc = #doc]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum #env_enum {
+        #vis enum #env {
             #( #[doc = #docs] #variants, )*
         }
 
-        impl #env_enum {
+        #[automatically_derived]
+        impl #env {
             /// Every environment, the default first.
-            pub const ALL: &'static [Self] = &[#(Self::#variants),*];
+            #vis const ALL: &'static [Self] = &[#(Self::#variants),*];
 
             /// The environment's name, as the runtime and the store know it.
-            pub const fn name(self) -> &'static str {
+            #vis const fn name(self) -> &'static str {
                 match self {
-                    #(Self::#variants => #names,)*
+                    #(Self::#variants => #env_names,)*
                 }
             }
         }
-    };
-    let doc = format!(
-        "The environments of the `{}` provider.",
-        api.provider.value()
-    );
-    (tokens, doc)
+    }
+}
+
+/// The variant of the environment enum for the environment `name`.
+pub(crate) fn variant(name: &LitStr) -> Ident {
+    Ident::new(&camel(&name.value()), name.span())
 }
 
 /// `sandbox` → `Sandbox`, `pre-production` → `PreProduction`.
@@ -212,35 +283,58 @@ fn camel(name: &str) -> String {
     out
 }
 
-fn user_impls(endpoints: &[Endpoint<'_>], user_trait: &Ident) -> TokenStream {
-    let mut types: Vec<(String, &syn::Type, Vec<String>)> = Vec::new();
-    for e in endpoints {
-        let User::Type(ty) = &e.user else { continue };
-        let key = quote!(#ty).to_string();
-        let entry = match types.iter_mut().find(|(k, _, _)| *k == key) {
-            Some(entry) => entry,
+/// Each user type with the scopes of its endpoints, in the order of the declaration.
+pub(crate) fn user_scopes<'t>(
+    endpoints: impl Iterator<Item = (&'t Type, &'t [LitStr])>,
+) -> Vec<(&'t Type, Vec<String>)> {
+    let mut users: Vec<(String, &Type, Vec<String>)> = Vec::new();
+    for (ty, scopes) in endpoints {
+        let key = ty.to_token_stream().to_string();
+        let index = match users.iter().position(|(k, _, _)| *k == key) {
+            Some(index) => index,
             None => {
-                types.push((key, ty, Vec::new()));
-                types.last_mut().expect("just pushed")
+                users.push((key, ty, Vec::new()));
+                users.len() - 1
             }
         };
-        for s in &e.scopes {
-            if !entry.2.contains(&s.value()) {
-                entry.2.push(s.value());
+        for s in scopes {
+            if !users[index].2.contains(&s.value()) {
+                users[index].2.push(s.value());
             }
         }
     }
-    types
-        .iter()
-        .map(|(_, ty, scopes)| {
-            // Spanned on the user's type, so "not an ApiUser" points at it.
-            quote_spanned! {ty.span()=>
-                impl #user_trait for #ty {
-                    const SCOPES: &'static [&'static str] = &[#(#scopes),*];
-                }
-            }
-        })
+    users
+        .into_iter()
+        .map(|(_, ty, scopes)| (ty, scopes))
         .collect()
+}
+
+/// The user trait, implemented for each user type with the scopes it needs.
+pub(crate) fn user_trait(names: &Names, users: &[(&Type, Vec<String>)]) -> TokenStream {
+    let Names {
+        vis, name, user, ..
+    } = names;
+    let doc = format!(
+        "A user type of [`{name}`], with the scopes its endpoints need. Implemented for each `user = ...` \
+         of the declaration (which must also implement `ApiUser`)."
+    );
+    let impls = users.iter().map(|(ty, scopes)| {
+        // Spanned on the user's type, so an error about the type points at it.
+        quote_spanned! {ty.span()=>
+            #[automatically_derived]
+            impl #user for #ty {
+                const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #vis trait #user: ::core::marker::Sync {
+            /// Every scope the endpoints of this user type need.
+            const SCOPES: &'static [&'static str];
+        }
+        #(#impls)*
+    }
 }
 
 /// The endpoint's arguments as declared, without our attributes, user argument first.
@@ -291,7 +385,12 @@ fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
     }
 }
 
-fn inherent_fn(e: &Endpoint<'_>, user_trait: &Ident) -> TokenStream {
+fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let Names {
+        vis,
+        user: user_trait,
+        ..
+    } = names;
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
     let args = signature_args(e);
@@ -324,7 +423,7 @@ fn inherent_fn(e: &Endpoint<'_>, user_trait: &Ident) -> TokenStream {
     };
     quote! {
         #(#docs)*
-        pub async fn #ident(&self, #(#args),*) -> #output {
+        #vis async fn #ident(&self, #(#args),*) -> #output {
             static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
                 name: #name,
                 method: ::oauth2_api::Method::#method,
@@ -370,33 +469,4 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
         });
     }
     parts
-}
-
-/// The declaration as written minus our attributes: emitted beside the errors, so one
-/// mistake does not turn every use of the trait into another error.
-pub(crate) fn fallback(item: &ItemTrait) -> TokenStream {
-    let mut item = item.clone();
-    for it in &mut item.items {
-        if let TraitItem::Fn(f) = it {
-            f.attrs
-                .retain(|a| !a.path().is_ident(crate::symbol::ENDPOINT));
-            for arg in &mut f.sig.inputs {
-                if let FnArg::Typed(arg) = arg {
-                    arg.attrs.retain(|a| {
-                        ![
-                            crate::symbol::QUERY,
-                            crate::symbol::HEADER,
-                            crate::symbol::BODY,
-                        ]
-                        .iter()
-                        .any(|k| a.path().is_ident(k))
-                    });
-                }
-            }
-        }
-    }
-    quote! {
-        #[allow(async_fn_in_trait)]
-        #item
-    }
 }

@@ -5,12 +5,13 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod fallback;
 mod path;
 mod symbol;
 mod valid;
 
 use proc_macro::TokenStream;
-use syn::{ItemTrait, TraitItem};
+use syn::ItemTrait;
 
 /// Declares an OAuth2-protected API as a trait and generates its typed client.
 ///
@@ -70,46 +71,22 @@ pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {
     expand(args.into(), &item).into()
 }
 
+/// The pipeline: parse the declaration as written, check it, and expand it; or, when a
+/// rule fails, emit its errors beside the fallback, which keeps the rest of the crate
+/// free of errors that would only follow from them.
 fn expand(args: proc_macro2::TokenStream, item: &ItemTrait) -> proc_macro2::TokenStream {
     let cx = ctxt::Ctxt::default();
-    let api = attr::parse_api(&cx, args);
-    let mut endpoints = Vec::new();
-    for it in &item.items {
-        match it {
-            TraitItem::Fn(f) => {
-                if let Some(e) = attr::parse_endpoint(&cx, f) {
-                    valid::check(&cx, &e);
-                    endpoints.push(e);
-                }
+    let parsed = attr::parse(&cx, args, item);
+    let checked = valid::check(&cx, &parsed);
+    match (cx.check(), checked) {
+        (Ok(()), Some(decl)) => expand::expand(&decl),
+        (result, _) => {
+            let mut out = fallback::fallback(&parsed);
+            if let Err(e) = result {
+                out.extend(e.to_compile_error());
             }
-            other => cx.error_spanned_by(
-                other,
-                "an `#[oauth2_api]` trait holds only `#[endpoint]` methods",
-            ),
-        }
-    }
-    if item.items.is_empty() {
-        cx.error_spanned_by(
-            &item.ident,
-            format!(
-                "`{}` declares no endpoint: add methods such as \
-                 `#[endpoint(method = GET, path = \"/hello/world\", user = Application)] \
-                 async fn hello(&self) -> Result<Message, oauth2_api::Error>;`",
-                item.ident
-            ),
-        );
-    }
-    if !item.generics.params.is_empty() {
-        cx.error_spanned_by(&item.generics, "an `#[oauth2_api]` trait cannot be generic");
-    }
-    match (cx.check(), api) {
-        (Ok(()), Some(api)) => expand::expand(&api, item, &endpoints),
-        (Err(e), _) => {
-            let mut out = expand::fallback(item);
-            out.extend(e.to_compile_error());
             out
         }
-        (Ok(()), None) => expand::fallback(item),
     }
 }
 
