@@ -470,3 +470,33 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
     }
     parts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names `valid` keeps endpoints from are exactly the methods the client gets
+    /// besides its endpoints.
+    #[test]
+    fn client_methods_are_the_generated_ones() {
+        let item: ItemTrait = syn::parse_quote!(
+            pub trait Vat {}
+        );
+        let tokens = client_items(&Names::of(&item), quote!(todo!()), Vec::new());
+        let file: syn::File = syn::parse2(tokens).expect("the client parses as a file");
+        let generated: Vec<String> = file
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Impl(block) => Some(&block.items),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|item| match item {
+                syn::ImplItem::Fn(f) => Some(f.sig.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(generated, CLIENT_METHODS);
+    }
+}
