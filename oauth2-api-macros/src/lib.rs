@@ -42,19 +42,27 @@ use syn::ItemTrait;
 ///
 /// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
 /// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),
-/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`, `Application`
-/// for the client-credentials grant, or `Anonymous` for an open endpoint called without a
-/// token), `headers("Name" = "value")`.
+/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`; the bare name
+/// `Application` for the client-credentials grant, or `Anonymous` for an open endpoint
+/// called without a token: a path such as `billing::Application` is a type of yours),
+/// `headers("Name" = "value")`. Each key is given once.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
-/// endpoint whose user is a type; `NameClient`, implementing the trait, with the
-/// same methods inherent (no import needed), the session operations
-/// (`begin_authorization`, `is_authorized`, `disconnect`, `last_error`,
-/// `select_environment`) and `with_context` for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
-/// types of the API with the scopes they need.
+/// endpoint whose user is a type; `NameClient`, implementing the trait, with the same
+/// methods inherent (no import needed), the session operations (`begin_authorization`,
+/// `is_authorized`, `disconnect`, `last_error`, `select_environment`) and `with_context`
+/// for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
+/// types of the API with the scopes they need. They take the trait's visibility (a
+/// `pub(crate)` trait makes `pub(crate)` items). An endpoint cannot take the name of one
+/// of the client's own methods: `provider`, `builder`, `new`, `with_context`, `runtime`
+/// and the session operations above.
+///
+/// A mistake in the declaration is a compile error at the offending token. The trait,
+/// the client, the enum and the user trait are still emitted, as stand-ins, so that the
+/// code using them reports nothing more.
 #[proc_macro_attribute]
 pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {
     let item = match syn::parse::<ItemTrait>(input) {
