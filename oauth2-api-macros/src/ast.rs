@@ -64,6 +64,9 @@ pub(crate) struct ApiArgs {
     pub(crate) scope_separator: Slot<LitStr>,
     pub(crate) client_auth: Slot<ClientAuth>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    /// The list broke off (a missing comma): the keys after the break were not read,
+    /// so none is reported missing.
+    pub(crate) broken: bool,
 }
 
 /// `environment(...)`, or the flat URLs.
@@ -77,6 +80,8 @@ pub(crate) struct EnvironmentArgs {
     pub(crate) token_url: Slot<LitStr>,
     pub(crate) revoke_url: Slot<LitStr>,
     pub(crate) issuer: Slot<LitStr>,
+    /// As [`ApiArgs::broken`], for this list (or, in the flat form, the top-level one).
+    pub(crate) broken: bool,
 }
 
 impl EnvironmentArgs {
@@ -89,6 +94,7 @@ impl EnvironmentArgs {
             token_url: Slot::Absent,
             revoke_url: Slot::Absent,
             issuer: Slot::Absent,
+            broken: false,
         }
     }
 }
@@ -111,6 +117,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) scopes: Slot<Vec<LitStr>>,
     pub(crate) user: Slot<User>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    /// As [`ApiArgs::broken`].
+    pub(crate) broken: bool,
 }
 
 /// One argument and its `#[query]`, `#[header(..)]` or `#[body]`, as parsed.

@@ -112,35 +112,4 @@ pub fn endpoint(_args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use quote::quote;
-
-    /// The whole expansion of a small declaration, pretty-printed: what a reader sees
-    /// with `cargo expand`. Review changes with `UPDATE_EXPECT=1 cargo test`.
-    #[test]
-    fn expansion_is_thin() {
-        let args = quote!(
-            provider = "HMRC",
-            base_url = "https://api.example.com",
-            auth_url = "https://www.example.com/oauth/authorize",
-            token_url = "https://api.example.com/oauth/token",
-            headers("Accept" = "application/vnd.hmrc.1.0+json")
-        );
-        let item = syn::parse2(quote! {
-            pub trait HmrcVat {
-                /// The VAT obligations.
-                #[endpoint(method = GET, path = "/organisations/vat/{vrn}/obligations", scope = "read:vat", user = Company)]
-                async fn obligations(&self, vrn: &str, #[query] from: NaiveDate, #[query(rename = "status")] only: Option<Status>)
-                    -> Result<Obligations, Error>;
-
-                #[endpoint(method = POST, path = "/hello/application", scope = "hello", user = Application)]
-                async fn hello(&self, #[header("Gov-Test-Scenario")] scenario: &str, #[body] body: &Message) -> Result<(), Error>;
-            }
-        })
-        .unwrap();
-        let tokens = super::expand(args, &item);
-        let file: syn::File = syn::parse2(tokens).expect("the expansion parses as a file");
-        expect_test::expect_file!["../tests/expand/hmrc_vat.expanded.rs"]
-            .assert_eq(&prettyplease::unparse(&file));
-    }
-}
+mod tests;

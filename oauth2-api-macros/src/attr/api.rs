@@ -44,6 +44,10 @@ pub(super) fn parse(cx: &Ctxt, args: TokenStream) -> ApiArgs {
     let mut api = ApiArgs::default();
     if let Err(e) = syn::meta::parser(API.visitor(cx, &mut api)).parse2(args) {
         cx.syn_error(e);
+        api.broken = true;
+        if let Some(flat) = &mut api.flat {
+            flat.broken = true;
+        }
     }
     api
 }
@@ -60,6 +64,7 @@ fn flat<'a>(api: &'a mut ApiArgs, meta: &ParseNestedMeta<'_>) -> &'a mut Environ
 fn environment(cx: &Ctxt, api: &mut ApiArgs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     let mut env = EnvironmentArgs::new(meta.path.clone());
     let parsed = meta.parse_nested_meta(ENVIRONMENT_KEYS.visitor(cx, &mut env));
+    env.broken = parsed.is_err();
     api.environments.push(env);
     parsed
 }

@@ -34,6 +34,7 @@ pub(super) fn parse<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> EndpointFn<'a> {
         && let Err(e) = attr.parse_nested_meta(ENDPOINT_KEYS.visitor(cx, &mut args))
     {
         cx.syn_error(e);
+        args.broken = true;
     }
     let params = item
         .sig

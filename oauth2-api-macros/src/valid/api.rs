@@ -11,7 +11,7 @@ use crate::symbol::*;
 
 /// Checks `#[oauth2_api(...)]`; `Some` only when every rule holds.
 pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
-    let provider = provider_is_given(cx, &args.provider);
+    let provider = provider_is_given(cx, &args.provider, args.broken);
     for env in args.flat.iter().chain(&args.environments) {
         urls_are_absolute(cx, env);
     }
@@ -27,8 +27,14 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
 }
 
 /// Sessions are stored under the provider's name.
-fn provider_is_given<'a>(cx: &Ctxt, provider: &'a Slot<LitStr>) -> Option<&'a LitStr> {
-    if let Slot::Absent = provider {
+fn provider_is_given<'a>(
+    cx: &Ctxt,
+    provider: &'a Slot<LitStr>,
+    broken: bool,
+) -> Option<&'a LitStr> {
+    if let Slot::Absent = provider
+        && !broken
+    {
         cx.syn_error(syn::Error::new(
             Span::call_site(),
             "missing `provider = \"...\"` in `#[oauth2_api(...)]`, e.g. `provider = \"HMRC\"`",
@@ -67,7 +73,9 @@ fn environments(
             checked.into_iter().collect()
         }
         (None, true) => {
-            if let Some(provider) = provider {
+            if let Some(provider) = provider
+                && !args.broken
+            {
                 cx.error_spanned_by(
                     provider,
                     "the provider needs URLs: `base_url = \"...\", auth_url = \"...\", token_url = \"...\"`, \
@@ -81,7 +89,9 @@ fn environments(
 
 /// Sessions and the environment enum know an environment by its name.
 fn environment_is_named(cx: &Ctxt, env: &EnvironmentArgs) -> Option<EnvironmentDecl> {
-    if let Slot::Absent = env.name {
+    if let Slot::Absent = env.name
+        && !env.broken
+    {
         cx.error_spanned_by(
             &env.at,
             "`environment(...)` needs `name = \"...\"`, e.g. `name = \"sandbox\"`",
@@ -107,7 +117,7 @@ fn environment_is_complete(
         .filter(|(_, slot)| matches!(slot, Slot::Absent))
         .map(|(key, _)| *key)
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && !env.broken {
         cx.error_spanned_by(
             &env.at,
             format!(

@@ -11,11 +11,12 @@ use crate::symbol::*;
 pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>> {
     let attr = has_endpoint_attribute(cx, e)?;
     let signature = signature_is_an_endpoint(cx, e.item);
-    let method = required(cx, attr, &e.args.method, METHOD, "GET");
-    let path = required(cx, attr, &e.args.path, PATH, "\"/hello/user\"");
+    let method = required(cx, attr, e, &e.args.method, METHOD, "GET");
+    let path = required(cx, attr, e, &e.args.path, PATH, "\"/hello/user\"");
     let user = required(
         cx,
         attr,
+        e,
         &e.args.user,
         USER,
         "Company`, `user = Application` or `user = Anonymous",
@@ -104,15 +105,19 @@ fn signature_is_an_endpoint(cx: &Ctxt, item: &TraitItemFn) -> bool {
 }
 
 /// `method`, `path` and `user` have no default. A key whose value was refused is
-/// already reported, and not again as missing.
+/// already reported, and not again as missing; nor is one that may have been after the
+/// place where the list broke off.
 fn required<'s, T>(
     cx: &Ctxt,
     attr: &Attribute,
+    e: &EndpointFn<'_>,
     slot: &'s Slot<T>,
     key: &str,
     example: &str,
 ) -> Option<&'s T> {
-    if let Slot::Absent = slot {
+    if let Slot::Absent = slot
+        && !e.args.broken
+    {
         cx.error_spanned_by(
             attr,
             format!("`#[endpoint]` is missing `{key}`, e.g. `{key} = {example}`"),
