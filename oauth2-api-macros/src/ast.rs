@@ -1,10 +1,142 @@
-//! The model of a declaration: what the attributes say, with the tokens they came from
-//! so that later checks can point at them.
+//! The model of a declaration, in two stages: what the attributes say as parsed (the
+//! `*Args` types, every key optional, with the tokens they came from so that the checks
+//! can point at them), and the checked declaration that expansion reads (every required
+//! key present, every rule kept). Only `valid` turns the first into the second, so
+//! expansion cannot see a declaration that was not checked.
 
 use proc_macro2::Span;
-use syn::{Attribute, Ident, LitStr, TraitItemFn, Type};
+use syn::{Attribute, Ident, ItemTrait, LitStr, PatType, TraitItem, TraitItemFn, Type};
 
-/// `#[oauth2_api(...)]`.
+use crate::path::Template;
+
+/// A key's value as parsed.
+#[derive(Default)]
+pub(crate) enum Slot<T> {
+    /// Not given.
+    #[default]
+    Absent,
+    Given(T),
+    /// Given, but its value was refused: the error is already reported, so the key is
+    /// not reported again as missing.
+    Refused,
+}
+
+impl<T> Slot<T> {
+    /// Keeps a parsed value, or remembers the refusal and hands the error back to be
+    /// reported.
+    pub(crate) fn set(&mut self, value: syn::Result<T>) -> syn::Result<()> {
+        match value {
+            Ok(value) => {
+                *self = Self::Given(value);
+                Ok(())
+            }
+            Err(e) => {
+                *self = Self::Refused;
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn given(&self) -> Option<&T> {
+        match self {
+            Self::Given(value) => Some(value),
+            Self::Absent | Self::Refused => None,
+        }
+    }
+}
+
+/// A whole declaration as parsed: the trait and what its attributes say.
+pub(crate) struct Parsed<'a> {
+    pub(crate) item: &'a ItemTrait,
+    pub(crate) api: ApiArgs,
+    pub(crate) endpoints: Vec<EndpointFn<'a>>,
+    /// Trait items that are not methods (an `#[oauth2_api]` trait holds only endpoints).
+    pub(crate) others: Vec<&'a TraitItem>,
+}
+
+/// `#[oauth2_api(...)]` as parsed.
+#[derive(Default)]
+pub(crate) struct ApiArgs {
+    pub(crate) provider: Slot<LitStr>,
+    /// The flat form: URLs given at the top level, one environment.
+    pub(crate) flat: Option<EnvironmentArgs>,
+    pub(crate) environments: Vec<EnvironmentArgs>,
+    pub(crate) scope_separator: Slot<LitStr>,
+    pub(crate) client_auth: Slot<ClientAuth>,
+    pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    /// The list broke off (a missing comma): the keys after the break were not read,
+    /// so none is reported missing.
+    pub(crate) broken: bool,
+}
+
+/// `environment(...)`, or the flat URLs.
+pub(crate) struct EnvironmentArgs {
+    /// The `environment` key, or the first flat URL key: where its errors point.
+    pub(crate) at: syn::Path,
+    /// Always absent in the flat form, which is named `default`.
+    pub(crate) name: Slot<LitStr>,
+    pub(crate) base_url: Slot<LitStr>,
+    pub(crate) auth_url: Slot<LitStr>,
+    pub(crate) token_url: Slot<LitStr>,
+    pub(crate) revoke_url: Slot<LitStr>,
+    pub(crate) issuer: Slot<LitStr>,
+    /// As [`ApiArgs::broken`], for this list (or, in the flat form, the top-level one).
+    pub(crate) broken: bool,
+}
+
+impl EnvironmentArgs {
+    pub(crate) fn new(at: syn::Path) -> Self {
+        Self {
+            at,
+            name: Slot::Absent,
+            base_url: Slot::Absent,
+            auth_url: Slot::Absent,
+            token_url: Slot::Absent,
+            revoke_url: Slot::Absent,
+            issuer: Slot::Absent,
+            broken: false,
+        }
+    }
+}
+
+/// One trait method, its `#[endpoint(...)]` and its arguments, as parsed.
+pub(crate) struct EndpointFn<'a> {
+    pub(crate) item: &'a TraitItemFn,
+    /// `None` when the method has no `#[endpoint]`.
+    pub(crate) attr: Option<&'a Attribute>,
+    pub(crate) args: EndpointArgs,
+    /// The arguments after the receiver.
+    pub(crate) params: Vec<ParamArgs<'a>>,
+}
+
+/// `#[endpoint(...)]` as parsed.
+#[derive(Default)]
+pub(crate) struct EndpointArgs {
+    pub(crate) method: Slot<(HttpMethod, Span)>,
+    pub(crate) path: Slot<Template>,
+    pub(crate) scopes: Slot<Vec<LitStr>>,
+    pub(crate) user: Slot<User>,
+    pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    /// As [`ApiArgs::broken`].
+    pub(crate) broken: bool,
+}
+
+/// One argument and its `#[query]`, `#[header(..)]` or `#[body]`, as parsed.
+pub(crate) struct ParamArgs<'a> {
+    pub(crate) arg: &'a PatType,
+    /// What each of our attributes on the argument says; `None` for one whose error is
+    /// already reported. More than one is a mistake the checks report.
+    pub(crate) kinds: Vec<(&'a Attribute, Option<ParamKind>)>,
+}
+
+/// A whole declaration, checked: what expansion reads.
+pub(crate) struct Declaration<'a> {
+    pub(crate) item: &'a ItemTrait,
+    pub(crate) api: Api,
+    pub(crate) endpoints: Vec<Endpoint<'a>>,
+}
+
+/// `#[oauth2_api(...)]`, checked.
 pub(crate) struct Api {
     pub(crate) provider: LitStr,
     pub(crate) environments: Vec<EnvironmentDecl>,
@@ -13,7 +145,7 @@ pub(crate) struct Api {
     pub(crate) headers: Vec<(LitStr, LitStr)>,
 }
 
-/// One environment; the flat form is one named `default`.
+/// One environment, checked; the flat form is one named `default`.
 pub(crate) struct EnvironmentDecl {
     pub(crate) name: LitStr,
     pub(crate) base_url: LitStr,
@@ -29,19 +161,19 @@ pub(crate) enum ClientAuth {
     Body,
 }
 
-/// One `#[endpoint(...)]` method.
+/// One `#[endpoint(...)]` method, checked.
 pub(crate) struct Endpoint<'a> {
     pub(crate) item: &'a TraitItemFn,
     pub(crate) docs: Vec<&'a Attribute>,
     pub(crate) method: HttpMethod,
     pub(crate) method_span: Span,
-    pub(crate) path: crate::path::Template,
-    pub(crate) scopes: Vec<LitStr>,
-    pub(crate) user: User,
-    pub(crate) headers: Vec<(LitStr, LitStr)>,
+    pub(crate) path: &'a Template,
+    pub(crate) scopes: &'a [LitStr],
+    pub(crate) user: &'a User,
+    pub(crate) headers: &'a [(LitStr, LitStr)],
     pub(crate) params: Vec<Param>,
     /// `T` of the declared `Result<T, E>`.
-    pub(crate) ok_type: Type,
+    pub(crate) ok_type: &'a Type,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -92,13 +224,25 @@ pub(crate) enum User {
     Type(Box<Type>),
 }
 
+impl User {
+    /// The user type the generated methods take first, if any.
+    pub(crate) fn as_type(&self) -> Option<&Type> {
+        match self {
+            Self::Type(ty) => Some(ty),
+            Self::Application | Self::Anonymous => None,
+        }
+    }
+}
+
+/// One argument, checked.
 pub(crate) struct Param {
     pub(crate) ident: Ident,
     pub(crate) kind: ParamKind,
 }
 
+#[derive(Clone)]
 pub(crate) enum ParamKind {
-    /// Bound to a `{segment}` of the path; resolved by the validation.
+    /// Bound to a `{segment}` of the path.
     Path,
     Query(String),
     Header(String),

@@ -5,12 +5,13 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod fallback;
 mod path;
 mod symbol;
 mod valid;
 
 use proc_macro::TokenStream;
-use syn::{ItemTrait, TraitItem};
+use syn::ItemTrait;
 
 /// Declares an OAuth2-protected API as a trait and generates its typed client.
 ///
@@ -41,19 +42,27 @@ use syn::{ItemTrait, TraitItem};
 ///
 /// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
 /// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),
-/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`, `Application`
-/// for the client-credentials grant, or `Anonymous` for an open endpoint called without a
-/// token), `headers("Name" = "value")`.
+/// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`; the bare name
+/// `Application` for the client-credentials grant, or `Anonymous` for an open endpoint
+/// called without a token: a path such as `billing::Application` is a type of yours),
+/// `headers("Name" = "value")`. Each key is given once.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
-/// endpoint whose user is a type; `NameClient`, implementing the trait, with the
-/// same methods inherent (no import needed), the session operations
-/// (`begin_authorization`, `is_authorized`, `disconnect`, `last_error`,
-/// `select_environment`) and `with_context` for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
-/// types of the API with the scopes they need.
+/// endpoint whose user is a type; `NameClient`, implementing the trait, with the same
+/// methods inherent (no import needed), the session operations (`begin_authorization`,
+/// `is_authorized`, `disconnect`, `last_error`, `select_environment`) and `with_context`
+/// for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
+/// types of the API with the scopes they need. They take the trait's visibility (a
+/// `pub(crate)` trait makes `pub(crate)` items). An endpoint cannot take the name of one
+/// of the client's own methods: `provider`, `builder`, `new`, `with_context`, `runtime`
+/// and the session operations above.
+///
+/// A mistake in the declaration is a compile error at the offending token. The trait,
+/// the client, the enum and the user trait are still emitted, as stand-ins, so that the
+/// code using them reports nothing more.
 #[proc_macro_attribute]
 pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {
     let item = match syn::parse::<ItemTrait>(input) {
@@ -70,46 +79,22 @@ pub fn oauth2_api(args: TokenStream, input: TokenStream) -> TokenStream {
     expand(args.into(), &item).into()
 }
 
+/// The pipeline: parse the declaration as written, check it, and expand it; or, when a
+/// rule fails, emit its errors beside the fallback, which keeps the rest of the crate
+/// free of errors that would only follow from them.
 fn expand(args: proc_macro2::TokenStream, item: &ItemTrait) -> proc_macro2::TokenStream {
     let cx = ctxt::Ctxt::default();
-    let api = attr::parse_api(&cx, args);
-    let mut endpoints = Vec::new();
-    for it in &item.items {
-        match it {
-            TraitItem::Fn(f) => {
-                if let Some(e) = attr::parse_endpoint(&cx, f) {
-                    valid::check(&cx, &e);
-                    endpoints.push(e);
-                }
+    let parsed = attr::parse(&cx, args, item);
+    let checked = valid::check(&cx, &parsed);
+    match (cx.check(), checked) {
+        (Ok(()), Some(decl)) => expand::expand(&decl),
+        (result, _) => {
+            let mut out = fallback::fallback(&parsed);
+            if let Err(e) = result {
+                out.extend(e.to_compile_error());
             }
-            other => cx.error_spanned_by(
-                other,
-                "an `#[oauth2_api]` trait holds only `#[endpoint]` methods",
-            ),
-        }
-    }
-    if item.items.is_empty() {
-        cx.error_spanned_by(
-            &item.ident,
-            format!(
-                "`{}` declares no endpoint: add methods such as \
-                 `#[endpoint(method = GET, path = \"/hello/world\", user = Application)] \
-                 async fn hello(&self) -> Result<Message, oauth2_api::Error>;`",
-                item.ident
-            ),
-        );
-    }
-    if !item.generics.params.is_empty() {
-        cx.error_spanned_by(&item.generics, "an `#[oauth2_api]` trait cannot be generic");
-    }
-    match (cx.check(), api) {
-        (Ok(()), Some(api)) => expand::expand(&api, item, &endpoints),
-        (Err(e), _) => {
-            let mut out = expand::fallback(item);
-            out.extend(e.to_compile_error());
             out
         }
-        (Ok(()), None) => expand::fallback(item),
     }
 }
 
@@ -127,35 +112,4 @@ pub fn endpoint(_args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use quote::quote;
-
-    /// The whole expansion of a small declaration, pretty-printed: what a reader sees
-    /// with `cargo expand`. Review changes with `UPDATE_EXPECT=1 cargo test`.
-    #[test]
-    fn expansion_is_thin() {
-        let args = quote!(
-            provider = "HMRC",
-            base_url = "https://api.example.com",
-            auth_url = "https://www.example.com/oauth/authorize",
-            token_url = "https://api.example.com/oauth/token",
-            headers("Accept" = "application/vnd.hmrc.1.0+json")
-        );
-        let item = syn::parse2(quote! {
-            pub trait HmrcVat {
-                /// The VAT obligations.
-                #[endpoint(method = GET, path = "/organisations/vat/{vrn}/obligations", scope = "read:vat", user = Company)]
-                async fn obligations(&self, vrn: &str, #[query] from: NaiveDate, #[query(rename = "status")] only: Option<Status>)
-                    -> Result<Obligations, Error>;
-
-                #[endpoint(method = POST, path = "/hello/application", scope = "hello", user = Application)]
-                async fn hello(&self, #[header("Gov-Test-Scenario")] scenario: &str, #[body] body: &Message) -> Result<(), Error>;
-            }
-        })
-        .unwrap();
-        let tokens = super::expand(args, &item);
-        let file: syn::File = syn::parse2(tokens).expect("the expansion parses as a file");
-        expect_test::expect_file!["../tests/expand/hmrc_vat.expanded.rs"]
-            .assert_eq(&prettyplease::unparse(&file));
-    }
-}
+mod tests;

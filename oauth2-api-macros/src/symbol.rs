@@ -23,6 +23,10 @@ pub(crate) const HEADER: &str = "header";
 pub(crate) const BODY: &str = "body";
 pub(crate) const RENAME: &str = "rename";
 
+/// The built-in users, recognised only as these bare names.
+pub(crate) const APPLICATION: &str = "Application";
+pub(crate) const ANONYMOUS: &str = "Anonymous";
+
 /// `expected one of: `a`, `b``, for "unknown key" messages.
 pub(crate) fn one_of(keys: &[&str]) -> String {
     keys.iter()

@@ -21,6 +21,7 @@ pub enum HmrcVatEnv {
     ///The `default` environment.
     Default,
 }
+#[automatically_derived]
 impl HmrcVatEnv {
     /// Every environment, the default first.
     pub const ALL: &'static [Self] = &[Self::Default];
@@ -36,6 +37,7 @@ pub trait HmrcVatUser: ::core::marker::Sync {
     /// Every scope the endpoints of this user type need.
     const SCOPES: &'static [&'static str];
 }
+#[automatically_derived]
 impl HmrcVatUser for Company {
     const SCOPES: &'static [&'static str] = &["read:vat"];
 }
@@ -46,6 +48,7 @@ Build it from a runtime configured with [`HmrcVatClient::builder`].*/
 pub struct HmrcVatClient {
     runtime: ::oauth2_api::Runtime,
 }
+#[automatically_derived]
 impl HmrcVatClient {
     /// The provider as declared: its name, environments and conventions.
     pub fn provider() -> ::oauth2_api::Provider {
@@ -173,6 +176,7 @@ impl HmrcVatClient {
         )
     }
 }
+#[automatically_derived]
 impl HmrcVat for HmrcVatClient {
     fn obligations(
         &self,

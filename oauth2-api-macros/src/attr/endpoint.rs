@@ -1,0 +1,167 @@
+//! `#[endpoint(...)]` on each method, one parsing function per key, and the attributes
+//! of its arguments (`#[query]`, `#[header(..)]`, `#[body]`).
+
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Expr, ExprArray, ExprLit, FnArg, Lit, LitStr, Pat, PatType, TraitItemFn, Type,
+};
+
+use super::{Keys, headers, lit_str};
+use crate::ast::{EndpointArgs, EndpointFn, HttpMethod, ParamArgs, ParamKind, Slot, User};
+use crate::ctxt::Ctxt;
+use crate::path::Template;
+use crate::symbol::*;
+
+const ENDPOINT_KEYS: Keys<EndpointArgs> = Keys {
+    list: "`#[endpoint(...)]`",
+    keys: &[
+        (METHOD, |_, e, m| e.method.set(method(m))),
+        (PATH, |_, e, m| e.path.set(path(m))),
+        (SCOPE, |_, e, m| e.scopes.set(scopes(m))),
+        (USER, |_, e, m| e.user.set(user(m))),
+        (HEADERS, |_, e, m| e.headers.set(headers(m))),
+    ],
+    repeatable: &[],
+};
+
+/// Parses one trait method: its `#[endpoint(...)]`, if any, and its arguments.
+pub(super) fn parse<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> EndpointFn<'a> {
+    let attr = item.attrs.iter().find(|a| a.path().is_ident(ENDPOINT));
+    let mut args = EndpointArgs::default();
+    if let Some(attr) = attr
+        && let Err(e) = attr.parse_nested_meta(ENDPOINT_KEYS.visitor(cx, &mut args))
+    {
+        cx.syn_error(e);
+        args.broken = true;
+    }
+    let params = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(arg) => Some(param(cx, arg)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    EndpointFn {
+        item,
+        attr,
+        args,
+        params,
+    }
+}
+
+/// `method = GET`.
+fn method(meta: &ParseNestedMeta<'_>) -> syn::Result<(HttpMethod, proc_macro2::Span)> {
+    let ident: syn::Ident = meta.value()?.parse()?;
+    match HttpMethod::from_ident(&ident) {
+        Some(method) => Ok((method, ident.span())),
+        None => Err(syn::Error::new_spanned(
+            &ident,
+            format!(
+                "unknown HTTP method `{ident}`; expected one of: {}",
+                one_of(HttpMethod::NAMES)
+            ),
+        )),
+    }
+}
+
+/// `path = "/vat/{vrn}/obligations"`.
+fn path(meta: &ParseNestedMeta<'_>) -> syn::Result<Template> {
+    Template::parse(lit_str(meta)?)
+}
+
+/// `scope = "a"` or `scope = ["a", "b"]`.
+fn scopes(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+    let value: Expr = meta.value()?.parse()?;
+    let lit = |e: &Expr| match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
+        _ => None,
+    };
+    let list = match &value {
+        Expr::Array(ExprArray { elems, .. }) => elems.iter().map(lit).collect(),
+        e => lit(e).map(|s| vec![s]),
+    };
+    list.ok_or_else(|| {
+        syn::Error::new_spanned(
+            &value,
+            "expected `scope = \"read:vat\"` or `scope = [\"read:vat\", \"write:vat\"]`",
+        )
+    })
+}
+
+/// `user = Company`. Only the bare names `Application` and `Anonymous` are the built-in
+/// users: a path such as `billing::Application` is the application's own type.
+fn user(meta: &ParseNestedMeta<'_>) -> syn::Result<User> {
+    let ty: Type = meta.value()?.parse()?;
+    Ok(match &ty {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident(APPLICATION) => User::Application,
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident(ANONYMOUS) => User::Anonymous,
+        _ => User::Type(Box::new(ty)),
+    })
+}
+
+/// `#[query(rename = "wireName")]`.
+#[derive(Default)]
+struct QueryArgs {
+    rename: Slot<LitStr>,
+}
+
+const QUERY_KEYS: Keys<QueryArgs> = Keys {
+    list: "`#[query(...)]`",
+    keys: &[(RENAME, |_, q, m| q.rename.set(lit_str(m)))],
+    repeatable: &[],
+};
+
+/// One argument: what each of our attributes on it says.
+fn param<'a>(cx: &Ctxt, arg: &'a PatType) -> ParamArgs<'a> {
+    let kinds = arg
+        .attrs
+        .iter()
+        .filter_map(|attr| {
+            let kind = if attr.path().is_ident(QUERY) {
+                Some(query(cx, attr, arg))
+            } else if attr.path().is_ident(HEADER) {
+                header(attr).map_err(|e| cx.syn_error(e)).ok()
+            } else if attr.path().is_ident(BODY) {
+                Some(ParamKind::Body(attr.span()))
+            } else {
+                return None;
+            };
+            Some((attr, kind))
+        })
+        .collect();
+    ParamArgs { arg, kinds }
+}
+
+/// `#[query]` sends the argument under its own name; `#[query(rename = "...")]` under
+/// another.
+fn query(cx: &Ctxt, attr: &Attribute, arg: &PatType) -> ParamKind {
+    let mut args = QueryArgs::default();
+    if !matches!(attr.meta, syn::Meta::Path(_))
+        && let Err(e) = attr.parse_nested_meta(QUERY_KEYS.visitor(cx, &mut args))
+    {
+        cx.syn_error(e);
+    }
+    let name = match (args.rename.given(), &*arg.pat) {
+        (Some(rename), _) => rename.value(),
+        (None, Pat::Ident(pat)) => pat.ident.to_string(),
+        (None, pat) => pat.to_token_stream().to_string(),
+    };
+    ParamKind::Query(name)
+}
+
+/// `#[header("Name")]`.
+fn header(attr: &Attribute) -> syn::Result<ParamKind> {
+    match attr.parse_args::<LitStr>() {
+        Ok(lit) => Ok(ParamKind::Header(lit.value())),
+        Err(_) => Err(syn::Error::new_spanned(
+            attr,
+            "expected `#[header(\"Header-Name\")]`",
+        )),
+    }
+}

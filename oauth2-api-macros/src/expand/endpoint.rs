@@ -1,0 +1,146 @@
+//! One endpoint's methods: its declaration in the trait, its implementation for the
+//! client (forwarding to the inherent method), and the inherent method that describes the
+//! request and makes one call into the runtime.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident};
+
+use super::Names;
+use crate::ast::{Endpoint, ParamKind, User};
+use crate::path::Segment;
+
+/// The endpoint's arguments as declared, without our attributes, user argument first.
+fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
+    let mut args = Vec::new();
+    if let User::Type(ty) = &e.user {
+        args.push(quote!(user: &#ty));
+    }
+    for arg in e.item.sig.inputs.iter().skip(1) {
+        if let FnArg::Typed(arg) = arg {
+            let (pat, ty) = (&arg.pat, &arg.ty);
+            args.push(quote!(#pat: #ty));
+        }
+    }
+    args
+}
+
+fn output(e: &Endpoint<'_>) -> TokenStream {
+    match &e.item.sig.output {
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+        syn::ReturnType::Default => quote!(()),
+    }
+}
+
+pub(super) fn trait_fn(e: &Endpoint<'_>) -> TokenStream {
+    let docs = &e.docs;
+    let ident = &e.item.sig.ident;
+    let args = signature_args(e);
+    let output = output(e);
+    quote! {
+        #(#docs)*
+        fn #ident(&self, #(#args),*)
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send;
+    }
+}
+
+pub(super) fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
+    let ident = &e.item.sig.ident;
+    let args = signature_args(e);
+    let output = output(e);
+    let user = matches!(e.user, User::Type(_)).then(|| quote!(user,));
+    let names = e.params.iter().map(|p| &p.ident);
+    quote! {
+        fn #ident(&self, #(#args),*)
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send {
+            #client::#ident(self, #user #(#names),*)
+        }
+    }
+}
+
+pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let Names {
+        vis,
+        user: user_trait,
+        ..
+    } = names;
+    let docs = &e.docs;
+    let ident = &e.item.sig.ident;
+    let args = signature_args(e);
+    let output = output(e);
+    let name = ident.to_string();
+    let method = Ident::new(e.method.variant(), e.method_span);
+    let scopes = &e.scopes;
+    let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
+    let parts = request_parts(e);
+    // A person is asked at once for every scope of the API for their kind of user.
+    let authorize_scopes = match &e.user {
+        User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
+        _ => quote!(&[#(#scopes),*]),
+    };
+    let ok = &e.ok_type;
+    let call = match &e.user {
+        User::Application => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
+            quote!(#call(&self.runtime, ::oauth2_api::UserRef::application(), __request))
+        }
+        User::Anonymous => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call_open::<#ok>);
+            quote!(#call(&self.runtime, __request))
+        }
+        User::Type(ty) => {
+            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
+            let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
+            quote!(#call(&self.runtime, #user, __request))
+        }
+    };
+    quote! {
+        #(#docs)*
+        #vis async fn #ident(&self, #(#args),*) -> #output {
+            static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
+                name: #name,
+                method: ::oauth2_api::Method::#method,
+                scopes: &[#(#scopes),*],
+                authorize_scopes: #authorize_scopes,
+                headers: &[#(#headers),*],
+            };
+            let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+            #(#parts)*
+            ::core::result::Result::map_err(
+                #call.await,
+                ::core::convert::Into::into,
+            )
+        }
+    }
+}
+
+fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
+    let mut parts = Vec::new();
+    for segment in &e.path.segments {
+        parts.push(match segment {
+            Segment::Static(s) => quote!(__request.path(#s);),
+            Segment::Capture(c) => {
+                let ident = Ident::new(c, Span::call_site());
+                let param = e
+                    .params
+                    .iter()
+                    .find(|p| p.ident == c)
+                    .map(|p| &p.ident)
+                    .unwrap_or(&ident);
+                quote!(__request.path_param(#c, &#param);)
+            }
+        });
+    }
+    for p in &e.params {
+        let ident = &p.ident;
+        let arg = ident.to_string();
+        parts.push(match &p.kind {
+            ParamKind::Path => continue,
+            ParamKind::Query(wire) => quote!(__request.query(#arg, #wire, &#ident);),
+            ParamKind::Header(header) => quote!(__request.header(#arg, #header, &#ident);),
+            ParamKind::Body(_) => quote!(__request.body(#arg, &#ident);),
+        });
+    }
+    parts
+}

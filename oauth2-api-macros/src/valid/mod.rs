@@ -1,0 +1,116 @@
+//! Validation: every rule a declaration must keep, one small function each with the
+//! sentence that says why. It is the only place that turns what was parsed into the
+//! checked declaration expansion reads; a rule that fails reports a spanned error and
+//! the declaration is not expanded (the fallback is emitted instead).
+
+mod api;
+mod endpoint;
+
+use syn::{ItemTrait, LitStr};
+
+use crate::ast::{Declaration, EndpointFn, Parsed, Slot};
+use crate::ctxt::Ctxt;
+use crate::expand::{CLIENT_METHODS, Names};
+use crate::symbol::one_of;
+
+/// Checks a whole declaration; `Some` only when every rule holds.
+pub(crate) fn check<'a>(cx: &Ctxt, parsed: &'a Parsed<'a>) -> Option<Declaration<'a>> {
+    trait_is_not_generic(cx, parsed.item);
+    trait_holds_only_methods(cx, parsed);
+    trait_declares_endpoints(cx, parsed.item);
+    let api = api::check(cx, &parsed.api);
+    let endpoints: Vec<_> = parsed
+        .endpoints
+        .iter()
+        .map(|e| endpoint::check(cx, e))
+        .collect();
+    endpoint_names_are_distinct(cx, &parsed.endpoints);
+    endpoint_names_are_free(cx, parsed);
+    Some(Declaration {
+        item: parsed.item,
+        api: api?,
+        endpoints: endpoints.into_iter().collect::<Option<_>>()?,
+    })
+}
+
+/// The generated client names the trait without parameters.
+fn trait_is_not_generic(cx: &Ctxt, item: &ItemTrait) {
+    if !item.generics.params.is_empty() {
+        cx.error_spanned_by(&item.generics, "an `#[oauth2_api]` trait cannot be generic");
+    }
+}
+
+/// The client implements the trait, and can implement only what it generates.
+fn trait_holds_only_methods(cx: &Ctxt, parsed: &Parsed<'_>) {
+    for other in &parsed.others {
+        cx.error_spanned_by(
+            other,
+            "an `#[oauth2_api]` trait holds only `#[endpoint]` methods",
+        );
+    }
+}
+
+/// A declaration without endpoints is most likely unfinished.
+fn trait_declares_endpoints(cx: &Ctxt, item: &ItemTrait) {
+    if item.items.is_empty() {
+        cx.error_spanned_by(
+            &item.ident,
+            format!(
+                "`{}` declares no endpoint: add methods such as \
+                 `#[endpoint(method = GET, path = \"/hello/world\", user = Application)] \
+                 async fn hello(&self) -> Result<Message, oauth2_api::Error>;`",
+                item.ident
+            ),
+        );
+    }
+}
+
+/// Each endpoint becomes a method of the trait and of the client: a second one of the
+/// same name would be a duplicate definition inside the expansion.
+fn endpoint_names_are_distinct(cx: &Ctxt, endpoints: &[EndpointFn<'_>]) {
+    for (i, e) in endpoints.iter().enumerate() {
+        let ident = &e.item.sig.ident;
+        if endpoints[..i]
+            .iter()
+            .any(|earlier| earlier.item.sig.ident == *ident)
+        {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` is declared twice: give each endpoint its own name"),
+            );
+        }
+    }
+}
+
+/// The client has methods of its own (`new`, `disconnect`, ...): an endpoint of the same
+/// name would be a duplicate definition inside the expansion.
+fn endpoint_names_are_free(cx: &Ctxt, parsed: &Parsed<'_>) {
+    let client = Names::of(parsed.item).client;
+    for e in parsed.endpoints.iter().filter(|e| e.attr.is_some()) {
+        let ident = &e.item.sig.ident;
+        if CLIENT_METHODS.iter().any(|m| ident == m) {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "an endpoint cannot be named `{ident}`: `{client}` has a generated method \
+                     of that name; rename the endpoint (the generated methods are {})",
+                    one_of(CLIENT_METHODS)
+                ),
+            );
+        }
+    }
+}
+
+/// Header names are sent as written: they must be valid HTTP header names.
+fn header_names_are_valid(cx: &Ctxt, headers: &Slot<Vec<(LitStr, LitStr)>>) {
+    for (name, _) in headers.given().into_iter().flatten() {
+        let value = name.value();
+        let valid = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        if !valid {
+            cx.error_spanned_by(name, "not a valid HTTP header name");
+        }
+    }
+}
