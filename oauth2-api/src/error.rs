@@ -508,9 +508,13 @@ pub(crate) fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
             continue;
         }
         let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        // Percent-encodings may use lower-case hex (`%2f`).
+        let form_lower = lower_hex(&form);
         let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json.trim_matches('"');
-        for shape in [secret, &form, json] {
+        let json = json.trim_matches('"').to_owned();
+        // JSON may also escape `/` (PHP's json_encode does).
+        let json_slashes = json.replace('/', "\\/");
+        for shape in [secret, &form, &form_lower, &json, &json_slashes] {
             if !shape.is_empty() && text.contains(shape) {
                 text = text.replace(shape, "[redacted]");
             }
@@ -519,9 +523,44 @@ pub(crate) fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
     text
 }
 
+/// `text` with the hex digits of its `%XX` escapes in lower case.
+fn lower_hex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut escape = 0;
+    for c in text.chars() {
+        if c == '%' {
+            escape = 2;
+            out.push(c);
+        } else if escape > 0 {
+            escape -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacts_google_style_tokens_in_every_encoding() {
+        let token = "1//0gAb-c/A+c=";
+        for page in [
+            "raw 1//0gAb-c/A+c= end",
+            "form 1%2F%2F0gAb-c%2FA%2Bc%3D end",
+            "lower 1%2f%2f0gAb-c%2fA%2bc%3d end",
+            r#"json "1\/\/0gAb-c\/A+c=" end"#,
+        ] {
+            let got = redact(page, &[token]);
+            assert!(
+                got.contains("[redacted]") && !got.contains("0gAb"),
+                "{page} -> {got}"
+            );
+        }
+    }
 
     #[test]
     fn redacts_every_shape_of_a_secret() {
@@ -531,6 +570,6 @@ mod tests {
             !got.contains("a/b+c") && !got.contains("a%2Fb%2Bc"),
             "{got}"
         );
-        assert_eq!(got.matches("[redacted]").count(), 2, "{got}");
+        assert_eq!(got.matches("[redacted]").count(), 3, "{got}");
     }
 }

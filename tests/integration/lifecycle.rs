@@ -301,23 +301,37 @@ async fn a_token_with_control_characters_is_a_malformed_answer() {
         let user = Company(1);
         authorize(&sandbox, &runtime, &user, &["hello"]).await;
         expire_stored_token(&runtime, &user).await;
-        let kept = stored_tokens(&runtime, &user).await.refresh_token.unwrap();
         sandbox.fail_next_token_request(token_answer(access, "rotated", "3600"));
         let err = hello_status(&runtime, &user).await.unwrap_err();
         assert!(
             matches!(err, Error::Token(TokenError::Malformed { .. })),
             "{access}: {err:?}"
         );
+        // Nothing unusable is stored, and the refresh token that came with it is kept
+        // (after a rotation it is the grant's only live one).
         let stored = stored_tokens(&runtime, &user).await;
-        assert_eq!(
-            stored.refresh_token.unwrap().expose_secret(),
-            kept.expose_secret()
-        );
-        // The next refresh, answered properly, works: nothing unusable was stored.
-        assert_eq!(
-            hello_status(&runtime, &user).await.unwrap(),
-            200,
-            "{access}"
-        );
+        let sent = stored.access_token.expose_secret();
+        assert!(!sent.chars().any(char::is_control), "{access}");
+        assert!(stored.expires_at.is_some_and(|at| at <= SystemTime::now()));
+        let refresh = stored.refresh_token.unwrap();
+        assert_eq!(refresh.expose_secret(), "rotated", "{access}");
     }
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_beside_a_broken_access_token_keeps_the_grant() {
+    let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
+    let user = Company(1);
+    authorize(&sandbox, &runtime, &user, &["hello"]).await;
+    expire_stored_token(&runtime, &user).await;
+    // The sandbox rotates for real; the answer's access token arrives broken.
+    sandbox.fail_next_token_request(TokenFault::BreakAccessToken);
+    let err = hello_status(&runtime, &user).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Token(TokenError::Malformed { .. })),
+        "{err:?}"
+    );
+    // The next call refreshes with the rotated token: the grant is alive.
+    assert_eq!(hello_status(&runtime, &user).await.unwrap(), 200);
+    assert_eq!(sandbox.counts().refresh_token, 2);
 }

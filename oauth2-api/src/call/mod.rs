@@ -2,6 +2,7 @@
 //! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use tracing::Instrument;
@@ -174,7 +175,7 @@ impl Runtime {
     async fn send_with(
         &self,
         key: &SessionKey,
-        token: Option<&TokenSet>,
+        token: Option<&Arc<TokenSet>>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let mut attempt = 0;
@@ -208,7 +209,7 @@ impl Runtime {
     async fn send_once(
         &self,
         key: &SessionKey,
-        token: Option<&TokenSet>,
+        token: Option<&Arc<TokenSet>>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let env = self.environment_named(&key.environment)?;
@@ -296,6 +297,7 @@ impl Runtime {
             status,
             headers,
             body,
+            sent_token: token.cloned(),
         })
     }
 

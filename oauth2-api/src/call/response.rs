@@ -1,10 +1,14 @@
 //! What the API answered: the raw answer, and what the runtime reads in it before
 //! handing it on (an `insufficient_scope` challenge, its own token echoed in an error page).
 
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, Error, ProviderError, excerpt};
+use crate::error::{ApiError, Error, ProviderError, excerpt, redact};
 use crate::http::retry_after;
+use crate::session::TokenSet;
 
 use super::challenge::challenges;
 
@@ -17,6 +21,8 @@ pub struct RawResponse {
     pub headers: http::HeaderMap,
     /// The body.
     pub body: Vec<u8>,
+    /// The token the request carried: never shown in an error made of this answer.
+    pub(crate) sent_token: Option<Arc<TokenSet>>,
 }
 
 impl RawResponse {
@@ -50,10 +56,22 @@ impl RawResponse {
                 .flatten();
             as_text.ok_or_else(|| Error::Decode {
                 endpoint: endpoint.to_owned(),
-                body: excerpt(&self.body, 1024),
+                body: self.excerpt(1024),
                 source,
             })
         })
+    }
+
+    /// At most `max` bytes of the body for an error value, without the sent token.
+    fn excerpt(&self, max: usize) -> String {
+        match &self.sent_token {
+            Some(token) => {
+                let text = String::from_utf8_lossy(&self.body);
+                let text = redact(&text, &[token.access_token.expose_secret()]);
+                excerpt(text.as_bytes(), max)
+            }
+            None => excerpt(&self.body, max),
+        }
     }
 
     /// An [`ApiError`] for a non-success answer.
@@ -62,7 +80,7 @@ impl RawResponse {
             endpoint: endpoint.to_owned(),
             status: self.status,
             provider: ProviderError::from_body(&self.body),
-            body: excerpt(&self.body, 2048),
+            body: self.excerpt(2048),
             retry_after: retry_after(&self.headers),
         }
     }
@@ -121,6 +139,7 @@ mod tests {
             status,
             headers,
             body: Vec::new(),
+            sent_token: None,
         }
     }
 

@@ -70,13 +70,23 @@ impl Runtime {
             request,
             detail: format!("the {what} is empty or holds a control character"),
         };
-        let access = response.access_token().secret();
-        if !is_token_text(access) {
-            return Err(malformed("access token"));
-        }
         let refresh = response.refresh_token().map(|r| r.secret());
         if refresh.is_some_and(|r| !is_token_text(r)) {
             return Err(malformed("refresh token"));
+        }
+        let mut access = response.access_token().secret().as_str();
+        let mut expires_in = response.expires_in();
+        if !is_token_text(access) {
+            if refresh.is_none() {
+                return Err(malformed("access token"));
+            }
+            // The refresh token that came with it may be the grant's only live one (a
+            // rotation): keep it, with an access token that is due at once.
+            tracing::warn!(
+                "the token answer's access token is unusable: keeping its refresh token"
+            );
+            access = UNUSABLE_ACCESS_TOKEN;
+            expires_in = None;
         }
         if granted.iter().any(|s| !is_token_text(s)) {
             return Err(malformed("scope"));
@@ -85,6 +95,7 @@ impl Runtime {
         if !is_token_text(&token_type) {
             return Err(malformed("token type"));
         }
+        let unusable = access == UNUSABLE_ACCESS_TOKEN;
         Ok(TokenSet {
             access_token: SecretString::from(access.to_owned()),
             // RFC 6749 §6: a refresh answer without a refresh token keeps the old one.
@@ -94,7 +105,10 @@ impl Runtime {
             // Counted from when the request was sent, so the lifetime is never overstated;
             // `http` caps the lifetime, so this cannot overflow, but an overflow would
             // only mean "no known expiry".
-            expires_at: response.expires_in().and_then(|d| sent_at.checked_add(d)),
+            expires_at: match unusable {
+                true => Some(SystemTime::UNIX_EPOCH),
+                false => expires_in.and_then(|d| sent_at.checked_add(d)),
+            },
             scopes: if granted.is_empty() {
                 asked.to_vec()
             } else {
@@ -227,6 +241,15 @@ fn token_span(key: &SessionKey, request: TokenRequest) -> tracing::Span {
         user = %key.user,
         request = %request,
     )
+}
+
+/// Stands for an access token the provider sent unusable (a control character in it),
+/// kept beside the refresh token that came with it; expired, so it is never sent.
+pub(crate) const UNUSABLE_ACCESS_TOKEN: &str = "unusable-access-token";
+
+/// Whether `tokens` hold the stand-in for an unusable access token.
+pub(crate) fn is_unusable(tokens: &TokenSet) -> bool {
+    tokens.same_access_token(UNUSABLE_ACCESS_TOKEN)
 }
 
 /// Text that can be stored in any backend and sent back in a header or a form: not empty,

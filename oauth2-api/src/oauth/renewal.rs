@@ -39,8 +39,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
 use crate::call::Scopes;
-use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError};
+use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError, TokenRequest};
 use crate::oauth::grants::LEASE_POLL;
+use crate::oauth::grants::is_unusable;
 use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
 use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
@@ -356,6 +357,21 @@ impl Runtime {
             }
         };
         match result {
+            Ok(tokens) if is_unusable(&tokens) => {
+                let request = match key.user.is_application() {
+                    true => TokenRequest::ClientCredentials,
+                    false => TokenRequest::RefreshToken,
+                };
+                let e = Error::Token(TokenError::Malformed {
+                    request,
+                    detail:
+                        "the access token holds a control character (its refresh token is kept)"
+                            .to_owned(),
+                });
+                self.keep_renewed(key, scopes, ask, &basis, tokens).await?;
+                self.record_error(key, last_error_of(&e)).await;
+                Err(e)
+            }
             Ok(tokens) => self.keep_renewed(key, scopes, ask, &basis, tokens).await,
             Err(Error::Token(TokenError::Rejected {
                 code, description, ..

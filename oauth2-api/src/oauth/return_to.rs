@@ -57,8 +57,30 @@ fn check_layer(bytes: &[u8], decoded: bool) -> Result<(), &'static str> {
     if !decoded && bytes.contains(&b' ') {
         return Err("it has spaces (percent-encode them)");
     }
+    if decoded && !bytes.is_ascii() {
+        // Encoded text outside ASCII must be real UTF-8 (an overlong `%C0%AF` is a `/` to
+        // lax decoders) without look-alikes of `/` and `\` that some normalise to them.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Err("it has encoded bytes that are not UTF-8");
+        };
+        if text.chars().any(|c| SLASH_LOOKALIKES.contains(&c)) {
+            return Err("it has an encoded look-alike of `/` or `\\`");
+        }
+    }
     Ok(())
 }
+
+/// Characters that Unicode normalisation (NFKC) or careless servers turn into `/` or `\`.
+const SLASH_LOOKALIKES: [char; 8] = [
+    '\u{2044}', // fraction slash
+    '\u{2215}', // division slash
+    '\u{2216}', // set minus
+    '\u{29F5}', // reverse solidus operator
+    '\u{29F8}', // big solidus
+    '\u{29F9}', // big reverse solidus
+    '\u{FF0F}', // fullwidth solidus
+    '\u{FF3C}', // fullwidth reverse solidus
+];
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +126,11 @@ mod tests {
             "/\u{FF0F}evil.example",
             "/\u{2215}evil.example",
             "/ /evil.example",
+            "/%EF%BC%8Fevil.example",
+            "/%E2%88%95evil.example",
+            "/%EF%BC%BCevil.example",
+            "/%C0%AFevil.example",
+            "/%25EF%25BC%258Fevil.example",
         ] {
             assert!(check(bad).is_err(), "{bad:?} must be refused");
         }

@@ -47,8 +47,9 @@ pub(crate) const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// The form parameters and Basic credentials of a token request that are secrets: what
 /// an error page echoing the request must not carry into an error value.
-fn sent_secrets(request: &HttpRequest) -> Vec<String> {
-    const SECRET_PARAMS: [&str; 6] = [
+fn sent_secrets(headers: &http::HeaderMap, body: &[u8]) -> Vec<String> {
+    const SECRET_PARAMS: [&str; 7] = [
+        "token",
         "refresh_token",
         "code",
         "code_verifier",
@@ -56,12 +57,11 @@ fn sent_secrets(request: &HttpRequest) -> Vec<String> {
         "client_assertion",
         "password",
     ];
-    let mut secrets: Vec<String> = url::form_urlencoded::parse(request.body())
+    let mut secrets: Vec<String> = url::form_urlencoded::parse(body)
         .filter(|(name, _)| SECRET_PARAMS.contains(&name.as_ref()))
         .map(|(_, value)| value.into_owned())
         .collect();
-    let basic = request
-        .headers()
+    let basic = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "));
@@ -105,7 +105,7 @@ impl TokenHttp {
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
-        let secrets = sent_secrets(&request);
+        let secrets = sent_secrets(request.headers(), request.body());
         let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send {
             message: "the request could not be built".to_owned(),
             source: e,
@@ -152,7 +152,13 @@ impl TokenHttp {
         // Only an RFC 6749 error object goes to the `oauth2` decoder; anything else
         // (an HTML 500 page, a gateway's 503) keeps its status.
         match json {
-            Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_string) => {
+            Some(Value::Object(mut map)) if map.get("error").is_some_and(Value::is_string) => {
+                // Kept in the error and the session's last error: not what we sent.
+                for field in ["error", "error_description", "error_uri"] {
+                    if let Some(Value::String(text)) = map.get_mut(field) {
+                        *text = redact(text, &secrets);
+                    }
+                }
                 Ok(json_response(status, Value::Object(map)))
             }
             _ => Err(HttpFailure::Status {
@@ -197,20 +203,22 @@ impl TokenHttp {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&form)
             .finish();
-        let mut response = request
+        let transport = |e: reqwest::Error| TokenError::Transport {
+            request: asked,
+            message: describe_reqwest(&e),
+            source: Box::new(e.without_url()),
+        };
+        let request = request
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| TokenError::Transport {
-                request: asked,
-                message: describe_reqwest(&e),
-                source: Box::new(e.without_url()),
-            })?;
+            .body(body.clone())
+            .build()
+            .map_err(transport)?;
+        let secrets = sent_secrets(request.headers(), body.as_bytes());
+        let mut response = self.client.execute(request).await.map_err(transport)?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = match read_capped(&mut response, MAX_TOKEN_ANSWER).await {
@@ -235,12 +243,10 @@ impl TokenHttp {
         match serde_json::from_slice::<OAuthError>(&body) {
             Ok(e) => Err(TokenError::Rejected {
                 request: asked,
-                code: e.error,
-                description: e.error_description,
+                code: redact(&e.error, &secrets),
+                description: e.error_description.map(|d| redact(&d, &secrets)),
             }),
             Err(_) => {
-                let secrets = [Some(revocation.token), revocation.client_secret];
-                let secrets: Vec<&str> = secrets.into_iter().flatten().collect();
                 let body = redact(&String::from_utf8_lossy(&body), &secrets);
                 Err(TokenError::Status {
                     request: asked,

@@ -128,6 +128,9 @@ pub enum TokenFault {
     /// Answer this status with an HTML page that echoes the request's form and its
     /// `Authorization` header, as careless error pages do.
     Echo(u16),
+    /// Answer normally (rotating the refresh token), but with a CR LF inside the access
+    /// token, as a broken proxy or provider might.
+    BreakAccessToken,
     /// Wait until `gate` is notified, then answer with the fault given (or normally):
     /// lets a test act while a token request is in flight.
     Held(Arc<tokio::sync::Notify>, Option<Box<TokenFault>>),

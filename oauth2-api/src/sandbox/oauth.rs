@@ -289,8 +289,35 @@ async fn token(
     headers: HeaderMap,
     Form(p): Form<Params>,
 ) -> Response {
+    let break_access = {
+        let mut state = shared.state();
+        let front = matches!(
+            state.token_faults.front(),
+            Some(TokenFault::BreakAccessToken)
+        );
+        front && state.token_faults.pop_front().is_some()
+    };
     let response = grant(&shared, &headers, &p).await;
     shared.persist();
+    match break_access {
+        true => break_access_token(response).await,
+        false => response,
+    }
+}
+
+/// The answer with a CR LF inside its access token (the rest, a rotation included, as
+/// issued).
+async fn break_access_token(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(serde_json::Value::String(access)) = json.get_mut("access_token") {
+        access.push_str("\r\nX-Injected: 1");
+    }
+    let mut response = Json(json).into_response();
+    *response.status_mut() = parts.status;
     response
 }
 
@@ -334,7 +361,7 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
         other => other,
     };
     match fault {
-        Some(TokenFault::Held(..)) => {}
+        Some(TokenFault::Held(..) | TokenFault::BreakAccessToken) => {}
         Some(TokenFault::Echo(status)) => return echo(status, headers, p),
         None => {}
         Some(TokenFault::Delay(d)) => tokio::time::sleep(d).await,

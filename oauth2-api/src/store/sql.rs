@@ -44,7 +44,9 @@ pub(crate) const INSERT: &str =
 /// Writes whatever the row holds, without reading it; the version goes on from the stored
 /// one when that is positive.
 pub(crate) const REPLACE: &str = upsert_session!(
-    "CASE WHEN oauth2_api_session.version > 0 THEN oauth2_api_session.version + 1 ELSE 1 END",
+    "CASE WHEN oauth2_api_session.version > 0
+               AND oauth2_api_session.version < 9223372036854775807
+          THEN oauth2_api_session.version + 1 ELSE 1 END",
     "RETURNING version"
 );
 
@@ -345,9 +347,8 @@ macro_rules! sql_session_store {
                 let e = |e: sqlx::Error| StoreError::new("compare_and_swap", e);
                 let expected =
                     i64::try_from(expected).map_err(|e| StoreError::new("compare_and_swap", e))?;
-                let version = expected.checked_add(1).ok_or_else(|| {
-                    StoreError::message("compare_and_swap", "the version is at its maximum")
-                })?;
+                // At the largest version, start again: a version only has to change.
+                let version = expected.checked_add(1).unwrap_or(1);
                 let statement = if expected == 0 {
                     sql::INSERT
                 } else {

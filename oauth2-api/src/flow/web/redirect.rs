@@ -13,6 +13,7 @@ use crate::error::{AuthorizationReason, AuthorizationRequired};
 use crate::flow::page::{error_page, page};
 use crate::oauth::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
 use crate::runtime::Runtime;
+use crate::session::Session;
 
 /// After an authorization that came back without some scopes, how long the same user is
 /// not sent to the provider again for them: long enough to stop a redirect loop, short
@@ -79,6 +80,9 @@ async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Opti
         Ok(session) => session?,
         Err(e) => return Some(error_page(&e.into())),
     };
+    if required.reason == AuthorizationReason::InsufficientScope {
+        return refused_despite_grant(required, &session);
+    }
     let last = session.state.last_error.as_ref()?;
     let recent = SystemTime::now()
         .duration_since(last.at)
@@ -114,13 +118,35 @@ async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Opti
          permissions at the provider.",
         missing.join(" ")
     );
-    Some(
-        (
-            StatusCode::FORBIDDEN,
-            page("Authorization incomplete", &message),
-        )
-            .into_response(),
+    Some(incomplete(&message))
+}
+
+/// The API answered `insufficient_scope` although the grant stored within
+/// [`LOOP_WINDOW`] holds every scope asked for: authorizing again would end the same way.
+fn refused_despite_grant(required: &AuthorizationRequired, session: &Session) -> Option<Response> {
+    let tokens = session.state.tokens.as_ref()?;
+    let recent = SystemTime::now()
+        .duration_since(session.updated_at)
+        .map_or(true, |age| age < LOOP_WINDOW);
+    if !recent || !tokens.covers(&required.scopes) {
+        return None;
+    }
+    tracing::warn!(session = %required.session, "the API refuses scopes the provider has just granted: not redirecting again");
+    let message = format!(
+        "The API refuses this page for lack of the scopes {}, which the provider has just \
+         granted, so asking it again would end the same way. Check the application's \
+         registration and permissions at the provider.",
+        required.scopes.join(" ")
+    );
+    Some(incomplete(&message))
+}
+
+fn incomplete(message: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page("Authorization incomplete", message),
     )
+        .into_response()
 }
 
 /// The path of the `Referer` when it is on the same host as the request.
