@@ -18,6 +18,47 @@
 //! - `sandbox` (feature): a local provider for demos and tests.
 //! - [`Error`]: every failure, typed.
 //!
+//! An API declared and called (the generated `VatClient` holds a [`Runtime`]; each
+//! method takes the user first, gets a usable token, sends, and decodes the answer):
+//!
+//! ```no_run
+//! use oauth2_api::{oauth2_api, store::MemoryStore, ApiUser, Credentials, Error, UserRef};
+//!
+//! pub struct Company { pub id: u32 }
+//! impl ApiUser for Company {
+//!     fn user_ref(&self) -> UserRef { UserRef::new("company", self.id.to_string()) }
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! pub struct Obligations { pub obligations: Vec<serde_json::Value> }
+//!
+//! #[oauth2_api(provider = "HMRC",
+//!              base_url = "https://test-api.service.hmrc.gov.uk",
+//!              auth_url = "https://test-www.tax.service.gov.uk/oauth/authorize",
+//!              token_url = "https://test-api.service.hmrc.gov.uk/oauth/token")]
+//! pub trait Vat {
+//!     #[endpoint(method = GET, path = "/organisations/vat/{vrn}/obligations",
+//!                scope = "read:vat", user = Company)]
+//!     async fn obligations(&self, vrn: &str, #[query] from: &str, #[query] to: &str)
+//!         -> Result<Obligations, Error>;
+//! }
+//!
+//! # async fn run() -> Result<(), Error> {
+//! let runtime = VatClient::builder()
+//!     .credentials(Credentials::new("client-id").secret("client-secret")
+//!         .redirect_url("http://localhost:8765/oauth2/callback"))
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//! let client = VatClient::new(runtime);
+//! match client.obligations(&Company { id: 42 }, "123456789", "2017-01-01", "2017-12-31").await {
+//!     Ok(answer) => println!("{} obligations", answer.obligations.len()),
+//!     Err(Error::AuthorizationRequired(auth)) => println!("authorize at {}", auth.url),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The runtime works without macros too:
 //!
 //! ```no_run

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Values for one call or one end user's requests (an IP address, a device id), read by
-/// [`RequestHook`]s. Attach it with [`Runtime::with_context`](crate::Runtime::with_context).
+/// [`RequestHook`](crate::RequestHook)s. Attach it with [`Runtime::with_context`](crate::Runtime::with_context).
 #[derive(Clone, Default)]
 pub struct CallContext {
     values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,

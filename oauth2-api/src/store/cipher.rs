@@ -1,5 +1,5 @@
 //! Tokens at rest: AEAD encryption of access tokens, refresh tokens and PKCE verifiers
-//! (feature `encryption`), with XChaCha20-Poly1305 from RustCrypto.
+//! (features `sqlite` and `postgres`), with XChaCha20-Poly1305 from RustCrypto.
 //!
 //! A stored value reads `enc:v1:<key id>:<base64url(nonce ‖ ciphertext)>`. The key id
 //! lets keys rotate: new writes use the current key, reads find the key by its id. The

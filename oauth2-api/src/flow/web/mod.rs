@@ -29,7 +29,7 @@
 //! authorization *begun by someone else*. Without more, an attacker begins an
 //! authorization as their own user, sends the URL to a victim, and the victim's grant is
 //! stored under the attacker's user (RFC 9700 §4.7.1). So [`redirect_to_authorize`] (and
-//! [`Runtime::begin_authorization_for_browser`], for applications that build their own
+//! [`Runtime::begin_authorization_for_browser`](crate::Runtime::begin_authorization_for_browser), for applications that build their own
 //! redirect) sets a cookie with the redirect: a random value, `HttpOnly`, `SameSite=Lax`,
 //! scoped to the callback path, `Secure` on an `https` redirect URL, lasting as long as
 //! the state; only its SHA-256 is stored with the pending authorization. The callback
@@ -60,7 +60,7 @@
 //!
 //! A refused check is [`CallbackError::StateMismatch("user")`](crate::CallbackError::StateMismatch)
 //! (403), the state unused. With a user check the route also accepts states begun
-//! without a browser binding ([`Runtime::begin_authorization`], or a handler's error
+//! without a browser binding ([`Runtime::begin_authorization`](crate::Runtime::begin_authorization), or a handler's error
 //! turned into a redirect without the middleware): the check is what binds them.
 //! Without one, such states are refused.
 //!
