@@ -93,6 +93,7 @@ impl Backend {
 pub struct FlakyStore {
     inner: Arc<dyn SessionStore>,
     failing_writes: AtomicUsize,
+    lost_answers: AtomicUsize,
 }
 
 impl FlakyStore {
@@ -101,6 +102,7 @@ impl FlakyStore {
         Arc::new(Self {
             inner,
             failing_writes: AtomicUsize::new(0),
+            lost_answers: AtomicUsize::new(0),
         })
     }
 
@@ -110,21 +112,28 @@ impl FlakyStore {
         self.failing_writes.store(n, Ordering::SeqCst);
     }
 
+    /// The next `n` compare-and-swaps are written and then reported as failed: a commit
+    /// whose answer is lost (a PostgreSQL connection reset after COMMIT, a timeout).
+    pub fn lose_write_answers(&self, n: usize) {
+        self.lost_answers.store(n, Ordering::SeqCst);
+    }
+
     /// How many of the failures asked for are still to come.
     pub fn failures_left(&self) -> usize {
         self.failing_writes.load(Ordering::SeqCst)
     }
 
     fn fails(&self, operation: &'static str) -> Result<(), StoreError> {
-        let failed = self
-            .failing_writes
+        Self::injected(&self.failing_writes, operation, "database is locked")
+    }
+
+    /// An error when `counter` still counts failures down (taking one), `Ok` otherwise.
+    fn injected(counter: &AtomicUsize, operation: &'static str, what: &str) -> Result<(), StoreError> {
+        let failed = counter
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         match failed {
-            true => Err(StoreError::message(
-                operation,
-                "injected: database is locked",
-            )),
+            true => Err(StoreError::message(operation, format!("injected: {what}"))),
             false => Ok(()),
         }
     }
@@ -142,7 +151,9 @@ impl SessionStore for FlakyStore {
         state: &SessionState,
     ) -> Result<CasOutcome, StoreError> {
         self.fails("compare_and_swap")?;
-        self.inner.compare_and_swap(key, expected, state).await
+        let outcome = self.inner.compare_and_swap(key, expected, state).await?;
+        Self::injected(&self.lost_answers, "compare_and_swap", "connection reset after commit")?;
+        Ok(outcome)
     }
     async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
         self.fails("replace")?;

@@ -384,6 +384,18 @@ pub async fn stored_tokens(runtime: &Runtime, user: &impl ApiUser) -> oauth2_api
 /// Makes the stored access token of `user` look expired to the client (the provider
 /// still honours it), so the next call refreshes.
 pub async fn expire_stored_token(runtime: &Runtime, user: &impl ApiUser) {
+    let mut tokens = stored_tokens(runtime, user).await;
+    tokens.expires_at = Some(std::time::SystemTime::now() - Duration::from_secs(1));
+    write_tokens(runtime, user, tokens).await;
+}
+
+/// Writes `tokens` into `user`'s session as another holder would: conditionally, on the
+/// version it has just read.
+pub async fn write_tokens(
+    runtime: &Runtime,
+    user: &impl ApiUser,
+    tokens: oauth2_api::TokenSet,
+) -> oauth2_api::store::CasOutcome {
     let store = runtime.store();
     let key = runtime.session_key(user).await.expect("a session key");
     let session = store
@@ -391,8 +403,6 @@ pub async fn expire_stored_token(runtime: &Runtime, user: &impl ApiUser) {
         .await
         .expect("the store answers")
         .expect("a session");
-    let mut tokens = session.state.tokens.expect("tokens");
-    tokens.expires_at = Some(std::time::SystemTime::now() - Duration::from_secs(1));
     let state = oauth2_api::SessionState {
         tokens: Some(tokens),
         last_error: None,
@@ -400,5 +410,102 @@ pub async fn expire_stored_token(runtime: &Runtime, user: &impl ApiUser) {
     store
         .compare_and_swap(&key, session.version, &state)
         .await
-        .expect("the store answers");
+        .expect("the store answers")
+}
+
+/// How long a test waits for what it expects to end: far more than it takes, only so
+/// that a regression fails instead of hanging.
+pub const HANG_GUARD: Duration = Duration::from_secs(30);
+
+/// A runtime for `sandbox` on `store`, as another instance on the same data would be.
+pub fn sandbox_runtime_on(sandbox: &Sandbox, store: std::sync::Arc<dyn SessionStore>) -> Runtime {
+    sandbox_builder(sandbox)
+        .shared_store(store)
+        .build()
+        .expect("runtime builds")
+}
+
+/// Waits until the sandbox has received `n` refresh requests.
+pub async fn refreshes_reach(sandbox: &Sandbox, n: u64) {
+    while sandbox.counts().refresh_token < n {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Starts a call whose refresh the sandbox holds until the gate is notified (then
+/// answers with `then`, or normally); returns once the refresh request has arrived.
+pub async fn held_refresh(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    user: &Company,
+    then: Option<Box<oauth2_api::sandbox::TokenFault>>,
+) -> (
+    std::sync::Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<Result<u16, oauth2_api::Error>>,
+) {
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let before = sandbox.counts().refresh_token;
+    let fault = oauth2_api::sandbox::TokenFault::Held(gate.clone(), then);
+    sandbox.fail_next_token_request(fault);
+    let call = tokio::spawn({
+        let (runtime, user) = (runtime.clone(), user.clone());
+        async move { hello_status(&runtime, &user).await }
+    });
+    refreshes_reach(sandbox, before + 1).await;
+    (gate, call)
+}
+
+/// The Chromium on PATH, if any.
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// A stand-in for evil.example: counts the requests it gets.
+pub async fn evil_site() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { "EVIL SITE" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (port, hits)
+}
+
+/// Headless `chromium` opens `url` (evil.example resolving to `evil_port`) and prints
+/// the DOM of the page it ends on.
+pub async fn final_page(chromium: &str, url: &str, evil_port: u16) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!(
+            "--host-resolver-rules=MAP evil.example 127.0.0.1:{evil_port}"
+        ))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("Chromium finishes")
+        .expect("Chromium runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

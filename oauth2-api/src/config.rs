@@ -8,9 +8,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::call::ApiClient;
 use crate::error::Error;
 use crate::hooks::{ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy};
-use crate::provider::Provider;
+use crate::oauth::TokenSource;
+use crate::provider::{ClientAuth, Environment, Provider};
 use crate::runtime::{Inner, Runtime};
 use crate::store::SessionStore;
 
@@ -66,6 +68,34 @@ enum UrlKind {
     Auth,
     Token,
     Revoke,
+}
+
+/// The provider as a runtime uses it: its name, its environments resolved (URLs checked,
+/// credentials attached), how it wants scopes and client credentials sent, its headers,
+/// and the runtime's timings and limits.
+pub(crate) struct ProviderConfig {
+    pub(crate) provider: Arc<str>,
+    pub(crate) environments: Vec<ResolvedEnvironment>,
+    pub(crate) default_environment: usize,
+    pub(crate) scope_separator: String,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) settings: Settings,
+}
+
+fn parse_headers(
+    headers: &[(String, String)],
+) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, Error> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let name = http::HeaderName::try_from(n.as_str())
+                .map_err(|_| Error::Config(format!("invalid header name `{n}`")))?;
+            let value = http::HeaderValue::try_from(v.as_str())
+                .map_err(|_| Error::Config(format!("invalid value for header `{n}`")))?;
+            Ok((name, value))
+        })
+        .collect()
 }
 
 /// Timings and limits, with defaults that suit most providers.
@@ -291,75 +321,34 @@ impl RuntimeBuilder {
     pub fn build(self) -> Result<Runtime, Error> {
         let store = self
             .store
+            .clone()
             .ok_or_else(|| Error::Config("no session store: call `.store(...)`".to_owned()))?;
+        let config = self.provider_config()?;
+        let tokens = TokenSource::new(store, &config.settings)?;
+        let api = ApiClient::new(&config.settings, self.extensions)?;
+        Runtime::from_inner(Inner {
+            config,
+            tokens,
+            api,
+        })
+    }
+
+    /// The provider as this builder configures it: environments with their URLs and
+    /// credentials resolved and checked, headers parsed.
+    fn provider_config(&self) -> Result<ProviderConfig, Error> {
         if self.provider.environments.is_empty() {
             return Err(Error::Config(format!(
                 "provider `{}` declares no environment",
                 self.provider.name
             )));
         }
-        let known = |name: &str| self.provider.environments.iter().any(|e| e.name == name);
-        let names = || {
-            self.provider
-                .environments
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        for name in self
-            .credentials
-            .keys()
-            .chain(self.overrides.iter().map(|(n, _, _)| n))
-            .chain(self.issuer_optional.iter().map(|(n, _)| n))
-            .chain(self.default_environment.iter())
-        {
-            if !known(name) {
-                return Err(Error::UnknownEnvironment {
-                    name: name.clone(),
-                    known: names(),
-                });
-            }
-        }
-        let check =
-            |what: &str, env: &str, raw: &str| parse_url(what, env, raw, self.allow_insecure_http);
-        let mut environments = Vec::new();
-        for env in &self.provider.environments {
-            let mut env = env.clone();
-            for (name, kind, url) in &self.overrides {
-                if *name == env.name {
-                    match kind {
-                        UrlKind::Base => env.base_url = url.clone(),
-                        UrlKind::Auth => env.auth_url = url.clone(),
-                        UrlKind::Token => env.token_url = url.clone(),
-                        UrlKind::Revoke => env.revoke_url = Some(url.clone()),
-                    }
-                }
-            }
-            let credentials = self
-                .credentials
-                .get(&env.name)
-                .or(self.default_credentials.as_ref())
-                .cloned();
-            let redirect_url = match credentials.as_ref().and_then(|c| c.redirect_url.as_deref()) {
-                Some(raw) => Some(check("redirect URL", &env.name, raw)?),
-                None => None,
-            };
-            environments.push(ResolvedEnvironment {
-                base_url: check("base URL", &env.name, &env.base_url)?,
-                auth_url: check("authorization URL", &env.name, &env.auth_url)?,
-                token_url: check("token URL", &env.name, &env.token_url)?,
-                revoke_url: match &env.revoke_url {
-                    Some(raw) => Some(check("revocation URL", &env.name, raw)?),
-                    None => None,
-                },
-                issuer: env.issuer.clone(),
-                issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
-                credentials,
-                redirect_url,
-                name: env.name.into(),
-            });
-        }
+        self.check_environment_names()?;
+        let environments = self
+            .provider
+            .environments
+            .iter()
+            .map(|env| self.resolve(env))
+            .collect::<Result<Vec<_>, Error>>()?;
         let default_environment = match &self.default_environment {
             Some(name) => environments
                 .iter()
@@ -367,29 +356,81 @@ impl RuntimeBuilder {
                 .unwrap_or(0),
             None => 0,
         };
-        let headers = self
-            .provider
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let name = http::HeaderName::try_from(n.as_str())
-                    .map_err(|_| Error::Config(format!("invalid header name `{n}`")))?;
-                let value = http::HeaderValue::try_from(v.as_str())
-                    .map_err(|_| Error::Config(format!("invalid value for header `{n}`")))?;
-                Ok((name, value))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        Runtime::from_inner(Inner::new(
-            self.provider.name,
+        Ok(ProviderConfig {
+            provider: self.provider.name.as_str().into(),
             environments,
             default_environment,
-            self.provider.scope_separator,
-            self.provider.client_auth,
-            headers,
-            store,
-            self.settings,
-            self.extensions,
-        )?)
+            scope_separator: self.provider.scope_separator.clone(),
+            client_auth: self.provider.client_auth,
+            headers: parse_headers(&self.provider.headers)?,
+            settings: self.settings.clone(),
+        })
+    }
+
+    /// Every environment named in this builder is one the provider declares.
+    fn check_environment_names(&self) -> Result<(), Error> {
+        let known = |name: &str| self.provider.environments.iter().any(|e| e.name == name);
+        let named = self
+            .credentials
+            .keys()
+            .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.issuer_optional.iter().map(|(n, _)| n))
+            .chain(self.default_environment.iter());
+        for name in named {
+            if !known(name) {
+                return Err(Error::UnknownEnvironment {
+                    name: name.clone(),
+                    known: self
+                        .provider
+                        .environments
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `env` with this builder's URL overrides and credentials, its URLs checked.
+    fn resolve(&self, env: &Environment) -> Result<ResolvedEnvironment, Error> {
+        let check =
+            |what: &str, raw: &str| parse_url(what, &env.name, raw, self.allow_insecure_http);
+        let mut env = env.clone();
+        for (name, kind, url) in &self.overrides {
+            if *name == env.name {
+                match kind {
+                    UrlKind::Base => env.base_url = url.clone(),
+                    UrlKind::Auth => env.auth_url = url.clone(),
+                    UrlKind::Token => env.token_url = url.clone(),
+                    UrlKind::Revoke => env.revoke_url = Some(url.clone()),
+                }
+            }
+        }
+        let credentials = self
+            .credentials
+            .get(&env.name)
+            .or(self.default_credentials.as_ref())
+            .cloned();
+        let redirect_url = match credentials.as_ref().and_then(|c| c.redirect_url.as_deref()) {
+            Some(raw) => Some(check("redirect URL", raw)?),
+            None => None,
+        };
+        Ok(ResolvedEnvironment {
+            base_url: check("base URL", &env.base_url)?,
+            auth_url: check("authorization URL", &env.auth_url)?,
+            token_url: check("token URL", &env.token_url)?,
+            revoke_url: match &env.revoke_url {
+                Some(raw) => Some(check("revocation URL", raw)?),
+                None => None,
+            },
+            issuer: env.issuer.clone(),
+            issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
+            credentials,
+            redirect_url,
+            name: env.name.into(),
+        })
     }
 }
 

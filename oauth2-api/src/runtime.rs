@@ -1,21 +1,17 @@
 //! The [`Runtime`]: one provider's configuration, its store and its HTTP clients, shared
 //! by every generated client and every flow.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use rand::Rng;
-
-use crate::config::{ResolvedEnvironment, RuntimeBuilder, Settings};
+use crate::call::ApiClient;
+use crate::config::{ProviderConfig, ResolvedEnvironment, RuntimeBuilder};
 use crate::error::Error;
-use crate::hooks::{CallContext, Extensions};
-use crate::oauth::keep::UnsavedTokens;
-use crate::oauth::token_http::TokenHttp;
-use crate::provider::{ClientAuth, Provider};
+use crate::hooks::CallContext;
+use crate::oauth::TokenSource;
+use crate::provider::Provider;
 use crate::session::{LastError, Session, SessionKey, SessionState};
-use crate::store::cache::CachedStore;
 use crate::store::{CasOutcome, SessionStore};
 use crate::user::{ApiUser, UserRef};
 
@@ -28,79 +24,19 @@ pub struct Runtime {
     pub(crate) context: Arc<CallContext>,
 }
 
+/// What a runtime is made of, one part per layer: the provider as configured, where
+/// tokens come from, and how the API is called.
 pub(crate) struct Inner {
-    pub(crate) provider: Arc<str>,
-    pub(crate) environments: Vec<ResolvedEnvironment>,
-    pub(crate) default_environment: usize,
-    pub(crate) scope_separator: String,
-    pub(crate) client_auth: ClientAuth,
-    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    /// The application's store behind [`CachedStore`]: what [`Runtime::store`] hands out,
-    /// so the application's own writes also reach the cache.
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) cache: Arc<CachedStore>,
-    pub(crate) settings: Settings,
-    pub(crate) token_http: TokenHttp,
-    pub(crate) api_http: reqwest::Client,
-    /// Names this runtime as a refresh-lease holder in a shared store.
-    pub(crate) holder: String,
-    /// One async mutex per session being renewed, so a process refreshes once.
-    pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
-    /// Tokens issued but not yet taken by the store (see [`keep`](crate::oauth::keep)).
-    pub(crate) unsaved: UnsavedTokens,
-    pub(crate) extensions: Extensions,
-}
-
-impl Inner {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        provider: String,
-        environments: Vec<ResolvedEnvironment>,
-        default_environment: usize,
-        scope_separator: String,
-        client_auth: ClientAuth,
-        headers: Vec<(http::HeaderName, http::HeaderValue)>,
-        store: Arc<dyn SessionStore>,
-        settings: Settings,
-        extensions: Extensions,
-    ) -> Result<Self, Error> {
-        let http_error = |e: reqwest::Error| Error::Config(format!("HTTP client: {e}"));
-        let token_http = TokenHttp::new(settings.token_timeout).map_err(http_error)?;
-        let api_http = reqwest::Client::builder()
-            .timeout(settings.api_timeout)
-            .build()
-            .map_err(http_error)?;
-        let holder = format!(
-            "{}-{:016x}",
-            std::process::id(),
-            rand::rng().random::<u64>()
-        );
-        let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
-        Ok(Self {
-            provider: provider.into(),
-            environments,
-            default_environment,
-            scope_separator,
-            client_auth,
-            headers,
-            store: cache.clone(),
-            cache,
-            settings,
-            token_http,
-            api_http,
-            holder,
-            flights: Mutex::new(HashMap::new()),
-            unsaved: UnsavedTokens::default(),
-            extensions,
-        })
-    }
+    pub(crate) config: ProviderConfig,
+    pub(crate) tokens: TokenSource,
+    pub(crate) api: ApiClient,
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("provider", &self.inner.provider)
-            .field("environments", &self.inner.environments)
+            .field("provider", &self.inner.config.provider)
+            .field("environments", &self.inner.config.environments)
             .finish_non_exhaustive()
     }
 }
@@ -135,21 +71,31 @@ impl Runtime {
 
     /// The provider's name, under which sessions are stored.
     pub fn provider(&self) -> &str {
-        &self.inner.provider
+        &self.inner.config.provider
     }
 
     /// The session store.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
-        &self.inner.store
+        &self.inner.tokens.store
     }
 
     /// The declared environment names, default first.
     pub fn environments(&self) -> impl Iterator<Item = &str> {
-        self.inner.environments.iter().map(|e| &*e.name)
+        self.inner.config.environments.iter().map(|e| &*e.name)
+    }
+
+    /// Each environment with a redirect URL, and that URL: where callbacks arrive.
+    pub(crate) fn redirect_urls(&self) -> impl Iterator<Item = (&str, &url::Url)> {
+        self.inner
+            .config
+            .environments
+            .iter()
+            .filter_map(|e| Some((&*e.name, e.redirect_url.as_ref()?)))
     }
 
     pub(crate) fn environment_named(&self, name: &str) -> Result<&ResolvedEnvironment, Error> {
         self.inner
+            .config
             .environments
             .iter()
             .find(|e| &*e.name == name)
@@ -168,8 +114,9 @@ impl Runtime {
     ) -> Result<(), Error> {
         let env = self.environment_named(environment)?;
         self.inner
+            .tokens
             .store
-            .set_environment(&self.inner.provider, &user.user_ref(), &env.name)
+            .set_environment(&self.inner.config.provider, &user.user_ref(), &env.name)
             .await?;
         Ok(())
     }
@@ -189,12 +136,13 @@ impl Runtime {
     ) -> Result<&ResolvedEnvironment, Error> {
         match self
             .inner
+            .tokens
             .store
-            .environment(&self.inner.provider, user)
+            .environment(&self.inner.config.provider, user)
             .await?
         {
             Some(name) => self.environment_named(&name),
-            None => Ok(&self.inner.environments[self.inner.default_environment]),
+            None => Ok(&self.inner.config.environments[self.inner.config.default_environment]),
         }
     }
 
@@ -203,7 +151,7 @@ impl Runtime {
         let user = user.user_ref();
         let env = self.resolve_environment(&user).await?;
         Ok(SessionKey::new(
-            self.inner.provider.clone(),
+            self.inner.config.provider.clone(),
             env.name.clone(),
             user,
         ))
@@ -214,15 +162,16 @@ impl Runtime {
     pub(crate) async fn call_key(&self, user: UserRef) -> Result<SessionKey, Error> {
         let chosen = self
             .inner
+            .tokens
             .cache
-            .environment_of(&self.inner.provider, &user)
+            .environment_of(&self.inner.config.provider, &user)
             .await?;
         let env = match chosen {
             Some(name) => self.environment_named(&name)?,
-            None => &self.inner.environments[self.inner.default_environment],
+            None => &self.inner.config.environments[self.inner.config.default_environment],
         };
         Ok(SessionKey::new(
-            self.inner.provider.clone(),
+            self.inner.config.provider.clone(),
             env.name.clone(),
             user,
         ))
@@ -231,7 +180,7 @@ impl Runtime {
     /// `user`'s session in the environment it works in, if any.
     pub async fn session(&self, user: &impl ApiUser) -> Result<Option<Session>, Error> {
         let key = self.session_key(user).await?;
-        Ok(self.inner.store.load(&key).await?)
+        Ok(self.inner.tokens.store.load(&key).await?)
     }
 
     /// Whether `user` holds tokens granted for every scope in `scopes`. An expired access
@@ -241,7 +190,7 @@ impl Runtime {
         Ok(session.and_then(|s| s.state.tokens).is_some_and(|t| {
             t.covers(scopes)
                 && (t.refresh_token.is_some()
-                    || t.is_fresh(SystemTime::now(), self.inner.settings.expiry_margin))
+                    || t.is_fresh(SystemTime::now(), self.inner.config.settings.expiry_margin))
         }))
     }
 
@@ -257,15 +206,15 @@ impl Runtime {
     /// result.
     pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
         let key = self.session_key(user).await?;
-        let unsaved = self.inner.unsaved.take(&key).map(|u| u.tokens);
-        let stored = match self.inner.store.load(&key).await {
+        let unsaved = self.inner.tokens.unsaved.take(&key).map(|u| u.tokens);
+        let stored = match self.inner.tokens.store.load(&key).await {
             Ok(session) => session.and_then(|s| s.state.tokens),
             Err(e) => {
                 tracing::warn!(session = %key, error = %e, "the session cannot be read: forgotten without revoking its tokens");
                 None
             }
         };
-        self.inner.store.delete(&key).await?;
+        self.inner.tokens.store.delete(&key).await?;
         let env = self.environment_named(&key.environment)?;
         let mut outcome = Ok(());
         for tokens in stored.iter().chain(unsaved.iter()) {
@@ -280,7 +229,7 @@ impl Runtime {
     /// failure to record must not hide the error being recorded.
     pub(crate) async fn record_error(&self, key: &SessionKey, error: LastError) {
         for _ in 0..5 {
-            let current = match self.inner.store.load(key).await {
+            let current = match self.inner.tokens.store.load(key).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(session = %key, error = %e, "could not record the session's last error");
@@ -297,6 +246,7 @@ impl Runtime {
             };
             match self
                 .inner
+                .tokens
                 .store
                 .compare_and_swap(key, version, &state)
                 .await

@@ -25,6 +25,25 @@ pub use raw::RawRequest;
 pub use response::RawResponse;
 use response::{insufficient_scope, redact_in};
 
+/// How a runtime calls the API: its HTTP client and the provider's extension points.
+pub(crate) struct ApiClient {
+    pub(crate) http: reqwest::Client,
+    pub(crate) extensions: crate::hooks::Extensions,
+}
+
+impl ApiClient {
+    pub(crate) fn new(
+        settings: &crate::config::Settings,
+        extensions: crate::hooks::Extensions,
+    ) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.api_timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Self { http, extensions })
+    }
+}
+
 /// One request to send, before authentication. What a declaration fixes is borrowed
 /// from its `static`, so a call copies nothing it does not have to.
 #[derive(Clone, Debug)]
@@ -187,11 +206,12 @@ impl Runtime {
                 return Ok(answer);
             }
             let retry_after = retry_after(&answer.headers);
-            let Some(delay) = self
-                .inner
-                .extensions
-                .retry
-                .delay(out.method, attempt, retry_after)
+            let Some(delay) =
+                self.inner
+                    .api
+                    .extensions
+                    .retry
+                    .delay(out.method, attempt, retry_after)
             else {
                 return Ok(answer);
             };
@@ -212,61 +232,9 @@ impl Runtime {
         token: Option<&Arc<TokenSet>>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
-        let env = self.environment_named(&key.environment)?;
-        let mut url = env.base_url.clone();
-        url.set_path(&format!(
-            "{}{}",
-            env.base_url.path().trim_end_matches('/'),
-            out.path
-        ));
-        if !out.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&out.query);
-        }
-        // Hooks see (and may change) every header of the request; without hooks the
-        // declared ones are sent as they are.
-        let hooks = &self.inner.extensions.request_hooks;
-        let mut hooked = Vec::new();
-        if !hooks.is_empty() {
-            hooked = out
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
-                .collect();
-        }
-        for hook in hooks {
-            hook.before_send(&mut OutgoingRequest {
-                endpoint: &out.endpoint,
-                method: out.method,
-                url: &url,
-                user: &key.user,
-                environment: &key.environment,
-                context: &self.context,
-                headers: &mut hooked,
-            })?;
-        }
-        if let Some(limit) = &self.inner.extensions.rate_limit {
+        let request = self.build_request(key, token, out)?;
+        if let Some(limit) = &self.inner.api.extensions.rate_limit {
             limit.acquire().await;
-        }
-        let mut request = self.inner.api_http.request(out.method.as_http(), url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token.access_token.expose_secret());
-        }
-        for (name, value) in &self.inner.headers {
-            request = request.header(name, value);
-        }
-        if hooks.is_empty() {
-            for (name, value) in &out.headers {
-                request = request.header(name.as_ref(), value.as_ref());
-            }
-        } else {
-            for (name, value) in &hooked {
-                request = request.header(name.as_str(), value.as_str());
-            }
-        }
-        if let Some(body) = &out.body {
-            request = request
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
         }
         let transport = |e: reqwest::Error| Error::Transport {
             endpoint: out.endpoint.clone().into_owned(),
@@ -276,7 +244,7 @@ impl Runtime {
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let limit = self.inner.settings.max_response_bytes;
+        let limit = self.inner.config.settings.max_response_bytes;
         let mut body = match read_capped(&mut response, limit).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
@@ -301,12 +269,76 @@ impl Runtime {
         })
     }
 
+    /// The request for `out`: URL, bearer token, the provider's and the declaration's
+    /// headers as the request hooks leave them, the body.
+    fn build_request(
+        &self,
+        key: &SessionKey,
+        token: Option<&Arc<TokenSet>>,
+        out: &Outgoing,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let mut url = env.base_url.clone();
+        url.set_path(&format!(
+            "{}{}",
+            env.base_url.path().trim_end_matches('/'),
+            out.path
+        ));
+        if !out.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&out.query);
+        }
+        // Hooks see (and may change) every header of the request; without hooks the
+        // declared ones are sent as they are.
+        let hooks = &self.inner.api.extensions.request_hooks;
+        let mut hooked = Vec::new();
+        if !hooks.is_empty() {
+            hooked = out
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
+                .collect();
+        }
+        for hook in hooks {
+            hook.before_send(&mut OutgoingRequest {
+                endpoint: &out.endpoint,
+                method: out.method,
+                url: &url,
+                user: &key.user,
+                environment: &key.environment,
+                context: &self.context,
+                headers: &mut hooked,
+            })?;
+        }
+        let mut request = self.inner.api.http.request(out.method.as_http(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token.access_token.expose_secret());
+        }
+        for (name, value) in &self.inner.config.headers {
+            request = request.header(name, value);
+        }
+        if hooks.is_empty() {
+            for (name, value) in &out.headers {
+                request = request.header(name.as_ref(), value.as_ref());
+            }
+        } else {
+            for (name, value) in &hooked {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        if let Some(body) = &out.body {
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        Ok(request)
+    }
+
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
-        let env = &self.inner.environments[self.inner.default_environment];
+        let env = &self.inner.config.environments[self.inner.config.default_environment];
         let key = SessionKey::new(
-            self.inner.provider.clone(),
+            self.inner.config.provider.clone(),
             env.name.clone(),
             UserRef::anonymous(),
         );
@@ -325,7 +357,7 @@ impl Runtime {
     /// declared endpoint returns, for answers of the escape hatch.
     pub fn decode_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
         let mut error = answer.error(endpoint);
-        if let Some(decoder) = &self.inner.extensions.error_decoder
+        if let Some(decoder) = &self.inner.api.extensions.error_decoder
             && let Some(decoded) = decoder.decode(answer.status, &answer.body)
         {
             error.provider = Some(decoded);

@@ -195,7 +195,7 @@ impl Runtime {
         return_to: Option<String>,
         browser: Option<&str>,
     ) -> Result<PendingAuthorization, Error> {
-        let store = &self.inner.store;
+        let store = &self.inner.tokens.store;
         let now = SystemTime::now();
         store.purge_pending(now - USED_STATE_MEMORY).await?;
         let wanted = scope_set(&scopes);
@@ -207,7 +207,7 @@ impl Runtime {
             .find(|p| {
                 scope_set(&p.scopes) == wanted
                     && p.return_to == return_to
-                    && p.expires_at > now + self.inner.settings.state_ttl / 2
+                    && p.expires_at > now + self.inner.config.settings.state_ttl / 2
             });
         if let Some(mut pending) = reusable {
             let same_browser = browser.is_none() || pending.browser_binding.as_deref() == browser;
@@ -227,7 +227,7 @@ impl Runtime {
             return_to,
             browser_binding: browser.map(str::to_owned),
             created_at: now,
-            expires_at: now + self.inner.settings.state_ttl,
+            expires_at: now + self.inner.config.settings.state_ttl,
         };
         store.insert_pending(&pending).await?;
         Ok(pending)
@@ -283,7 +283,7 @@ impl Runtime {
             .state
             .as_deref()
             .ok_or(CallbackError::MissingState)?;
-        let store = &self.inner.store;
+        let store = &self.inner.tokens.store;
         let (key, env) = self.check_callback(callback, state, checks).await?;
         if callback.error.is_none() && callback.code.is_none() {
             return Err(CallbackError::MissingCode.into());
@@ -342,10 +342,10 @@ impl Runtime {
         last_error: Option<LastError>,
     ) {
         // A renewal or a kept token of the previous grant must not come back over this one.
-        self.inner.unsaved.take(key);
+        self.inner.tokens.unsaved.take(key);
         // What this grant replaces, should it have to wait in memory: a disconnect or
         // another authorization stored meanwhile must then win. Unreadable: anything.
-        let basis = match self.inner.store.load(key).await {
+        let basis = match self.inner.tokens.store.load(key).await {
             Ok(session) => Some(Basis::of(session.and_then(|s| s.state.tokens).as_ref())),
             Err(_) => None,
         };
@@ -372,12 +372,13 @@ impl Runtime {
     ) -> Result<(SessionKey, &ResolvedEnvironment), Error> {
         let pending = self
             .inner
+            .tokens
             .store
             .peek_pending(state)
             .await?
             .ok_or(CallbackError::UnknownState)?;
         let key = pending.key.clone();
-        if key.provider != self.inner.provider {
+        if key.provider != self.inner.config.provider {
             return Err(CallbackError::StateMismatch("provider").into());
         }
         let env = self
@@ -418,6 +419,7 @@ impl Runtime {
         let key = self.session_key(user).await?;
         Ok(self
             .inner
+            .tokens
             .store
             .pending_for(&key, SystemTime::now())
             .await?)

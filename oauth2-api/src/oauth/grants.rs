@@ -28,7 +28,7 @@ impl Runtime {
         let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
             .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
-            .set_auth_type(match self.inner.client_auth {
+            .set_auth_type(match self.inner.config.client_auth {
                 ClientAuth::RequestBody => AuthType::RequestBody,
                 _ => AuthType::BasicAuth,
             });
@@ -44,7 +44,7 @@ impl Runtime {
     /// The scopes as one `scope` value: `oauth2` joins with spaces, so a provider with
     /// another separator gets a single pre-joined scope.
     pub(crate) fn scope_param(&self, scopes: &[String]) -> Option<Scope> {
-        (!scopes.is_empty()).then(|| Scope::new(scopes.join(&self.inner.scope_separator)))
+        (!scopes.is_empty()).then(|| Scope::new(scopes.join(&self.inner.config.scope_separator)))
     }
 
     /// The token set of an answer, or [`TokenError::Malformed`] when a value could not be
@@ -62,7 +62,7 @@ impl Runtime {
             .map(|scopes| {
                 scopes
                     .iter()
-                    .flat_map(|s| split_scopes(s, &self.inner.scope_separator))
+                    .flat_map(|s| split_scopes(s, &self.inner.config.scope_separator))
                     .collect()
             })
             .unwrap_or_default();
@@ -131,7 +131,7 @@ impl Runtime {
         let response = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
-            .request_async(&self.inner.token_http)
+            .request_async(&self.inner.tokens.token_http)
             .instrument(token_span(key, TokenRequest::AuthorizationCode))
             .await
             .map_err(|e| token_error(TokenRequest::AuthorizationCode, e))?;
@@ -158,7 +158,7 @@ impl Runtime {
         let token = RefreshToken::new(refresh.expose_secret().to_owned());
         let response = client
             .exchange_refresh_token(&token)
-            .request_async(&self.inner.token_http)
+            .request_async(&self.inner.tokens.token_http)
             .instrument(token_span(key, TokenRequest::RefreshToken))
             .await
             .map_err(|e| token_error(TokenRequest::RefreshToken, e))?;
@@ -184,7 +184,7 @@ impl Runtime {
             request = request.add_scope(scope);
         }
         let response = request
-            .request_async(&self.inner.token_http)
+            .request_async(&self.inner.tokens.token_http)
             .instrument(token_span(key, TokenRequest::ClientCredentials))
             .await
             .map_err(|e| token_error(TokenRequest::ClientCredentials, e))?;
@@ -222,9 +222,10 @@ impl Runtime {
                 .client_secret
                 .as_ref()
                 .map(|s| s.expose_secret()),
-            auth: self.inner.client_auth,
+            auth: self.inner.config.client_auth,
         };
         self.inner
+            .tokens
             .token_http
             .revoke(revocation)
             .instrument(token_span(key, TokenRequest::Revocation))

@@ -154,7 +154,7 @@ impl Runtime {
         state: &SessionState,
         backoff: &[Duration],
     ) -> Result<Written, StoreError> {
-        let store = &self.inner.store;
+        let store = &self.inner.tokens.store;
         let mut failure = None;
         // Conflicts are retried at once, as many times as failures would be.
         for attempt in 0..=backoff.len().max(3) {
@@ -208,7 +208,7 @@ impl Runtime {
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
-            match self.inner.store.replace(key, state).await {
+            match self.inner.tokens.store.replace(key, state).await {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt == WRITE_BACKOFF.len() => return Err(e),
                 Err(e) => {
@@ -235,7 +235,7 @@ impl Runtime {
             pending,
         };
         // A renewal of the previous grant must not push out a new grant waiting here.
-        if let Some(late) = self.inner.unsaved.put_unless_newer(key, unsaved) {
+        if let Some(late) = self.inner.tokens.unsaved.put_unless_newer(key, unsaved) {
             self.discard(key, &late.tokens).await;
         }
     }
@@ -243,7 +243,7 @@ impl Runtime {
     /// Writes the unsaved tokens of `key`, if any. Returns them when they still stand
     /// (written now or still waiting), `None` when there were none or a newer state won.
     pub(crate) async fn settle_unsaved(&self, key: &SessionKey) -> Option<Unsaved> {
-        let unsaved = self.inner.unsaved.get(key)?;
+        let unsaved = self.inner.tokens.unsaved.get(key)?;
         let state = SessionState {
             tokens: Some(unsaved.tokens.clone()),
             last_error: None,
@@ -251,6 +251,7 @@ impl Runtime {
         let outcome = match &unsaved.pending {
             Pending::Granted(None) => self
                 .inner
+                .tokens
                 .store
                 .replace(key, &state)
                 .await
@@ -263,11 +264,11 @@ impl Runtime {
         match outcome {
             Ok(Written::Yes) => {
                 tracing::info!(session = %key, "tokens kept in memory are now stored");
-                self.inner.unsaved.take(key);
+                self.inner.tokens.unsaved.take(key);
                 Some(unsaved)
             }
             Ok(Written::Superseded(_)) => {
-                self.inner.unsaved.take(key);
+                self.inner.tokens.unsaved.take(key);
                 self.discard(key, &unsaved.tokens).await;
                 None
             }

@@ -11,3 +11,51 @@ pub(crate) mod keep;
 pub(crate) mod renewal;
 pub(crate) mod return_to;
 pub(crate) mod token_http;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rand::Rng;
+
+use crate::config::Settings;
+use crate::error::Error;
+use crate::session::SessionKey;
+use crate::store::SessionStore;
+use crate::store::cache::CachedStore;
+
+/// Where a runtime's tokens come from and go to: the store (behind its call cache), the
+/// token endpoint's client, and what keeps renewal single and grants safe.
+pub(crate) struct TokenSource {
+    /// The application's store behind [`CachedStore`]: what
+    /// [`Runtime::store`](crate::Runtime::store) hands out, so the application's own
+    /// writes also reach the cache.
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) cache: Arc<CachedStore>,
+    pub(crate) token_http: token_http::TokenHttp,
+    /// Names this runtime as a refresh-lease holder in a shared store.
+    pub(crate) holder: String,
+    /// One async mutex per session being renewed, so a process refreshes once.
+    pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Tokens issued but not yet taken by the store (see [`keep`]).
+    pub(crate) unsaved: keep::UnsavedTokens,
+}
+
+impl TokenSource {
+    pub(crate) fn new(store: Arc<dyn SessionStore>, settings: &Settings) -> Result<Self, Error> {
+        let token_http = token_http::TokenHttp::new(settings.token_timeout)
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
+        Ok(Self {
+            store: cache.clone(),
+            cache,
+            token_http,
+            holder: format!(
+                "{}-{:016x}",
+                std::process::id(),
+                rand::rng().random::<u64>()
+            ),
+            flights: Mutex::new(HashMap::new()),
+            unsaved: keep::UnsavedTokens::default(),
+        })
+    }
+}

@@ -83,8 +83,8 @@ impl Runtime {
         ask: &Scopes,
         stale: Option<&str>,
     ) -> Result<Arc<TokenSet>, Error> {
-        let cache = &self.inner.cache;
-        let unsaved = self.inner.unsaved.holds(key);
+        let cache = &self.inner.tokens.cache;
+        let unsaved = self.inner.tokens.unsaved.holds(key);
         match stale {
             None if !unsaved => {
                 if let Some(usable) = cache.tokens(key)
@@ -100,7 +100,7 @@ impl Runtime {
         }
         let (scopes, ask) = (scopes.to_vec(), ask.to_vec());
         let epoch = cache.epoch();
-        let session = self.inner.store.load(key).await?;
+        let session = self.inner.tokens.store.load(key).await?;
         let seen = stale.map(|s| Seen {
             access: Some(SecretString::from(s.to_owned())),
             refused: true,
@@ -191,7 +191,7 @@ impl Runtime {
     fn renew_at(&self, tokens: &TokenSet, stored_at: SystemTime) -> Option<SystemTime> {
         let expires_at = tokens.expires_at?;
         let lifetime = expires_at.duration_since(stored_at).unwrap_or_default();
-        let margin = self.inner.settings.expiry_margin.min(lifetime / 2);
+        let margin = self.inner.config.settings.expiry_margin.min(lifetime / 2);
         Some(expires_at.checked_sub(margin).unwrap_or(expires_at))
     }
 
@@ -229,7 +229,7 @@ impl Runtime {
             if fresh && kept.tokens.covers(scopes) {
                 return Ok(Arc::new(kept.tokens));
             }
-            if self.inner.unsaved.holds(key) {
+            if self.inner.tokens.unsaved.holds(key) {
                 // Renewing from tokens the store never took would store a grant over one
                 // it cannot tell apart; wait for the store instead.
                 return Err(crate::store::StoreError::message(
@@ -239,8 +239,8 @@ impl Runtime {
                 .into());
             }
         }
-        let store = &self.inner.store;
-        let settings = &self.inner.settings;
+        let store = &self.inner.tokens.store;
+        let settings = &self.inner.config.settings;
         // A live holder renews its lease for as long as its token request may take.
         let patience = settings.token_timeout + settings.lease_ttl * 2 + Duration::from_secs(5);
         let started = tokio::time::Instant::now();
@@ -251,11 +251,16 @@ impl Runtime {
             }
             let now = SystemTime::now();
             if store
-                .acquire_lease(key, &self.inner.holder, now, now + settings.lease_ttl)
+                .acquire_lease(
+                    key,
+                    &self.inner.tokens.holder,
+                    now,
+                    now + settings.lease_ttl,
+                )
                 .await?
             {
                 let result = self.renew_under_lease(key, scopes, ask, seen).await;
-                if let Err(e) = store.release_lease(key, &self.inner.holder).await {
+                if let Err(e) = store.release_lease(key, &self.inner.tokens.holder).await {
                     tracing::warn!(session = %key, error = %e, "could not release the refresh lease; it expires by itself");
                 }
                 return result;
@@ -277,7 +282,7 @@ impl Runtime {
         ask: &[String],
         seen: &Seen,
     ) -> Result<Due, Error> {
-        let session = self.inner.store.load(key).await?;
+        let session = self.inner.tokens.store.load(key).await?;
         match self.assess(session.as_ref(), key, scopes, Some(seen)) {
             Assessment::Usable(usable) => Ok(Due::No(usable.tokens)),
             Assessment::Authorize(reason) => Err(self
@@ -304,14 +309,14 @@ impl Runtime {
         let current = session.and_then(|s| s.state.tokens.clone());
         let renewal = self.renew_from(key, scopes, ask, current);
         tokio::pin!(renewal);
-        let ttl = self.inner.settings.lease_ttl;
+        let ttl = self.inner.config.settings.lease_ttl;
         let beat = (ttl / 3).max(Duration::from_millis(10));
         loop {
             tokio::select! {
                 result = &mut renewal => return result,
                 () = tokio::time::sleep(beat) => {
                     let now = SystemTime::now();
-                    match self.inner.store.acquire_lease(key, &self.inner.holder, now, now + ttl).await {
+                    match self.inner.tokens.store.acquire_lease(key, &self.inner.tokens.holder, now, now + ttl).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(session = %key, "the refresh lease was taken over while renewing"),
                         Err(e) => tracing::warn!(session = %key, error = %e, "could not renew the refresh lease"),
@@ -510,6 +515,7 @@ impl Runtime {
             tokio::time::sleep(REFRESH_IN_PROGRESS_WAIT).await;
             let stored = self
                 .inner
+                .tokens
                 .store
                 .load(key)
                 .await?
@@ -550,12 +556,22 @@ impl Runtime {
     }
 
     fn flight(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
-        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self
+            .inner
+            .tokens
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         flights.entry(key.clone()).or_default().clone()
     }
 
     fn forget_flight(&self, key: &SessionKey, flight: Arc<tokio::sync::Mutex<()>>) {
-        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self
+            .inner
+            .tokens
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         drop(flight);
         // Only the map's own reference left: nobody waits, the entry can go.
         if flights.get(key).is_some_and(|f| Arc::strong_count(f) == 1) {

@@ -72,13 +72,11 @@ impl CallbackRouter {
     /// its own environment's path.
     pub fn into_router(self) -> Router {
         let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for env in &self.runtime.inner.environments {
-            if let Some(url) = &env.redirect_url {
-                paths
-                    .entry(url.path().to_owned())
-                    .or_default()
-                    .push(env.name.to_string());
-            }
+        for (environment, url) in self.runtime.redirect_urls() {
+            paths
+                .entry(url.path().to_owned())
+                .or_default()
+                .push(environment.to_owned());
         }
         let route = Arc::new(self);
         let mut router = Router::new();
