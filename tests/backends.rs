@@ -128,7 +128,11 @@ impl FlakyStore {
     }
 
     /// An error when `counter` still counts failures down (taking one), `Ok` otherwise.
-    fn injected(counter: &AtomicUsize, operation: &'static str, what: &str) -> Result<(), StoreError> {
+    fn injected(
+        counter: &AtomicUsize,
+        operation: &'static str,
+        what: &str,
+    ) -> Result<(), StoreError> {
         let failed = counter
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
@@ -152,7 +156,11 @@ impl SessionStore for FlakyStore {
     ) -> Result<CasOutcome, StoreError> {
         self.fails("compare_and_swap")?;
         let outcome = self.inner.compare_and_swap(key, expected, state).await?;
-        Self::injected(&self.lost_answers, "compare_and_swap", "connection reset after commit")?;
+        Self::injected(
+            &self.lost_answers,
+            "compare_and_swap",
+            "connection reset after commit",
+        )?;
         Ok(outcome)
     }
     async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {

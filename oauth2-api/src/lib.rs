@@ -102,6 +102,7 @@ mod provider;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+mod scope;
 mod session;
 pub mod store;
 mod user;

@@ -67,9 +67,7 @@ impl TokenSet {
 
     /// Whether every scope in `required` was granted.
     pub fn covers<S: AsRef<str>>(&self, required: &[S]) -> bool {
-        required
-            .iter()
-            .all(|r| self.scopes.iter().any(|s| s == r.as_ref()))
+        crate::scope::covers(&self.scopes, required)
     }
 
     /// Whether both sets hold the same access token.

@@ -17,8 +17,9 @@ use crate::hooks::OutgoingRequest;
 pub use crate::http::Method;
 use crate::http::{BodyError, describe_reqwest, read_capped, retry_after};
 use crate::oauth::keep::Basis;
-use crate::oauth::renewal::union;
 use crate::runtime::Runtime;
+pub(crate) use crate::scope::Scopes;
+use crate::scope::union;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use raw::RawRequest;
@@ -58,35 +59,6 @@ pub(crate) struct Outgoing {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
-}
-
-/// A list of scopes: a declaration's, or one given at run time.
-#[derive(Clone, Debug)]
-pub(crate) enum Scopes {
-    Declared(&'static [&'static str]),
-    Given(Vec<String>),
-}
-
-impl Scopes {
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        let (declared, given) = match self {
-            Scopes::Declared(d) => (*d, &[][..]),
-            Scopes::Given(g) => (&[][..], g.as_slice()),
-        };
-        declared
-            .iter()
-            .copied()
-            .chain(given.iter().map(String::as_str))
-    }
-
-    pub(crate) fn to_vec(&self) -> Vec<String> {
-        self.iter().map(str::to_owned).collect()
-    }
-
-    /// Whether `tokens` were granted every one of these scopes.
-    pub(crate) fn covered_by(&self, tokens: &TokenSet) -> bool {
-        self.iter().all(|r| tokens.scopes.iter().any(|s| s == r))
-    }
 }
 
 impl Runtime {

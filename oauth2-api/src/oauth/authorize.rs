@@ -16,6 +16,7 @@ use crate::oauth::callback::CallbackParams;
 use crate::oauth::keep::{Basis, Pending};
 use crate::oauth::renewal::last_error_of;
 use crate::runtime::Runtime;
+use crate::scope;
 use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
 use crate::store::Consumed;
 use crate::user::{ApiUser, UserRef};
@@ -198,14 +199,13 @@ impl Runtime {
         let store = &self.inner.tokens.store;
         let now = SystemTime::now();
         store.purge_pending(now - USED_STATE_MEMORY).await?;
-        let wanted = scope_set(&scopes);
         let reusable = store
             .pending_for(key, now)
             .await?
             .into_iter()
             .rev()
             .find(|p| {
-                scope_set(&p.scopes) == wanted
+                scope::same_set(&p.scopes, &scopes)
                     && p.return_to == return_to
                     && p.expires_at > now + self.inner.config.settings.state_ttl / 2
             });
@@ -458,10 +458,6 @@ fn check_issuer(env: &ResolvedEnvironment, got: Option<&str>) -> Result<(), Call
 }
 
 /// Scopes compared as sets: providers and callers list them in any order.
-fn scope_set(scopes: &[String]) -> std::collections::BTreeSet<&str> {
-    scopes.iter().map(String::as_str).collect()
-}
-
 /// The last error of a grant that lacks some of the scopes asked for (a provider that
 /// drops or renames scopes): asking again would only come back with the same.
 fn not_granted(asked: &[String], granted: &[String]) -> Option<LastError> {

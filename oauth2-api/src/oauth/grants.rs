@@ -1,7 +1,7 @@
 //! The grants, through the `oauth2` crate: code exchange, refresh, client credentials,
 //! revocation. Each returns a [`TokenSet`] or a typed [`TokenError`].
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use oauth2::basic::{BasicClient, BasicTokenResponse};
 use oauth2::{
@@ -17,6 +17,7 @@ use crate::error::{Error, TokenError, TokenRequest};
 use crate::oauth::token_http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
+use crate::scope;
 use crate::session::{SessionKey, TokenSet};
 
 pub(crate) type OAuthClient =
@@ -44,7 +45,8 @@ impl Runtime {
     /// The scopes as one `scope` value: `oauth2` joins with spaces, so a provider with
     /// another separator gets a single pre-joined scope.
     pub(crate) fn scope_param(&self, scopes: &[String]) -> Option<Scope> {
-        (!scopes.is_empty()).then(|| Scope::new(scopes.join(&self.inner.config.scope_separator)))
+        (!scopes.is_empty())
+            .then(|| Scope::new(scope::join(scopes, &self.inner.config.scope_separator)))
     }
 
     /// The token set of an answer, or [`TokenError::Malformed`] when a value could not be
@@ -62,7 +64,7 @@ impl Runtime {
             .map(|scopes| {
                 scopes
                     .iter()
-                    .flat_map(|s| split_scopes(s, &self.inner.config.scope_separator))
+                    .flat_map(|s| scope::split(s, &self.inner.config.scope_separator))
                     .collect()
             })
             .unwrap_or_default();
@@ -259,16 +261,6 @@ fn is_token_text(text: &str) -> bool {
     !text.is_empty() && !text.chars().any(char::is_control)
 }
 
-pub(crate) fn split_scopes<'a>(
-    scopes: &'a str,
-    separator: &'a str,
-) -> impl Iterator<Item = String> + 'a {
-    scopes
-        .split(move |c: char| c.is_whitespace() || separator.contains(c))
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn token_error<T>(
     request: TokenRequest,
     e: RequestTokenError<HttpFailure, StandardErrorResponse<T>>,
@@ -327,19 +319,5 @@ where
             request,
             detail: message,
         },
-    }
-}
-
-/// How long to wait before looking at the store again while another process refreshes.
-pub(crate) const LEASE_POLL: Duration = Duration::from_millis(25);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_split_on_spaces_and_the_separator() {
-        let got: Vec<_> = split_scopes("read:vat,write:vat hello", ",").collect();
-        assert_eq!(got, ["read:vat", "write:vat", "hello"]);
     }
 }

@@ -38,13 +38,15 @@ use std::time::{Duration, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
-use crate::call::Scopes;
 use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError, TokenRequest};
-use crate::oauth::grants::LEASE_POLL;
 use crate::oauth::grants::is_unusable;
 use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
+use crate::scope::{Scopes, union};
 use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
+
+/// How long to wait before looking at the store again while another process refreshes.
+const LEASE_POLL: Duration = Duration::from_millis(25);
 
 /// How long to wait, and how often, when the provider says a refresh is in progress.
 const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
@@ -88,7 +90,7 @@ impl Runtime {
         match stale {
             None if !unsaved => {
                 if let Some(usable) = cache.tokens(key)
-                    && scopes.covered_by(&usable.tokens)
+                    && scopes.covered_by(&usable.tokens.scopes)
                     && usable.is_fresh_at(SystemTime::now())
                 {
                     return Ok(usable.tokens);
@@ -590,17 +592,6 @@ enum Assessment {
     Usable(Usable),
     Renew,
     Authorize(AuthorizationReason),
-}
-
-/// `a` then the scopes of `b` it lacks, in order.
-pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
-    let mut all = a.to_vec();
-    for s in b {
-        if !all.contains(s) {
-            all.push(s.clone());
-        }
-    }
-    all
 }
 
 pub(crate) fn last_error_of(e: &Error) -> LastError {
