@@ -11,13 +11,14 @@ use oauth2_api::{
     Application, CallContext, CallbackParams, ExposeSecret, Method, ProviderError, RetryPolicy,
     RuntimeBuilder,
 };
-use oauth2_api_examples::legifrance::{
-    ArticleRequest, CodeRequest, LegifranceClient, SearchRequest,
-};
-use oauth2_api_examples::vat::{
+use oauth2_api_examples::declarations::hmrc_hello::HelloWorldClient;
+use oauth2_api_examples::declarations::hmrc_vat::{
     Company, HmrcVatClient, HmrcVatEnv, Money, ObligationStatus, VatReturn,
 };
-use oauth2_api_examples::{HelloWorldClient, local};
+use oauth2_api_examples::declarations::piste_legifrance::{
+    ArticleRequest, CodeRequest, LegifranceClient, SearchRequest,
+};
+use oauth2_api_examples::setup;
 use oauth2_api_tests::REDIRECT_URL;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -62,9 +63,9 @@ async fn authorize_company<F: std::future::Future<Output = ()>>(
 async fn vat_client(
     hooks: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder,
 ) -> (Sandbox, HmrcVatClient) {
-    let sandbox = local::hmrc_sandbox().await.unwrap();
-    let builder = local::on_sandbox(
-        local::builder(HmrcVatClient::provider()),
+    let sandbox = setup::hmrc_sandbox().await.unwrap();
+    let builder = setup::on_sandbox(
+        setup::builder(HmrcVatClient::provider()),
         "sandbox",
         &sandbox,
         REDIRECT_URL,
@@ -75,9 +76,9 @@ async fn vat_client(
 
 #[tokio::test]
 async fn hmrc_hello_world_all_three_endpoints() {
-    let sandbox = local::hmrc_sandbox().await.unwrap();
-    let runtime = local::on_sandbox(
-        local::builder(HelloWorldClient::provider()),
+    let sandbox = setup::hmrc_sandbox().await.unwrap();
+    let runtime = setup::on_sandbox(
+        setup::builder(HelloWorldClient::provider()),
         "sandbox",
         &sandbox,
         REDIRECT_URL,
@@ -95,7 +96,7 @@ async fn hmrc_hello_world_all_three_endpoints() {
         client.hello_application().await.unwrap().message,
         "Hello Application"
     );
-    let company = oauth2_api_examples::Company { id: 3 };
+    let company = oauth2_api_examples::declarations::Company { id: 3 };
     let request = client.begin_authorization(&company, None).await.unwrap();
     let callback = sandbox.approve(request.url.as_str()).await.unwrap();
     client
@@ -111,20 +112,20 @@ async fn hmrc_hello_world_all_three_endpoints() {
 
 #[tokio::test]
 async fn hmrc_quirks_are_emulated() {
-    let sandbox = local::hmrc_sandbox().await.unwrap();
+    let sandbox = setup::hmrc_sandbox().await.unwrap();
     // HTTP Basic client authentication is refused by HMRC: the declaration says `body`.
     let basic = oauth2_api::Runtime::builder(
         HelloWorldClient::provider().client_auth(oauth2_api::ClientAuth::Basic),
     );
-    let basic = local::on_sandbox(basic, "sandbox", &sandbox, REDIRECT_URL)
+    let basic = setup::on_sandbox(basic, "sandbox", &sandbox, REDIRECT_URL)
         .store(oauth2_api::store::MemoryStore::new())
         .build()
         .unwrap();
     let err = basic.token(&Application, &[]).await.unwrap_err();
     assert_eq!(err.provider_code(), Some("invalid_client"));
     // Without the versioned Accept header: 406.
-    let bare = local::on_sandbox(
-        local::builder(
+    let bare = setup::on_sandbox(
+        setup::builder(
             oauth2_api::Provider::new("HMRC")
                 .client_auth(oauth2_api::ClientAuth::RequestBody)
                 .environment(oauth2_api::Environment::new(
@@ -531,16 +532,16 @@ async fn refresh_already_in_progress_waits_for_the_other_refresh() {
 
 #[tokio::test]
 async fn companies_on_sandbox_and_production_in_one_process() {
-    let sandbox = local::hmrc_sandbox().await.unwrap();
-    let production = local::hmrc_sandbox().await.unwrap();
-    let builder = local::on_sandbox(
-        local::builder(HmrcVatClient::provider()),
+    let sandbox = setup::hmrc_sandbox().await.unwrap();
+    let production = setup::hmrc_sandbox().await.unwrap();
+    let builder = setup::on_sandbox(
+        setup::builder(HmrcVatClient::provider()),
         "sandbox",
         &sandbox,
         REDIRECT_URL,
     );
     let client = HmrcVatClient::new(
-        local::on_sandbox(builder, "production", &production, REDIRECT_URL)
+        setup::on_sandbox(builder, "production", &production, REDIRECT_URL)
             .build()
             .unwrap(),
     );
@@ -582,8 +583,8 @@ async fn companies_on_sandbox_and_production_in_one_process() {
 }
 
 async fn piste_client(decoder: bool) -> (Sandbox, LegifranceClient) {
-    let sandbox = local::piste_sandbox().await.unwrap();
-    let mut builder = local::builder(LegifranceClient::provider())
+    let sandbox = setup::piste_sandbox().await.unwrap();
+    let mut builder = setup::builder(LegifranceClient::provider())
         .credentials(oauth2_api::Credentials::new("sandbox-client").secret("sandbox-secret"))
         .base_url(
             "sandbox",
