@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::SqliteStore;
-use oauth2_api::{Application, CallbackParams, Credentials, ExposeSecret, Method, SessionState};
+use oauth2_api::{
+    Application, CallbackParams, Credentials, ExposeSecret, Method, Runtime, SessionState,
+};
 use oauth2_api_tests::{Company, REDIRECT_URL, sandbox_builder};
 
 #[derive(Clone, Default)]
@@ -51,15 +53,7 @@ impl Audit {
 // The only test of this binary: the global subscriber sees every task and thread.
 #[tokio::test]
 async fn no_secret_reaches_logs_debug_or_display() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber)
-        .expect("the only subscriber of this process");
+    let capture = capture_every_log_line();
     let mut audit = Audit::default();
     audit.secret("client secret", "sandbox-secret");
 
@@ -77,9 +71,36 @@ async fn no_secret_reaches_logs_debug_or_display() {
     );
     let company = Company(1);
 
-    // Authorize: the PKCE verifier and the code.
+    let params = authorize(&runtime, &sandbox, &company, &mut audit).await;
+    call_then_refresh(&runtime, &company, &mut audit).await;
+    application_token_and_failures(&runtime, &sandbox, &params, &mut audit).await;
+    revoke(&runtime, &company, &mut audit).await;
+    nothing_leaked(&capture, &audit);
+}
+
+/// Installs the process's TRACE subscriber, writing into the returned capture.
+fn capture_every_log_line() -> Capture {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the only subscriber of this process");
+    capture
+}
+
+/// Authorize: the PKCE verifier and the code. Returns the callback, used up.
+async fn authorize(
+    runtime: &Runtime,
+    sandbox: &Sandbox,
+    company: &Company,
+    audit: &mut Audit,
+) -> CallbackParams {
     let request = runtime
-        .begin_authorization(&company, &["hello"], None)
+        .begin_authorization(company, &["hello"], None)
         .await
         .unwrap();
     let pending = runtime
@@ -106,9 +127,12 @@ async fn no_secret_reaches_logs_debug_or_display() {
     audit.print(&done);
     let replay = runtime.complete_authorization(&params).await.unwrap_err();
     audit.print_error(&replay);
+    params
+}
 
-    // Call, then refresh.
-    let session = runtime.session(&company).await.unwrap().unwrap();
+/// A call, then a refresh: the access and refresh tokens, before and after.
+async fn call_then_refresh(runtime: &Runtime, company: &Company, audit: &mut Audit) {
+    let session = runtime.session(company).await.unwrap().unwrap();
     let tokens = session.state.tokens.clone().unwrap();
     audit.secret("access token", tokens.access_token.expose_secret());
     audit.secret(
@@ -117,13 +141,13 @@ async fn no_secret_reaches_logs_debug_or_display() {
     );
     audit.print(&session);
     let answer = runtime
-        .request(&company, Method::Get, "/hello/user")
+        .request(company, Method::Get, "/hello/user")
         .scopes(&["hello"])
         .send()
         .await
         .unwrap();
     audit.print(&answer);
-    let key = runtime.session_key(&company).await.unwrap();
+    let key = runtime.session_key(company).await.unwrap();
     let mut expired = tokens.clone();
     expired.expires_at = Some(SystemTime::now() - Duration::from_secs(1));
     runtime
@@ -139,12 +163,12 @@ async fn no_secret_reaches_logs_debug_or_display() {
         .await
         .unwrap();
     runtime
-        .request(&company, Method::Get, "/hello/user")
+        .request(company, Method::Get, "/hello/user")
         .scopes(&["hello"])
         .send()
         .await
         .unwrap();
-    let refreshed = oauth2_api_tests::stored_tokens(&runtime, &company).await;
+    let refreshed = oauth2_api_tests::stored_tokens(runtime, company).await;
     audit.secret(
         "refreshed access token",
         refreshed.access_token.expose_secret(),
@@ -154,8 +178,15 @@ async fn no_secret_reaches_logs_debug_or_display() {
         refreshed.refresh_token.as_ref().unwrap().expose_secret(),
     );
     audit.print(&refreshed);
+}
 
-    // The application's token, and failures whose answers hold tokens.
+/// The application's token, and failures whose answers hold tokens.
+async fn application_token_and_failures(
+    runtime: &Runtime,
+    sandbox: &Sandbox,
+    params: &CallbackParams,
+    audit: &mut Audit,
+) {
     let app = runtime.token(&Application, &["hello"]).await.unwrap();
     audit.secret("client-credentials token", app.access_token.expose_secret());
     let key = runtime.session_key(&Application).await.unwrap();
@@ -167,19 +198,24 @@ async fn no_secret_reaches_logs_debug_or_display() {
     let malformed = runtime.token(&Application, &["hello"]).await.unwrap_err();
     audit.print_error(&malformed);
     sandbox.fail_next_token_request(TokenFault::InvalidGrant);
-    let denied = runtime.complete_authorization(&params).await.unwrap_err();
+    let denied = runtime.complete_authorization(params).await.unwrap_err();
     audit.print_error(&denied);
+}
 
-    // Revoke.
-    runtime.disconnect(&company).await.unwrap();
+/// Revoke, then a call that needs authorization again.
+async fn revoke(runtime: &Runtime, company: &Company, audit: &mut Audit) {
+    runtime.disconnect(company).await.unwrap();
     let gone = runtime
-        .request(&company, Method::Get, "/hello/user")
+        .request(company, Method::Get, "/hello/user")
         .scopes(&["hello"])
         .send()
         .await
         .unwrap_err();
     audit.print_error(&gone);
+}
 
+/// The log holds the whole flow, and no secret is in it or in anything printed.
+fn nothing_leaked(capture: &Capture, audit: &Audit) {
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.lines().count() > 50,

@@ -167,19 +167,27 @@ async fn the_hmrc_declaration_works_end_to_end() {
         .unwrap();
     assert!(client.is_authorized(&company).await.unwrap());
 
+    calls_once_authorized(&client, &company, from, to).await;
+
+    client.disconnect(&company).await.unwrap();
+    assert!(!client.is_authorized(&company).await.unwrap());
+}
+
+/// The declared endpoints once the company has authorized: queries, a body, a header,
+/// and HMRC's errors (as the sandbox emulates them) with their codes.
+async fn calls_once_authorized(
+    client: &HmrcVatClient,
+    company: &Company,
+    from: NaiveDate,
+    to: NaiveDate,
+) {
     let all = client
-        .obligations(&company, "123456789", from, to, None)
+        .obligations(company, "123456789", from, to, None)
         .await
         .unwrap();
     assert_eq!(all.obligations.len(), 2);
     let open = client
-        .obligations(
-            &company,
-            "123456789",
-            from,
-            to,
-            Some(ObligationStatus::Open),
-        )
+        .obligations(company, "123456789", from, to, Some(ObligationStatus::Open))
         .await
         .unwrap();
     assert_eq!(open.obligations.len(), 1);
@@ -190,34 +198,32 @@ async fn the_hmrc_declaration_works_end_to_end() {
     );
 
     let receipt = client
-        .submit_return(&company, "123456789", &vat_return(true))
+        .submit_return(company, "123456789", &vat_return(true))
         .await
         .unwrap();
     assert_eq!(receipt.form_bundle_number, "256660290587");
 
     let err = client
-        .submit_return(&company, "123456789", &vat_return(false))
+        .submit_return(company, "123456789", &vat_return(false))
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some("NOT_FINALISED"));
     assert_eq!(err.status(), Some(403));
 
     let err = client
-        .obligations(&company, "12", from, to, None)
+        .obligations(company, "12", from, to, None)
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some("VRN_INVALID"));
 
     assert_eq!(
         client
-            .hello_user(&company, Some("DEFAULT"))
+            .hello_user(company, Some("DEFAULT"))
             .await
             .unwrap()
             .message,
         "Hello User"
     );
-    client.disconnect(&company).await.unwrap();
-    assert!(!client.is_authorized(&company).await.unwrap());
 }
 
 #[tokio::test]

@@ -235,7 +235,11 @@ async fn five_hundred_callers_on_two_instances_share_one_refresh() {
             }
         }
         let refreshes = sandbox.counts().refresh_token - before;
-        assert!(errors.is_empty(), "ttl {ttl}: {:?}", &errors[..errors.len().min(3)]);
+        assert!(
+            errors.is_empty(),
+            "ttl {ttl}: {:?}",
+            &errors[..errors.len().min(3)]
+        );
         assert_eq!(refreshes, 1, "ttl {ttl}s");
     }
 }

@@ -57,7 +57,9 @@ fn hostile_token_bodies() -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
-    bodies.push(format!(r#"{{"access_token":"{big}","token_type":"bearer"}}"#));
+    bodies.push(format!(
+        r#"{{"access_token":"{big}","token_type":"bearer"}}"#
+    ));
     bodies.push(format!("{}{}", "[".repeat(5000), "]".repeat(5000)));
     bodies
 }
@@ -120,7 +122,10 @@ async fn a_token_error_echoing_secrets_shows_none_of_them() {
         let err = hello_status(&runtime, &user).await.unwrap_err();
         let text = shown(&err);
         let last = format!("{:?}", runtime.last_error(&user).await.unwrap());
-        for (what, secret) in [("refresh token", refresh), ("client secret", "sandbox-secret")] {
+        for (what, secret) in [
+            ("refresh token", refresh),
+            ("client secret", "sandbox-secret"),
+        ] {
             if text.contains(secret) {
                 leaks.push(format!("{code}: {what} in the error: {text}"));
             }
@@ -182,9 +187,8 @@ async fn echoing_revocation_endpoint() -> String {
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        let error = format!(
-            r#"{{"error":"invalid_request","error_description":"unknown token {token}"}}"#
-        );
+        let error =
+            format!(r#"{{"error":"invalid_request","error_description":"unknown token {token}"}}"#);
         let json = [("content-type", "application/json")];
         (StatusCode::BAD_REQUEST, json, error)
     };
@@ -211,7 +215,8 @@ async fn a_revocation_error_echoing_the_request_shows_no_secret() {
             sandbox.auth_url(),
             sandbox.token_url(),
         );
-        let provider = Provider::new("HMRC").environment(environment.revoke_url(base.clone() + path));
+        let provider =
+            Provider::new("HMRC").environment(environment.revoke_url(base.clone() + path));
         let runtime = builder_for(provider)
             .store(MemoryStore::new())
             .build()
@@ -255,7 +260,10 @@ async fn an_undecodable_answer_echoing_the_access_token_does_not_show_it() {
     // What a declared endpoint does with a success answer (`__private::decode`).
     let err = answer.json::<Hello>("hello_user").unwrap_err();
     let text = shown(&err);
-    assert!(!text.contains(access), "the access token is in the error: {text}");
+    assert!(
+        !text.contains(access),
+        "the access token is in the error: {text}"
+    );
 }
 
 /// Company 1's call answered 401 with the challenge `first`, then (after a refresh, if

@@ -12,10 +12,9 @@ fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The examples of the specification (3.3), value for value.
-#[test]
-fn web_app_via_server_matches_the_spec_examples() {
-    let vendor = Vendor::new(
+/// The vendor of the specification's examples (3.3).
+fn spec_vendor() -> Vendor {
+    Vendor::new(
         "My Product",
         [("My Web App", "1.2.3"), ("my-server", "4.5.6")],
     )
@@ -27,8 +26,12 @@ fn web_app_via_server_matches_the_spec_examples() {
     .forwarded(
         "203.0.113.6".parse().unwrap(),
         "198.51.100.0".parse().unwrap(),
-    );
-    let client = WebClient::new("beec798b-b366-47fa-b1f8-92cede14a1ce")
+    )
+}
+
+/// The end user's web client of the specification's examples (3.3).
+fn spec_client() -> WebClient {
+    WebClient::new("beec798b-b366-47fa-b1f8-92cede14a1ce")
         .browser_user_agent("Mozilla/5.0 (iPad; U; CPU OS 3_2_1 like Mac OS X; en-us)")
         .public_ip("198.51.100.0".parse().unwrap())
         .public_ip_timestamp(at(1_491_480_000) + Duration::from_millis(123))
@@ -52,9 +55,14 @@ fn web_app_via_server_matches_the_spec_examples() {
             kind: "TOTP".into(),
             at: at(1_491_480_000),
             unique_reference: "fc4b5fd6816f75a7c".into(),
-        });
-    let h = FraudPrevention::new(vendor)
-        .headers(&CallContext::new().with(client))
+        })
+}
+
+/// The examples of the specification (3.3), value for value.
+#[test]
+fn web_app_via_server_matches_the_spec_examples() {
+    let h = FraudPrevention::new(spec_vendor())
+        .headers(&CallContext::new().with(spec_client()))
         .unwrap();
     assert_eq!(
         get(&h, "Gov-Client-Connection-Method"),

@@ -93,13 +93,8 @@ fn check_authorize(shared: &Shared, p: &Params) -> Result<(String, Vec<String>),
     {
         return Err(fail("invalid_request", "PKCE with S256 is required"));
     }
-    let scopes: Vec<String> = p
-        .get("scope")
-        .map(|s| s.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
-    if let Some(bad) = scopes.iter().find(|s| !shared.config.scopes.contains(s)) {
-        return Err(fail("invalid_scope", &format!("unknown scope {bad}")));
-    }
+    let scopes =
+        requested_scopes(shared, p).map_err(|description| fail("invalid_scope", &description))?;
     Ok((redirect_uri, scopes))
 }
 
@@ -343,9 +338,37 @@ fn echo(status: u16, headers: &HeaderMap, p: &Params) -> Response {
 
 async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
     let grant_type = p.get("grant_type").cloned().unwrap_or_default();
+    if let Some(response) = injected_fault(shared, &grant_type, headers, p).await {
+        return response;
+    }
+    let client = match authenticate(shared, headers, p) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    match grant_type.as_str() {
+        "authorization_code" => authorization_code_grant(shared, client, p),
+        "refresh_token" => refresh_token_grant(shared, client, p),
+        "client_credentials" => client_credentials_grant(shared, client, p),
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "unsupported grant_type",
+        ),
+    }
+}
+
+/// Counts the token request, then plays the next fault a test queued: `Some` is the
+/// answer to send instead of the grant's, `None` lets the grant go on (after a delay or
+/// a hold, for those faults).
+async fn injected_fault(
+    shared: &Shared,
+    grant_type: &str,
+    headers: &HeaderMap,
+    p: &Params,
+) -> Option<Response> {
     let fault = {
         let mut state = shared.state();
-        match grant_type.as_str() {
+        match grant_type {
             "authorization_code" => state.counts.authorization_code += 1,
             "refresh_token" => state.counts.refresh_token += 1,
             "client_credentials" => state.counts.client_credentials += 1,
@@ -360,176 +383,150 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
         }
         other => other,
     };
-    match fault {
-        Some(TokenFault::Held(..) | TokenFault::BreakAccessToken) => {}
-        Some(TokenFault::Echo(status)) => return echo(status, headers, p),
-        None => {}
-        Some(TokenFault::Delay(d)) => tokio::time::sleep(d).await,
-        Some(TokenFault::Status(status)) => {
+    let response = match fault? {
+        TokenFault::Held(..) | TokenFault::BreakAccessToken => return None,
+        TokenFault::Echo(status) => echo(status, headers, p),
+        TokenFault::Delay(d) => {
+            tokio::time::sleep(d).await;
+            return None;
+        }
+        TokenFault::Status(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (
+            (
                 status,
                 Html("<html><body><h1>Gateway error</h1></body></html>"),
             )
-                .into_response();
+                .into_response()
         }
-        Some(TokenFault::StatusRetryAfter(status, secs)) => {
+        TokenFault::StatusRetryAfter(status, secs) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return (status, [(header::RETRY_AFTER, secs.to_string())], "busy").into_response();
+            (status, [(header::RETRY_AFTER, secs.to_string())], "busy").into_response()
         }
-        Some(TokenFault::InvalidGrant) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "injected fault");
+        TokenFault::InvalidGrant => invalid_grant("injected fault"),
+        TokenFault::InvalidClient => {
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "injected fault")
         }
-        Some(TokenFault::InvalidClient) => {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "injected fault");
-        }
-        Some(TokenFault::RefreshInProgress) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "Refresh operation is already in progress",
-            );
-        }
-        Some(TokenFault::Raw(status, content_type, body)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            return (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
-        }
-        Some(TokenFault::Body(body)) => {
-            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-        }
-    }
-    let client = match authenticate(shared, headers, p) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    match grant_type.as_str() {
-        "authorization_code" => {
-            let code = p.get("code").cloned().unwrap_or_default();
-            let Some(found) = shared.state().codes.remove(&code) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "unknown or used code",
-                );
-            };
-            if found.grant.client_id != client.id || found.expires_at <= SystemTime::now() {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "code expired or for another client",
-                );
-            }
-            if p.get("redirect_uri") != Some(&found.redirect_uri) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "redirect_uri mismatch",
-                );
-            }
-            let verifier = p.get("code_verifier").cloned().unwrap_or_default();
-            if !valid_verifier(&verifier) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
-                );
-            }
-            let computed =
-                PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier));
-            if found.challenge.as_deref() != Some(computed.as_str()) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "code_verifier does not match",
-                );
-            }
-            Json(issue_tokens(shared, found.grant, true)).into_response()
-        }
-        "refresh_token" => {
-            let refresh = p.get("refresh_token").cloned().unwrap_or_default();
-            let mut state = shared.state();
-            let Some((grant, used)) = state.refresh.get(&refresh).cloned() else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "unknown refresh token",
-                );
-            };
-            if grant.client_id != client.id || state.revoked_families.contains(&grant.family) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "refresh token revoked",
-                );
-            }
-            if used {
-                // Reuse of a rotated refresh token: someone has a copy. Revoke the grant.
-                state.revoked_families.insert(grant.family);
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "refresh token already used",
-                );
-            }
-            let rotate = shared.config.rotate_refresh_tokens;
-            if rotate {
-                state.refresh.insert(refresh.clone(), (grant.clone(), true));
-            }
-            drop(state);
-            let mut answer = issue_tokens(shared, grant, rotate);
-            if !rotate && !shared.config.omit_refresh_token_on_refresh {
-                answer["refresh_token"] = json!(refresh);
-            }
-            if shared.config.omit_refresh_token_on_refresh
-                && let Some(rt) = answer
-                    .as_object_mut()
-                    .and_then(|o| o.remove("refresh_token"))
-            {
-                shared
-                    .state()
-                    .refresh
-                    .remove(rt.as_str().unwrap_or_default());
-            }
-            Json(answer).into_response()
-        }
-        "client_credentials" => {
-            if client.secret.is_none() {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "unauthorized_client",
-                    "public clients have no credentials",
-                );
-            }
-            let scopes: Vec<String> = p
-                .get("scope")
-                .map(|s| s.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default();
-            if let Some(bad) = scopes.iter().find(|s| !shared.config.scopes.contains(s)) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    &format!("unknown scope {bad}"),
-                );
-            }
-            let family = {
-                let mut state = shared.state();
-                state.next_family += 1;
-                state.next_family
-            };
-            let grant = Grant {
-                client_id: client.id.clone(),
-                user: None,
-                scopes,
-                family,
-            };
-            Json(issue_tokens(shared, grant, false)).into_response()
-        }
-        _ => oauth_error(
+        TokenFault::RefreshInProgress => oauth_error(
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "unsupported grant_type",
+            "invalid_request",
+            "Refresh operation is already in progress",
         ),
+        TokenFault::Raw(status, content_type, body) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        TokenFault::Body(body) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+    };
+    Some(response)
+}
+
+fn invalid_grant(description: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+/// The requested scopes, or the description of the first one the sandbox does not know.
+fn requested_scopes(shared: &Shared, p: &Params) -> Result<Vec<String>, String> {
+    let scopes: Vec<String> = p
+        .get("scope")
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    match scopes.iter().find(|s| !shared.config.scopes.contains(s)) {
+        Some(bad) => Err(format!("unknown scope {bad}")),
+        None => Ok(scopes),
     }
+}
+
+/// A code exchange: single use, for its client and redirect URI, with the PKCE verifier.
+fn authorization_code_grant(shared: &Shared, client: &SandboxClient, p: &Params) -> Response {
+    let code = p.get("code").cloned().unwrap_or_default();
+    let Some(found) = shared.state().codes.remove(&code) else {
+        return invalid_grant("unknown or used code");
+    };
+    if found.grant.client_id != client.id || found.expires_at <= SystemTime::now() {
+        return invalid_grant("code expired or for another client");
+    }
+    if p.get("redirect_uri") != Some(&found.redirect_uri) {
+        return invalid_grant("redirect_uri mismatch");
+    }
+    let verifier = p.get("code_verifier").cloned().unwrap_or_default();
+    if !valid_verifier(&verifier) {
+        return invalid_grant(
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
+        );
+    }
+    let computed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier));
+    if found.challenge.as_deref() != Some(computed.as_str()) {
+        return invalid_grant("code_verifier does not match");
+    }
+    Json(issue_tokens(shared, found.grant, true)).into_response()
+}
+
+/// A refresh: rotated (single use) or kept, or left out of the answer, as configured.
+fn refresh_token_grant(shared: &Shared, client: &SandboxClient, p: &Params) -> Response {
+    let refresh = p.get("refresh_token").cloned().unwrap_or_default();
+    let mut state = shared.state();
+    let Some((grant, used)) = state.refresh.get(&refresh).cloned() else {
+        return invalid_grant("unknown refresh token");
+    };
+    if grant.client_id != client.id || state.revoked_families.contains(&grant.family) {
+        return invalid_grant("refresh token revoked");
+    }
+    if used {
+        // Reuse of a rotated refresh token: someone has a copy. Revoke the grant.
+        state.revoked_families.insert(grant.family);
+        return invalid_grant("refresh token already used");
+    }
+    let rotate = shared.config.rotate_refresh_tokens;
+    if rotate {
+        state.refresh.insert(refresh.clone(), (grant.clone(), true));
+    }
+    drop(state);
+    let mut answer = issue_tokens(shared, grant, rotate);
+    if !rotate && !shared.config.omit_refresh_token_on_refresh {
+        answer["refresh_token"] = json!(refresh);
+    }
+    if shared.config.omit_refresh_token_on_refresh
+        && let Some(rt) = answer
+            .as_object_mut()
+            .and_then(|o| o.remove("refresh_token"))
+    {
+        shared
+            .state()
+            .refresh
+            .remove(rt.as_str().unwrap_or_default());
+    }
+    Json(answer).into_response()
+}
+
+/// The application's own token: confidential clients only, no refresh token.
+fn client_credentials_grant(shared: &Shared, client: &SandboxClient, p: &Params) -> Response {
+    if client.secret.is_none() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "public clients have no credentials",
+        );
+    }
+    let scopes = match requested_scopes(shared, p) {
+        Ok(scopes) => scopes,
+        Err(description) => {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &description);
+        }
+    };
+    let family = {
+        let mut state = shared.state();
+        state.next_family += 1;
+        state.next_family
+    };
+    let grant = Grant {
+        client_id: client.id.clone(),
+        user: None,
+        scopes,
+        family,
+    };
+    Json(issue_tokens(shared, grant, false)).into_response()
 }
 
 async fn revoke(

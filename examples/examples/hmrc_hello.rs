@@ -5,41 +5,42 @@
 //! registered for the application) it talks to HMRC's real sandbox and opens a browser.
 
 use oauth2_api::{Browser, Credentials, LoopbackAuthorizer};
-use oauth2_api_examples::{Company, HelloWorldClient, local};
+use oauth2_api_examples::declarations::hmrc_hello::{Company, HelloWorldClient};
+use oauth2_api_examples::setup;
 
 #[tokio::main]
 async fn main() {
     let company = Company { id: 7 };
-    let (client, browser, _sandbox) = match local::credentials_from_env("HMRC") {
+    let (client, browser, _sandbox) = match setup::credentials_from_env("HMRC") {
         Some(credentials) => {
             println!("Using HMRC's sandbox with the credentials from the environment.");
-            let runtime = local::builder(HelloWorldClient::provider())
+            let runtime = setup::builder(HelloWorldClient::provider())
                 .credentials(credentials)
                 .build();
             (
-                HelloWorldClient::new(runtime.unwrap_or_else(|e| local::fail(e))),
+                HelloWorldClient::new(runtime.unwrap_or_else(|e| setup::fail(e))),
                 Browser::System,
                 None,
             )
         }
         None => {
-            let sandbox = local::hmrc_sandbox()
+            let sandbox = setup::hmrc_sandbox()
                 .await
                 .expect("the local sandbox starts");
             println!(
                 "Using a local HMRC-like sandbox at {} (offline).",
                 sandbox.url()
             );
-            let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-            let runtime = local::on_sandbox(
-                local::builder(HelloWorldClient::provider()),
+            let redirect = format!("http://127.0.0.1:{}/callback", setup::free_port());
+            let runtime = setup::on_sandbox(
+                setup::builder(HelloWorldClient::provider()),
                 "sandbox",
                 &sandbox,
                 &redirect,
             )
             .credentials(Credentials::new("unused"))
             .build()
-            .unwrap_or_else(|e| local::fail(e));
+            .unwrap_or_else(|e| setup::fail(e));
             (
                 HelloWorldClient::new(runtime),
                 Browser::Follow,
@@ -50,7 +51,7 @@ async fn main() {
     let world = client
         .hello_world()
         .await
-        .unwrap_or_else(|e| local::fail(e));
+        .unwrap_or_else(|e| setup::fail(e));
     println!(
         "GET /hello/world (open):                     {}",
         world.message
@@ -58,7 +59,7 @@ async fn main() {
     let application = client
         .hello_application()
         .await
-        .unwrap_or_else(|e| local::fail(e));
+        .unwrap_or_else(|e| setup::fail(e));
     println!(
         "GET /hello/application (client credentials): {}",
         application.message
@@ -69,16 +70,9 @@ async fn main() {
         .authorize_and_retry(&authorizer)
         .run(|| client.hello_user(&company))
         .await
-        .unwrap_or_else(|e| local::fail(e));
+        .unwrap_or_else(|e| setup::fail(e));
     println!(
         "GET /hello/user (company 7, scope hello):    {}",
         user.message
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(8765)
 }

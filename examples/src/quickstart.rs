@@ -1,4 +1,4 @@
-//! The quickstart's steps, shared by `examples/quickstart.rs` and the tests.
+//! The quickstart's steps, shared by the `quickstart` example and the tests.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +11,7 @@ use oauth2_api::{
     Runtime,
 };
 
-use crate::{Company, HelloWorldClient};
+use crate::declarations::hmrc_hello::{Company, HelloWorldClient};
 
 /// What a run did.
 #[derive(Debug)]

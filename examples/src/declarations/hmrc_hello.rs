@@ -1,21 +1,9 @@
-//! Runnable examples of `oauth2-api`; see the `[[example]]` targets. The HMRC Hello
-//! World declaration lives here so examples and tests share it.
+//! HMRC's Hello World API: the declaration and its answer.
 
-use oauth2_api::{ApiUser, Error, UserRef, oauth2_api};
+use oauth2_api::{Error, oauth2_api};
 use serde::Deserialize;
 
-/// A company of the application: the party that authorizes HMRC access.
-#[derive(Clone, Debug)]
-pub struct Company {
-    /// The application's own id of the company.
-    pub id: u32,
-}
-
-impl ApiUser for Company {
-    fn user_ref(&self) -> UserRef {
-        UserRef::new("company", self.id.to_string())
-    }
-}
+pub use super::Company;
 
 /// The answer of every Hello World endpoint.
 #[derive(Debug, Deserialize)]
@@ -47,10 +35,3 @@ pub trait HelloWorld {
     #[endpoint(method = GET, path = "/hello/user", scope = "hello", user = Company)]
     async fn hello_user(&self) -> Result<Message, Error>;
 }
-
-#[path = "quickstart_run.rs"]
-pub mod quickstart;
-
-pub mod legifrance;
-pub mod local;
-pub mod vat;

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use oauth2_api::{Error, oauth2_api};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::Company;
+pub use super::Company;
 
 /// HMRC Making Tax Digital VAT, for companies that authorize the application.
 #[oauth2_api(provider = "HMRC",

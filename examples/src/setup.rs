@@ -77,3 +77,11 @@ pub fn fail(e: Error) -> ! {
     }
     std::process::exit(1)
 }
+
+/// A free loopback port for a redirect URL, or 8765 if none can be found.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(8765)
+}
