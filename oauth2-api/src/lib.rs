@@ -114,6 +114,7 @@ pub use crate::error::{
     ProviderError, ProviderErrorDetail, TokenError, TokenRequest,
 };
 pub use crate::flow::loopback::{Browser, LoopbackAuthorizer};
+#[cfg(feature = "axum")]
 pub use crate::flow::web;
 pub use crate::flow::{AuthorizeAndRetry, Authorizer};
 pub use crate::hooks::{CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy};

@@ -85,6 +85,7 @@ impl Runtime {
     }
 
     /// Each environment with a redirect URL, and that URL: where callbacks arrive.
+    #[cfg(feature = "axum")]
     pub(crate) fn redirect_urls(&self) -> impl Iterator<Item = (&str, &url::Url)> {
         self.inner
             .config

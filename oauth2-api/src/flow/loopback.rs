@@ -6,13 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use tokio::sync::mpsc;
 
 use crate::error::{AuthorizationRequired, CallbackError, Error};
 use crate::flow::Authorizer;
-use crate::flow::page::{error_page, page};
+use crate::flow::page::{Page, error_page, page, respond as html};
 use crate::oauth::authorize::Authorized;
 use crate::oauth::callback::CallbackParams;
 use crate::runtime::Runtime;
@@ -237,9 +236,9 @@ async fn serve_connection(stream: tokio::net::TcpStream, listener: Arc<Listener>
 /// The answer to one request, and the outcome that ends the wait, if it does: only a
 /// callback for our own state is completed; another state's (an older window) gets a
 /// page saying so, and the wait goes on.
-async fn respond(listener: &Listener, uri: &http::Uri) -> (Response, Option<Outcome>) {
+async fn respond(listener: &Listener, uri: &http::Uri) -> (Page, Option<Outcome>) {
     if uri.path() != listener.path {
-        return (StatusCode::NOT_FOUND.into_response(), None);
+        return (html(StatusCode::NOT_FOUND, String::new()), None);
     }
     let params = match CallbackParams::from_query(uri.query().unwrap_or("")) {
         Ok(params) => params,
@@ -251,15 +250,17 @@ async fn respond(listener: &Listener, uri: &http::Uri) -> (Response, Option<Outc
             "This authorization is not the one the program is waiting for (an older \
              window, or another program's). Close this window and use the one opened last.",
         );
-        return ((StatusCode::BAD_REQUEST, page).into_response(), None);
+        return (html(StatusCode::BAD_REQUEST, page), None);
     }
     let outcome = listener.runtime.complete_authorization(&params).await;
     let response = match &outcome {
-        Ok(_) => page(
-            "Authorized",
-            "You can close this window and go back to the application.",
-        )
-        .into_response(),
+        Ok(_) => html(
+            StatusCode::OK,
+            page(
+                "Authorized",
+                "You can close this window and go back to the application.",
+            ),
+        ),
         Err(e) => error_page(e),
     };
     if ends_the_wait(&outcome) {

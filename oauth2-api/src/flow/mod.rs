@@ -5,6 +5,7 @@
 pub(crate) mod loopback;
 pub(crate) mod page;
 mod retry;
+#[cfg(feature = "axum")]
 pub mod web;
 
 pub use retry::{AuthorizeAndRetry, Authorizer};

@@ -2,10 +2,24 @@
 //! the provider's answer is said; what is internal (the store's, the HTTP client's) is
 //! logged instead, never shown.
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
 
 use crate::error::{CallbackError, Error};
+
+/// A page as both callback routes send it: plain `http`, so the loopback listener needs
+/// no web framework (the `axum` routes turn it into their response type).
+pub(crate) type Page = http::Response<String>;
+
+/// `status` with `html` as its body.
+pub(crate) fn respond(status: StatusCode, html: String) -> Page {
+    let mut response = http::Response::new(html);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
 
 /// `s` safe to place in HTML text or a quoted attribute.
 pub(crate) fn escape(s: &str) -> String {
@@ -16,17 +30,17 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 /// A small HTML page; `message` is escaped.
-pub(crate) fn page(title: &str, message: &str) -> Html<String> {
-    Html(format!(
+pub(crate) fn page(title: &str, message: &str) -> String {
+    format!(
         "<!doctype html><meta charset=\"utf-8\"><title>{t}</title>\
          <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{m}</p></body>",
         t = escape(title),
         m = escape(message)
-    ))
+    )
 }
 
 /// The page for `e`: a status and a sentence a person can read.
-pub(crate) fn error_page(e: &Error) -> Response {
+pub(crate) fn error_page(e: &Error) -> Page {
     let (status, title, message) = match e {
         Error::Callback(CallbackError::BrowserMismatch | CallbackError::StateMismatch("user")) => (
             StatusCode::FORBIDDEN,
@@ -58,5 +72,5 @@ pub(crate) fn error_page(e: &Error) -> Response {
             )
         }
     };
-    (status, page(title, &message)).into_response()
+    respond(status, page(title, &message))
 }

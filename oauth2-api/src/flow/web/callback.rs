@@ -11,7 +11,7 @@ use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::flow::page::{error_page, page};
+use crate::flow::page::{error_page, page, respond};
 use crate::oauth::authorize::{Checks, UserCheckFn};
 use crate::oauth::callback::CallbackParams;
 use crate::runtime::Runtime;
@@ -100,7 +100,7 @@ impl CallbackRouter {
         let (parts, _) = request.into_parts();
         let params = match CallbackParams::from_query(parts.uri.query().unwrap_or("")) {
             Ok(params) => params,
-            Err(e) => return error_page(&e.into()),
+            Err(e) => return error_page(&e.into()).into_response(),
         };
         let app_check = self.user_check.clone();
         let request_parts = parts.clone();
@@ -119,7 +119,7 @@ impl CallbackRouter {
         };
         let done = match self.runtime.complete(&params, &checks).await {
             Ok(done) => done,
-            Err(e) => return error_page(&e),
+            Err(e) => return error_page(&e).into_response(),
         };
         // The return target was checked when the authorization was begun; checked again
         // for states stored by an older version.
@@ -131,7 +131,11 @@ impl CallbackRouter {
         // replaying the callback is then told the state is used, not that it is a stranger.
         match back {
             Some(back) => Redirect::to(back).into_response(),
-            None => page("Authorized", "You can go back to the application.").into_response(),
+            None => respond(
+                http::StatusCode::OK,
+                page("Authorized", "You can go back to the application."),
+            )
+            .into_response(),
         }
     }
 }

@@ -92,7 +92,7 @@ impl IntoResponse for Error {
                 response.extensions_mut().insert(PendingRedirect(required));
                 response
             }
-            e => error_page(&e),
+            e => error_page(&e).into_response(),
         }
     }
 }
@@ -110,7 +110,8 @@ impl IntoResponse for BrowserAuthorization {
             // callback would be refused, so say so now.
             Err(_) => error_page(&Error::Internal(
                 "the browser-binding cookie is not a valid header",
-            )),
+            ))
+            .into_response(),
         }
     }
 }

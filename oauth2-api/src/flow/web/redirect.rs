@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::PendingRedirect;
 use crate::error::{AuthorizationReason, AuthorizationRequired};
-use crate::flow::page::{error_page, page};
+use crate::flow::page::{error_page, page, respond};
 use crate::oauth::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
 use crate::runtime::Runtime;
 use crate::session::Session;
@@ -47,7 +47,7 @@ pub async fn redirect_to_authorize(
         .await
     {
         Ok(bound) => bound.into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(&e).into_response(),
     }
 }
 
@@ -78,7 +78,7 @@ async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Opti
     }
     let session = match runtime.store().load(&required.session).await {
         Ok(session) => session?,
-        Err(e) => return Some(error_page(&e.into())),
+        Err(e) => return Some(error_page(&e.into()).into_response()),
     };
     if required.reason == AuthorizationReason::InsufficientScope {
         return refused_despite_grant(required, &session);
@@ -142,11 +142,11 @@ fn refused_despite_grant(required: &AuthorizationRequired, session: &Session) ->
 }
 
 fn incomplete(message: &str) -> Response {
-    (
+    respond(
         StatusCode::FORBIDDEN,
         page("Authorization incomplete", message),
     )
-        .into_response()
+    .into_response()
 }
 
 /// The path of the `Referer` when it is on the same host as the request.
