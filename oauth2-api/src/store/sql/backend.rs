@@ -4,11 +4,11 @@
 //! things that differ between SQLite and PostgreSQL. [`Backend`] is everything else the
 //! store does with sqlx, implemented once for every driver that sqlx lets do it.
 //!
-//! The split keeps sqlx's generic bounds in one place. Rust assumes a trait's `where`
-//! clauses only where they are written, so bounds such as
-//! `for<'c> &'c mut DB::Connection: Executor<'c>` on the trait would have to be repeated
-//! on every generic function of the store. Here they sit on the one blanket impl of
-//! [`Backend`], and generic code sees only methods with plain signatures.
+//! The split keeps sqlx's generic bounds in one place. A bound on a trait that is not a
+//! supertrait, such as `for<'c> &'c mut DB::Connection: Executor<'c>`, is not implied
+//! where the trait is used: it would have to be repeated on every generic function of
+//! the store. Here such bounds sit on the one blanket impl of [`Backend`], and generic
+//! code sees only methods whose signatures name no sqlx trait but [`Database`]'s types.
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -282,3 +282,18 @@ impl<DB: Backend> SessionStore for SqlStore<DB> {
             .map(drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn send<T: Send>(_: T) {}
+
+    /// The public constructors stay spawnable now that they await generic code (nothing
+    /// is polled: the futures are only built).
+    #[test]
+    fn opening_a_store_is_send() {
+        #[cfg(feature = "sqlite")]
+        send(crate::store::SqliteStore::open("unused.db"));
+        #[cfg(feature = "postgres")]
+        send(crate::store::PostgresStore::connect("postgres://unused"));
+    }
+}
