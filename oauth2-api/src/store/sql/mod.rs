@@ -1,7 +1,11 @@
 //! The SQL both relational backends share: [`SqlStore`], generic over the driver, keeps
 //! the [`SessionStore`] contract with one statement per operation (`statements.rs`) on
 //! one schema (`schema.rs`), tokens sealed by the optional [`TokenCipher`]. `SqliteStore`
-//! and `PostgresStore` wrap it with their own ways of connecting.
+//! and `PostgresStore` wrap it with their own ways of connecting, and forward each
+//! `SessionStore` method to it by hand: a blanket impl over a crate-private trait would
+//! save those lines but keep other crates from implementing `SessionStore` for types
+//! such as `Arc<TheirStore>` (coherence must then assume this crate might implement the
+//! private trait for them).
 //!
 //! Every operation of the contract is one statement, so the database's own row locking
 //! makes it atomic across processes; see `statements.rs`.
