@@ -3,9 +3,9 @@
 //! one schema (`schema.rs`), tokens sealed by the optional [`TokenCipher`]. `SqliteStore`
 //! and `PostgresStore` wrap it with their own ways of connecting, and forward each
 //! `SessionStore` method to it by hand: a blanket impl over a crate-private trait would
-//! save those lines but keep other crates from implementing `SessionStore` for types
-//! such as `Arc<TheirStore>` (coherence must then assume this crate might implement the
-//! private trait for them).
+//! save those lines, but the documentation would then show, instead of
+//! `impl SessionStore for SqliteStore`, a blanket `impl<T> SessionStore for T` bounded by
+//! a trait readers cannot see.
 //!
 //! Every operation of the contract is one statement, so the database's own row locking
 //! makes it atomic across processes; see `statements.rs`.
