@@ -3,7 +3,7 @@
 //! # Locking design
 //!
 //! Nothing holds a database lock across a network call to the provider. Each contract
-//! operation is a single statement (shared with SQLite, `sql.rs`), atomic under
+//! operation is a single statement (shared with SQLite, `sql/`), atomic under
 //! PostgreSQL's row locks: the token set is replaced by compare-and-swap on a version
 //! column, and a state is consumed by an `UPDATE ... WHERE used_at IS NULL` that exactly
 //! one caller wins. Cross-process single flight is a *lease row* per session
@@ -19,63 +19,26 @@
 //! The schema lives in the connection's schema (`search_path`); migrations run under an
 //! advisory lock so instances starting together do not race.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use sqlx::Executor as _;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{Pool, Postgres, Transaction};
 
-use super::sql::{self, TokenCipher};
-use super::{CasOutcome, Consumed, SessionStore, StoreError, cipher, from_millis, to_millis};
-use crate::session::{
-    LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
-};
+use super::sql::{Dialect, SqlStore, TokenCipher};
+use super::{CasOutcome, Consumed, SessionStore, StoreError};
+use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
 use crate::user::UserRef;
-
-/// Each entry upgrades the schema by one version, in order.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE oauth2_api_session (
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    access_token TEXT, refresh_token TEXT, expires_at BIGINT, scopes TEXT, token_type TEXT,
-    error_at BIGINT, error_kind TEXT, error_message TEXT,
-    version BIGINT NOT NULL, updated_at BIGINT NOT NULL,
-    PRIMARY KEY (api, environment, user_kind, user_id)
-);
-CREATE TABLE oauth2_api_pending (
-    state TEXT PRIMARY KEY,
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    pkce_verifier TEXT NOT NULL, scopes TEXT NOT NULL, return_to TEXT,
-    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT
-);
-CREATE INDEX oauth2_api_pending_by_session
-    ON oauth2_api_pending (api, environment, user_kind, user_id);
-CREATE INDEX oauth2_api_pending_by_expiry ON oauth2_api_pending (expires_at);
-CREATE TABLE oauth2_api_environment (
-    api TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL, environment TEXT NOT NULL,
-    PRIMARY KEY (api, user_kind, user_id)
-);
-CREATE TABLE oauth2_api_lease (
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    holder TEXT NOT NULL, until BIGINT NOT NULL,
-    PRIMARY KEY (api, environment, user_kind, user_id)
-);
-"#,
-    // 2: pending authorizations remember the browser they were begun for.
-    r#"
-ALTER TABLE oauth2_api_pending ADD COLUMN browser_binding TEXT;
-"#,
-];
 
 /// An arbitrary constant naming this crate's migration lock.
 const MIGRATION_LOCK: i64 = 0x6f61_7574_6832_6170;
 
 /// Sessions in PostgreSQL. Cheap to clone: clones share one connection pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
-    cipher: Option<TokenCipher>,
+    inner: SqlStore<Postgres>,
 }
 
 impl PostgresStore {
@@ -130,27 +93,124 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::new("connect", e))?;
-        let store = Self { pool, cipher: None };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self {
+            inner: SqlStore::new(pool).await?,
+        })
     }
 
     /// Encrypts tokens and PKCE verifiers at rest with `cipher` (see [`TokenCipher`]).
     pub fn with_encryption(mut self, cipher: TokenCipher) -> Self {
-        self.cipher = Some(cipher);
+        self.inner.set_cipher(cipher);
         self
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let err = |e| StoreError::new("migrate", e);
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        sql::migrate!(tx, MIGRATIONS)
     }
 }
 
-sql::sql_session_store!(PostgresStore, sqlx::postgres::PgRow);
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.debug_as("PostgresStore", f)
+    }
+}
+
+impl Dialect for Postgres {
+    const INTEGER: &'static str = "BIGINT";
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    async fn begin_migration(
+        pool: &Pool<Postgres>,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // Held until the transaction ends: instances starting together migrate in turn.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+// Every operation is the shared SQL store's.
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.inner.load(key).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError> {
+        self.inner.compare_and_swap(key, expected, state).await
+    }
+
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        self.inner.replace(key, state).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
+        self.inner.insert_pending(pending).await
+    }
+
+    async fn rebind_pending(
+        &self,
+        state: &str,
+        browser_binding: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.rebind_pending(state, browser_binding).await
+    }
+
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        self.inner.peek_pending(state).await
+    }
+
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
+        self.inner.consume_pending(state, now).await
+    }
+
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError> {
+        self.inner.pending_for(key, now).await
+    }
+
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        self.inner.purge_pending(cutoff).await
+    }
+
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.inner.environment(api, user).await
+    }
+
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        environment: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.set_environment(api, user, environment).await
+    }
+
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.acquire_lease(key, holder, now, until).await
+    }
+
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(key, holder).await
+    }
+}

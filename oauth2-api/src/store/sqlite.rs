@@ -1,67 +1,31 @@
 //! The SQLite backend: the embedded default, one file, zero set-up.
 //!
 //! The schema is created on open and versioned in `oauth2_api_schema`; a file written by a
-//! newer version of this crate is refused rather than misread. The statements are shared
-//! with PostgreSQL (`sql.rs`). WAL mode and a busy timeout
+//! newer version of this crate is refused rather than misread. The store itself, its
+//! statements and schema are shared with PostgreSQL (`sql/`). WAL mode and a busy timeout
 //! let several processes share one file; every contract operation is one SQL statement (or
 //! one statement plus a read of the row it just changed), so SQLite's own locking makes it
 //! atomic.
 
+use std::fmt;
+use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult};
+use sqlx::{Pool, Sqlite, Transaction};
 
-use super::sql::{self, TokenCipher};
-use super::{CasOutcome, Consumed, SessionStore, StoreError, cipher, from_millis, to_millis};
-use crate::session::{
-    LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
-};
+use super::sql::{Dialect, SqlStore, TokenCipher};
+use super::{CasOutcome, Consumed, SessionStore, StoreError};
+use crate::session::{PendingAuthorization, Session, SessionKey, SessionState};
 use crate::user::UserRef;
 
-/// Each entry upgrades the schema by one version, in order.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE oauth2_api_session (
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    access_token TEXT, refresh_token TEXT, expires_at INTEGER, scopes TEXT, token_type TEXT,
-    error_at INTEGER, error_kind TEXT, error_message TEXT,
-    version INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-    PRIMARY KEY (api, environment, user_kind, user_id)
-);
-CREATE TABLE oauth2_api_pending (
-    state TEXT PRIMARY KEY NOT NULL,
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    pkce_verifier TEXT NOT NULL, scopes TEXT NOT NULL, return_to TEXT,
-    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER
-);
-CREATE INDEX oauth2_api_pending_by_session
-    ON oauth2_api_pending (api, environment, user_kind, user_id);
-CREATE INDEX oauth2_api_pending_by_expiry ON oauth2_api_pending (expires_at);
-CREATE TABLE oauth2_api_environment (
-    api TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL, environment TEXT NOT NULL,
-    PRIMARY KEY (api, user_kind, user_id)
-);
-CREATE TABLE oauth2_api_lease (
-    api TEXT NOT NULL, environment TEXT NOT NULL, user_kind TEXT NOT NULL, user_id TEXT NOT NULL,
-    holder TEXT NOT NULL, until INTEGER NOT NULL,
-    PRIMARY KEY (api, environment, user_kind, user_id)
-);
-"#,
-    // 2: pending authorizations remember the browser they were begun for.
-    r#"
-ALTER TABLE oauth2_api_pending ADD COLUMN browser_binding TEXT;
-"#,
-];
-
 /// Sessions in a SQLite file. Cheap to clone: clones share one connection pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    cipher: Option<TokenCipher>,
+    inner: SqlStore<Sqlite>,
 }
 
 impl SqliteStore {
@@ -108,26 +72,37 @@ impl SqliteStore {
                 Err(e) => return Err(StoreError::new("open", e)),
             }
         };
-        let store = Self { pool, cipher: None };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self {
+            inner: SqlStore::new(pool).await?,
+        })
     }
 
     /// Encrypts tokens and PKCE verifiers at rest with `cipher` (see [`TokenCipher`]).
     pub fn with_encryption(mut self, cipher: TokenCipher) -> Self {
-        self.cipher = Some(cipher);
+        self.inner.set_cipher(cipher);
         self
     }
+}
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.debug_as("SqliteStore", f)
+    }
+}
+
+impl Dialect for Sqlite {
+    const INTEGER: &'static str = "INTEGER";
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn begin_migration(
+        pool: &Pool<Sqlite>,
+    ) -> impl Future<Output = Result<Transaction<'static, Sqlite>, sqlx::Error>> + Send + '_ {
         // IMMEDIATE takes the write lock before the version is read, so two processes
         // opening a new file do not both create the tables.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| StoreError::new("migrate", e))?;
-        sql::migrate!(tx, MIGRATIONS)
+        pool.begin_with("BEGIN IMMEDIATE")
     }
 }
 
@@ -135,4 +110,86 @@ fn is_busy(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "6"))
 }
 
-sql::sql_session_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+// Every operation is the shared SQL store's.
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.inner.load(key).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError> {
+        self.inner.compare_and_swap(key, expected, state).await
+    }
+
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        self.inner.replace(key, state).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
+        self.inner.insert_pending(pending).await
+    }
+
+    async fn rebind_pending(
+        &self,
+        state: &str,
+        browser_binding: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.rebind_pending(state, browser_binding).await
+    }
+
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        self.inner.peek_pending(state).await
+    }
+
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
+        self.inner.consume_pending(state, now).await
+    }
+
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError> {
+        self.inner.pending_for(key, now).await
+    }
+
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        self.inner.purge_pending(cutoff).await
+    }
+
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.inner.environment(api, user).await
+    }
+
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        environment: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.set_environment(api, user, environment).await
+    }
+
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.acquire_lease(key, holder, now, until).await
+    }
+
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(key, holder).await
+    }
+}
