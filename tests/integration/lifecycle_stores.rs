@@ -1,58 +1,23 @@
 //! The token lifecycle against races between instances and a failing or damaged store,
 //! each on SQLite and on PostgreSQL: a grant is never lost, a disconnect is final.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
-use oauth2_api::store::{SessionStore, TokenCipher};
-use oauth2_api::{AuthorizationReason, Environment, Error, ExposeSecret, Provider, Runtime};
+use oauth2_api::store::TokenCipher;
+use oauth2_api::{AuthorizationReason, Environment, ExposeSecret, Provider, Runtime};
 use oauth2_api_tests::backends::{Backend, FlakyStore};
 use oauth2_api_tests::{
-    Company, authorize, builder_for, expire_stored_token, hello_status, on_both_backends,
-    sandbox_builder, stored_tokens,
+    Company, authorize, builder_for, expire_stored_token, held_refresh, hello_status,
+    on_both_backends, refreshes_reach, sandbox_builder, sandbox_runtime_on, stored_tokens,
 };
-use tokio::sync::Notify;
-
-async fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .build()
-        .unwrap()
-}
-
-/// Waits until the sandbox has received `n` refresh requests.
-async fn refreshes_reach(sandbox: &Sandbox, n: u64) {
-    while sandbox.counts().refresh_token < n {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// Starts a call whose refresh the sandbox holds until the gate is notified (then
-/// answers with `then`, or normally); returns once the refresh request has arrived.
-async fn held_refresh(
-    sandbox: &Sandbox,
-    runtime: &Runtime,
-    user: &Company,
-    then: Option<Box<TokenFault>>,
-) -> (Arc<Notify>, tokio::task::JoinHandle<Result<u16, Error>>) {
-    let gate = Arc::new(Notify::new());
-    let before = sandbox.counts().refresh_token;
-    sandbox.fail_next_token_request(TokenFault::Held(gate.clone(), then));
-    let call = tokio::spawn({
-        let (runtime, user) = (runtime.clone(), user.clone());
-        async move { hello_status(&runtime, &user).await }
-    });
-    refreshes_reach(sandbox, before + 1).await;
-    (gate, call)
-}
 
 /// A sandbox, two instances on `backend`, and a user authorized through the first whose
 /// token is due for a refresh.
 async fn two_instances_due(backend: &Backend) -> (Sandbox, Runtime, Runtime, Company) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = runtime_on(&sandbox, backend.open().await).await;
-    let other = runtime_on(&sandbox, backend.open().await).await;
+    let runtime = sandbox_runtime_on(&sandbox, backend.open().await);
+    let other = sandbox_runtime_on(&sandbox, backend.open().await);
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;
@@ -66,7 +31,7 @@ fn is_expired(tokens: &oauth2_api::TokenSet) -> bool {
 async fn failed_writes_after_a_rotation_keep_the_grant(backend: &Backend) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let flaky = FlakyStore::new(backend.open().await);
-    let runtime = runtime_on(&sandbox, flaky.clone()).await;
+    let runtime = sandbox_runtime_on(&sandbox, flaky.clone());
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
 
@@ -93,7 +58,7 @@ async fn failed_writes_after_a_rotation_keep_the_grant(backend: &Backend) {
 
     // Another instance refreshes from what was stored: the rotated token is the live one
     // (the sandbox revokes the whole grant when a used refresh token comes back).
-    let other = runtime_on(&sandbox, backend.open().await).await;
+    let other = sandbox_runtime_on(&sandbox, backend.open().await);
     expire_stored_token(&other, &user).await;
     assert_eq!(hello_status(&other, &user).await.unwrap(), 200);
     assert_eq!(sandbox.counts().refresh_token, 3);
@@ -106,7 +71,7 @@ on_both_backends!(
 async fn failed_writes_after_a_code_exchange_keep_the_grant(backend: &Backend) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let flaky = FlakyStore::new(backend.open().await);
-    let runtime = runtime_on(&sandbox, flaky.clone()).await;
+    let runtime = sandbox_runtime_on(&sandbox, flaky.clone());
     let (first, second) = (Company(1), Company(2));
     flaky.fail_writes(1);
     authorize(&sandbox, &runtime, &first, &["hello"]).await;
@@ -118,7 +83,7 @@ async fn failed_writes_after_a_code_exchange_keep_the_grant(backend: &Backend) {
     assert_eq!(hello_status(&runtime, &second).await.unwrap(), 200);
     flaky.fail_writes(0);
     assert_eq!(hello_status(&runtime, &second).await.unwrap(), 200);
-    let other = runtime_on(&sandbox, backend.open().await).await;
+    let other = sandbox_runtime_on(&sandbox, backend.open().await);
     assert_eq!(hello_status(&other, &second).await.unwrap(), 200);
 }
 on_both_backends!(
@@ -215,7 +180,7 @@ on_both_backends!(
 
 async fn a_row_version_below_one_is_written_over(backend: &Backend) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = runtime_on(&sandbox, backend.open().await).await;
+    let runtime = sandbox_runtime_on(&sandbox, backend.open().await);
     let user = Company(1);
     for version in [0, -3] {
         authorize(&sandbox, &runtime, &user, &["hello"]).await;
@@ -284,8 +249,8 @@ fn cipher(byte: u8) -> TokenCipher {
 
 async fn an_unreadable_session_can_be_cleared_and_replaced(backend: &Backend) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = runtime_on(&sandbox, backend.open_sealed(Some(cipher(1))).await).await;
-    let wrong_key = runtime_on(&sandbox, backend.open_sealed(Some(cipher(2))).await).await;
+    let runtime = sandbox_runtime_on(&sandbox, backend.open_sealed(Some(cipher(1))).await);
+    let wrong_key = sandbox_runtime_on(&sandbox, backend.open_sealed(Some(cipher(2))).await);
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     assert!(
@@ -315,7 +280,7 @@ on_both_backends!(
 async fn a_disconnect_drops_tokens_kept_in_memory(backend: &Backend) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let flaky = FlakyStore::new(backend.open().await);
-    let runtime = runtime_on(&sandbox, flaky.clone()).await;
+    let runtime = sandbox_runtime_on(&sandbox, flaky.clone());
     let user = Company(1);
     authorize(&sandbox, &runtime, &user, &["hello"]).await;
     expire_stored_token(&runtime, &user).await;

@@ -219,6 +219,15 @@ async fn pending_authorizations_stay_bounded_however_they_are_begun() {
     );
 }
 
+/// The web flow's application (`web_security`) on a sandbox, with the plain callback
+/// route: the sandbox, the application's base URL and its runtime.
+async fn application() -> (Sandbox, String, oauth2_api::Runtime) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let callback = oauth2_api::web::callback_router;
+    let (base, runtime) = crate::web_security::serve(&sandbox, MemoryStore::new(), callback).await;
+    (sandbox, base, runtime)
+}
+
 fn code_of(callback: &str) -> String {
     let url = url::Url::parse(callback).unwrap();
     let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1;
@@ -235,13 +244,7 @@ fn state_of(callback: &str) -> String {
 /// code sent with another state of the attacker stores nothing under the attacker.
 #[tokio::test]
 async fn the_swap_fails_through_the_error_branch_and_with_a_mixed_code_and_state() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let (base, runtime) = crate::web_security::serve(
-        &sandbox,
-        MemoryStore::new(),
-        oauth2_api::web::callback_router,
-    )
-    .await;
+    let (_sandbox, base, runtime) = application().await;
     let (attacker, victim) = (WebClient::new(), WebClient::new());
     attacker.get(&format!("{base}/login?user=80")).await;
     victim.get(&format!("{base}/login?user=81")).await;
@@ -381,13 +384,7 @@ async fn the_listener_serves_its_callback_past_open_connections_and_an_endless_b
 /// loop (with a provider that remembers consent, each trip would come straight back).
 #[tokio::test]
 async fn an_api_that_keeps_answering_insufficient_scope_is_not_a_redirect_loop() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let (base, _runtime) = crate::web_security::serve(
-        &sandbox,
-        MemoryStore::new(),
-        oauth2_api::web::callback_router,
-    )
-    .await;
+    let (sandbox, base, _runtime) = application().await;
     let browser = WebClient::new();
     browser.get(&format!("{base}/login?user=70")).await;
     // Not authorized yet: one trip to the provider is expected.

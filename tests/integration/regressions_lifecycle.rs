@@ -17,9 +17,21 @@ use oauth2_api_tests::{
     write_tokens,
 };
 
-/// The grant still works at the provider: with its access token expired by hand, a call
-/// refreshes with the stored refresh token and gets a 200.
-async fn assert_grant_alive(sandbox: &Sandbox, runtime: &Runtime, user: &Company) {
+/// The call answered 200 without revoking anything (a revocation would mean `revoked`;
+/// the sandbox had seen `revocations` before), and the grant still works at the
+/// provider: with its access token expired by hand, a call refreshes with the stored
+/// refresh token and gets a 200.
+async fn assert_grant_kept(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    user: &Company,
+    revocations: u64,
+    call: Result<u16, Error>,
+    revoked: &str,
+) {
+    let revoked_now = sandbox.counts().revocation - revocations;
+    assert_eq!(revoked_now, 0, "{revoked} (call gave {call:?})");
+    assert_eq!(call.as_ref().ok(), Some(&200), "{call:?}");
     expire_stored_token(runtime, user).await;
     let before = sandbox.counts().refresh_token;
     let status = tokio::time::timeout(HANG_GUARD, hello_status(runtime, user))
@@ -48,13 +60,8 @@ async fn an_ambiguous_write_after_a_rotation_keeps_the_grant() {
     let first = tokio::time::timeout(HANG_GUARD, hello_status(&runtime, &user))
         .await
         .expect("no hang");
-    assert_eq!(
-        sandbox.counts().revocation,
-        revocations,
-        "the runtime revoked tokens after an ambiguous write (call gave {first:?})"
-    );
-    assert_eq!(first.as_ref().ok(), Some(&200), "{first:?}");
-    assert_grant_alive(&sandbox, &runtime, &user).await;
+    let revoked = "the runtime revoked tokens after an ambiguous write";
+    assert_grant_kept(&sandbox, &runtime, &user, revocations, first, revoked).await;
 }
 
 /// Another holder (an instance without our lease) refreshes with `refresh` at the token
@@ -106,29 +113,37 @@ async fn a_refresh_in_progress_elsewhere_keeps_the_tokens_that_landed() {
         .await
         .expect("no hang")
         .unwrap();
-    assert_eq!(
-        sandbox.counts().revocation,
-        revocations,
-        "the other holder's fresh grant was revoked (call gave {status:?})"
-    );
-    assert_eq!(status.as_ref().ok(), Some(&200), "{status:?}");
-    assert_grant_alive(&sandbox, &runtime, &user).await;
+    let revoked = "the other holder's fresh grant was revoked";
+    assert_grant_kept(&sandbox, &runtime, &user, revocations, status, revoked).await;
 }
 
-/// Tokens of a completed authorization that the store refused are kept in memory; a
-/// newer authorization made through another instance meanwhile is not overwritten.
-async fn a_kept_grant_does_not_overwrite_a_newer_authorization(backend: &Backend) {
+/// Company 1 authorized through `first` (before that once more, stored, when
+/// `reauthorized`) while its store refuses every write, so that the grant is only kept in
+/// memory; `other` is another instance on the same data.
+async fn a_grant_kept_in_memory(
+    backend: &Backend,
+    reauthorized: bool,
+) -> (Sandbox, Runtime, Runtime, Company) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let flaky = FlakyStore::new(backend.open().await);
     let first = sandbox_runtime_on(&sandbox, flaky.clone());
     let other = sandbox_runtime_on(&sandbox, backend.open().await);
     let user = Company(1);
+    if reauthorized {
+        authorize(&sandbox, &first, &user, &["hello"]).await;
+    }
     flaky.fail_writes(1000);
-    authorize(&sandbox, &first, &user, &["hello"]).await; // kept in memory
+    authorize(&sandbox, &first, &user, &["hello"]).await;
     flaky.fail_writes(0);
+    (sandbox, first, other, user)
+}
+
+/// A newer authorization made through another instance is not overwritten by a grant
+/// kept in memory at the first instance's next call.
+async fn a_kept_grant_does_not_overwrite_a_newer_authorization(backend: &Backend) {
+    let (sandbox, first, other, user) = a_grant_kept_in_memory(backend, false).await;
     authorize(&sandbox, &other, &user, &["hello"]).await;
     let newer = stored_tokens(&other, &user).await;
-    // The first instance's next call for that user.
     let _ = tokio::time::timeout(HANG_GUARD, hello_status(&first, &user)).await;
     let stored = stored_tokens(&other, &user).await;
     assert_eq!(
@@ -142,18 +157,10 @@ on_both_backends!(
     super::a_kept_grant_does_not_overwrite_a_newer_authorization
 );
 
-/// A re-authorization kept in memory (the store refused it), then a disconnect through
-/// another instance: the first instance's next call does not write the grant back.
+/// A disconnect through another instance is not undone by a re-authorization kept in
+/// memory at the first instance's next call.
 async fn a_disconnect_elsewhere_is_not_undone_by_a_kept_grant(backend: &Backend) {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let flaky = FlakyStore::new(backend.open().await);
-    let first = sandbox_runtime_on(&sandbox, flaky.clone());
-    let other = sandbox_runtime_on(&sandbox, backend.open().await);
-    let user = Company(1);
-    authorize(&sandbox, &first, &user, &["hello"]).await; // stored
-    flaky.fail_writes(1000);
-    authorize(&sandbox, &first, &user, &["hello"]).await; // kept in memory
-    flaky.fail_writes(0);
+    let (_sandbox, first, other, user) = a_grant_kept_in_memory(backend, true).await;
     other.disconnect(&user).await.unwrap();
     assert!(other.session(&user).await.unwrap().is_none());
     let _ = tokio::time::timeout(HANG_GUARD, hello_status(&first, &user)).await;

@@ -1,11 +1,10 @@
 //! Return targets: only paths of the application, refused when the authorization is
 //! begun (nothing stored), and a real browser never leaves the application's origin.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use oauth2_api::sandbox::SandboxConfig;
-use oauth2_api_tests::{Company, sandbox_runtime, skip_or_fail};
+use oauth2_api_tests::{Company, chromium, evil_site, final_page, sandbox_runtime, skip_or_fail};
 
 /// What an attacker would put in a `?next=`: each is another site to some browser or
 /// server, or breaks the `Location` header.
@@ -71,59 +70,6 @@ async fn hostile_return_targets_are_refused_when_begun_and_nothing_is_stored() {
             .await
             .unwrap_or_else(|e| panic!("{fine}: {e}"));
     }
-}
-
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|c| {
-        std::process::Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
-/// A stand-in for evil.example: counts the requests it gets.
-async fn evil_site() -> (u16, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    let router = axum::Router::new().fallback(move || {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async { "EVIL SITE" }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (port, hits)
-}
-
-/// Headless Chromium opens `url` (evil.example resolving to `evil_port`) and prints the
-/// DOM of the page it ends on.
-async fn final_page(chromium: &str, url: &str, evil_port: u16) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let mut command = tokio::process::Command::new(chromium);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!(
-            "--host-resolver-rules=MAP evil.example 127.0.0.1:{evil_port}"
-        ))
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(url)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
-        .await
-        .expect("Chromium finishes")
-        .expect("Chromium runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// An application that begins an authorization with its `?next=` as the return target

@@ -286,6 +286,107 @@ impl<DB: Backend> SessionStore for SqlStore<DB> {
     }
 }
 
+/// Implements `SessionStore` for a public backend type by handing every operation to its
+/// `inner` [`SqlStore`]: the public types stay plain structs in the docs, without a
+/// blanket impl bounded by a crate-private trait.
+macro_rules! forward_session_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::SessionStore for $store {
+            async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+                self.inner.load(key).await
+            }
+            async fn compare_and_swap(
+                &self,
+                key: &SessionKey,
+                expected: u64,
+                state: &SessionState,
+            ) -> Result<CasOutcome, StoreError> {
+                self.inner.compare_and_swap(key, expected, state).await
+            }
+            async fn replace(
+                &self,
+                key: &SessionKey,
+                state: &SessionState,
+            ) -> Result<u64, StoreError> {
+                self.inner.replace(key, state).await
+            }
+            async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+                self.inner.delete(key).await
+            }
+            async fn insert_pending(
+                &self,
+                pending: &PendingAuthorization,
+            ) -> Result<(), StoreError> {
+                self.inner.insert_pending(pending).await
+            }
+            async fn rebind_pending(
+                &self,
+                state: &str,
+                browser: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                self.inner.rebind_pending(state, browser).await
+            }
+            async fn peek_pending(
+                &self,
+                state: &str,
+            ) -> Result<Option<PendingAuthorization>, StoreError> {
+                self.inner.peek_pending(state).await
+            }
+            async fn consume_pending(
+                &self,
+                state: &str,
+                now: SystemTime,
+            ) -> Result<Consumed, StoreError> {
+                self.inner.consume_pending(state, now).await
+            }
+            async fn pending_for(
+                &self,
+                key: &SessionKey,
+                now: SystemTime,
+            ) -> Result<Vec<PendingAuthorization>, StoreError> {
+                self.inner.pending_for(key, now).await
+            }
+            async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+                self.inner.purge_pending(cutoff).await
+            }
+            async fn environment(
+                &self,
+                api: &str,
+                user: &UserRef,
+            ) -> Result<Option<String>, StoreError> {
+                self.inner.environment(api, user).await
+            }
+            async fn set_environment(
+                &self,
+                api: &str,
+                user: &UserRef,
+                environment: &str,
+            ) -> Result<(), StoreError> {
+                self.inner.set_environment(api, user, environment).await
+            }
+            async fn acquire_lease(
+                &self,
+                key: &SessionKey,
+                holder: &str,
+                now: SystemTime,
+                until: SystemTime,
+            ) -> Result<bool, StoreError> {
+                self.inner.acquire_lease(key, holder, now, until).await
+            }
+            async fn release_lease(
+                &self,
+                key: &SessionKey,
+                holder: &str,
+            ) -> Result<(), StoreError> {
+                self.inner.release_lease(key, holder).await
+            }
+        }
+    };
+}
+
+pub(crate) use forward_session_store;
+
 #[cfg(test)]
 mod tests {
     fn send<T: Send>(_: T) {}
