@@ -10,14 +10,16 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::config::ResolvedEnvironment;
-use crate::error::{CallbackError, Error};
+use crate::error::{AuthorizationReason, AuthorizationRequired, CallbackError, Error};
 use crate::oauth::binding::{self, BrowserAuthorization};
 use crate::oauth::callback::CallbackParams;
 use crate::oauth::keep::{Basis, Pending};
 use crate::oauth::renewal::last_error_of;
 use crate::runtime::Runtime;
-use crate::scope;
-use crate::session::{LastError, PendingAuthorization, SessionKey, SessionState, TokenSet};
+use crate::scope::{self, union};
+use crate::session::{
+    LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
+};
 use crate::store::Consumed;
 use crate::user::{ApiUser, UserRef};
 
@@ -231,6 +233,35 @@ impl Runtime {
         };
         store.insert_pending(&pending).await?;
         Ok(pending)
+    }
+
+    /// [`Error::AuthorizationRequired`] for `key`, with a pending authorization begun
+    /// for what was granted before, `scopes` and `ask`.
+    pub(crate) async fn authorization_required(
+        &self,
+        key: &SessionKey,
+        scopes: &[String],
+        ask: &[String],
+        session: Option<&Session>,
+        reason: AuthorizationReason,
+    ) -> Error {
+        // Ask again for what was granted before as well, so authorizing for one endpoint
+        // does not take away another's scopes.
+        let granted = session
+            .and_then(|s| s.state.tokens.as_ref())
+            .map(|t| t.scopes.as_slice())
+            .unwrap_or_default();
+        let wanted = union(&union(granted, scopes), ask);
+        match self.begin_for_key(key, wanted, None).await {
+            Ok(request) => Error::AuthorizationRequired(Box::new(AuthorizationRequired {
+                url: request.url,
+                state: request.state,
+                session: key.clone(),
+                scopes: request.scopes,
+                reason,
+            })),
+            Err(e) => e,
+        }
     }
 
     /// Completes an authorization from its callback: checks the state, exchanges the

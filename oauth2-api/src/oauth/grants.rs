@@ -1,7 +1,7 @@
 //! The grants, through the `oauth2` crate: code exchange, refresh, client credentials,
 //! revocation. Each returns a [`TokenSet`] or a typed [`TokenError`].
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use oauth2::basic::{BasicClient, BasicTokenResponse};
 use oauth2::{
@@ -14,11 +14,16 @@ use tracing::Instrument;
 
 use crate::config::ResolvedEnvironment;
 use crate::error::{Error, TokenError, TokenRequest};
+use crate::oauth::keep::Basis;
 use crate::oauth::token_http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
 use crate::scope;
 use crate::session::{SessionKey, TokenSet};
+
+/// How long to wait, and how often, when the provider says a refresh is in progress.
+const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
+const REFRESH_IN_PROGRESS_WAITS: u32 = 3;
 
 pub(crate) type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
@@ -171,6 +176,43 @@ impl Runtime {
             Some(refresh),
             sent_at,
         )?)
+    }
+
+    /// Refreshes; when the provider answers that a refresh of this grant is already in
+    /// progress (HMRC, when another holder of the token got there first), waits and reads
+    /// the store, where that other refresh's result lands.
+    pub(crate) async fn refresh_patiently(
+        &self,
+        env: &crate::config::ResolvedEnvironment,
+        key: &SessionKey,
+        current: &TokenSet,
+    ) -> Result<TokenSet, Error> {
+        let sent = Basis::of(Some(current));
+        let mut waits = 0;
+        loop {
+            let outcome = self.refresh_grant(env, key, current).await;
+            let in_progress = matches!(&outcome, Err(Error::Token(TokenError::Rejected { code, description, .. }))
+                if code == "invalid_request"
+                    && description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("in progress")));
+            if !in_progress || waits == REFRESH_IN_PROGRESS_WAITS {
+                return outcome;
+            }
+            waits += 1;
+            tracing::info!(session = %key, "the provider is already refreshing this grant: waiting for the result");
+            tokio::time::sleep(REFRESH_IN_PROGRESS_WAIT).await;
+            let stored = self
+                .inner
+                .tokens
+                .store
+                .load(key)
+                .await?
+                .and_then(|s| s.state.tokens);
+            if let Some(tokens) = stored
+                && !sent.matches(Some(&tokens))
+            {
+                return Ok(tokens);
+            }
+        }
     }
 
     pub(crate) async fn client_credentials_grant(

@@ -38,7 +38,7 @@ use std::time::{Duration, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
-use crate::error::{AuthorizationReason, AuthorizationRequired, Error, TokenError, TokenRequest};
+use crate::error::{AuthorizationReason, Error, TokenError, TokenRequest};
 use crate::oauth::grants::is_unusable;
 use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
@@ -47,10 +47,6 @@ use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usa
 
 /// How long to wait before looking at the store again while another process refreshes.
 const LEASE_POLL: Duration = Duration::from_millis(25);
-
-/// How long to wait, and how often, when the provider says a refresh is in progress.
-const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
-const REFRESH_IN_PROGRESS_WAITS: u32 = 3;
 
 /// What a caller saw before deciding to renew: the access token then stored (if any),
 /// and whether the API refused it.
@@ -490,70 +486,6 @@ impl Runtime {
                     AuthorizationReason::Expired,
                 )
                 .await),
-        }
-    }
-
-    /// Refreshes; when the provider answers that a refresh of this grant is already in
-    /// progress (HMRC, when another holder of the token got there first), waits and reads
-    /// the store, where that other refresh's result lands.
-    async fn refresh_patiently(
-        &self,
-        env: &crate::config::ResolvedEnvironment,
-        key: &SessionKey,
-        current: &TokenSet,
-    ) -> Result<TokenSet, Error> {
-        let sent = Basis::of(Some(current));
-        let mut waits = 0;
-        loop {
-            let outcome = self.refresh_grant(env, key, current).await;
-            let in_progress = matches!(&outcome, Err(Error::Token(TokenError::Rejected { code, description, .. }))
-                if code == "invalid_request"
-                    && description.as_deref().is_some_and(|d| d.to_ascii_lowercase().contains("in progress")));
-            if !in_progress || waits == REFRESH_IN_PROGRESS_WAITS {
-                return outcome;
-            }
-            waits += 1;
-            tracing::info!(session = %key, "the provider is already refreshing this grant: waiting for the result");
-            tokio::time::sleep(REFRESH_IN_PROGRESS_WAIT).await;
-            let stored = self
-                .inner
-                .tokens
-                .store
-                .load(key)
-                .await?
-                .and_then(|s| s.state.tokens);
-            if let Some(tokens) = stored
-                && !sent.matches(Some(&tokens))
-            {
-                return Ok(tokens);
-            }
-        }
-    }
-
-    pub(crate) async fn authorization_required(
-        &self,
-        key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
-        session: Option<&Session>,
-        reason: AuthorizationReason,
-    ) -> Error {
-        // Ask again for what was granted before as well, so authorizing for one endpoint
-        // does not take away another's scopes.
-        let granted = session
-            .and_then(|s| s.state.tokens.as_ref())
-            .map(|t| t.scopes.as_slice())
-            .unwrap_or_default();
-        let wanted = union(&union(granted, scopes), ask);
-        match self.begin_for_key(key, wanted, None).await {
-            Ok(request) => Error::AuthorizationRequired(Box::new(AuthorizationRequired {
-                url: request.url,
-                state: request.state,
-                session: key.clone(),
-                scopes: request.scopes,
-                reason,
-            })),
-            Err(e) => e,
         }
     }
 
