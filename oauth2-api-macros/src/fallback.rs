@@ -10,8 +10,8 @@ use quote::quote;
 use syn::spanned::Spanned;
 use syn::{FnArg, LitStr, Pat, Signature, TraitItem, parse_quote};
 
-use crate::ast::{EndpointFn, Parsed, User};
-use crate::expand::{self, CLIENT_METHODS, Names};
+use crate::ast::{EndpointFn, Parsed};
+use crate::expand::{self, CLIENT_METHODS, DERIVED_METHODS, Names};
 use crate::symbol::{BODY, HEADER, QUERY};
 
 /// The stand-ins for `parsed`.
@@ -25,14 +25,26 @@ pub(crate) fn fallback(parsed: &Parsed<'_>) -> TokenStream {
     let mut item = parsed.item.clone();
     item.items = signatures.iter().map(|(e, sig)| trait_fn(e, sig)).collect();
     let env_enum = environment_enum(parsed, &names);
-    let users = expand::user_scopes(endpoints.iter().filter_map(|e| {
-        let ty = e.args.user.given()?.as_type()?;
-        Some((ty, e.args.scopes.given().map_or(&[][..], Vec::as_slice)))
-    }));
-    let user_trait = expand::user_trait(&names, &users);
+    let user_trait = match endpoints.iter().any(|e| e.args.user.given().is_none()) {
+        // A user type that did not parse: any type is taken as one, so calls made with
+        // the intended user report nothing more.
+        true => any_user_trait(&names),
+        false => {
+            let users = expand::user_scopes(endpoints.iter().filter_map(|e| {
+                let ty = e.args.user.given()?.as_type()?;
+                Some((ty, e.args.scopes.given().map_or(&[][..], Vec::as_slice)))
+            }));
+            expand::user_trait(&names, &users)
+        }
+    };
     let methods = signatures
         .iter()
-        .filter(|(_, sig)| !CLIENT_METHODS.iter().any(|m| sig.ident == m))
+        .filter(|(_, sig)| {
+            !CLIENT_METHODS
+                .iter()
+                .chain(DERIVED_METHODS)
+                .any(|m| sig.ident == m)
+        })
         .map(|(e, sig)| inherent_fn(e, sig, &names))
         .collect();
     let client_items = expand::client_items(&names, quote!(::core::unimplemented!()), methods);
@@ -86,13 +98,37 @@ fn signature(e: &EndpointFn<'_>) -> Signature {
             pat => *pat = parse_quote!(_),
         }
     }
-    if let Some(ty) = e.args.user.given().and_then(User::as_type) {
-        let at = usize::from(matches!(sig.inputs.first(), Some(FnArg::Receiver(_))));
-        // Not `user`: an argument of that name is a mistake `valid` reports, and must
-        // not become a second one here.
-        sig.inputs.insert(at, parse_quote!(__user: &#ty));
+    let at = usize::from(matches!(sig.inputs.first(), Some(FnArg::Receiver(_))));
+    // Not `user`: an argument of that name is a mistake `valid` reports, and must not
+    // become a second one here.
+    match e.args.user.given() {
+        Some(user) => {
+            if let Some(ty) = user.as_type() {
+                sig.inputs.insert(at, parse_quote!(__user: &#ty));
+            }
+        }
+        // Unknown: most endpoints take a user, so any one is accepted.
+        None => sig
+            .inputs
+            .insert(at, parse_quote!(__user: &impl ::core::any::Any)),
     }
     sig
+}
+
+/// The user trait, implemented for every type: for a declaration whose user types did
+/// not all parse.
+fn any_user_trait(names: &Names) -> TokenStream {
+    let Names { vis, user, .. } = names;
+    quote! {
+        #vis trait #user: ::core::marker::Sync {
+            /// Every scope the endpoints of this user type need.
+            const SCOPES: &'static [&'static str];
+        }
+        #[automatically_derived]
+        impl<T: ?::core::marker::Sized + ::core::marker::Sync> #user for T {
+            const SCOPES: &'static [&'static str] = &[];
+        }
+    }
 }
 
 /// The trait's form of an endpoint: an `async fn` becomes a method returning a `Send`

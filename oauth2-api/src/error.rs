@@ -122,6 +122,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The HTTP client could not be built (its TLS backend failed to start).
+    #[error("the HTTP client could not be built")]
+    HttpClient(#[source] BoxError),
     /// A rule the runtime relies on was broken: a bug, please report it.
     #[error("internal error (a bug in oauth2-api): {0}")]
     Internal(&'static str),
@@ -297,6 +300,16 @@ pub enum TokenRequest {
     Revocation,
 }
 
+impl TokenRequest {
+    /// The endpoint it goes to: the token endpoint, or the revocation endpoint.
+    pub fn endpoint(&self) -> &'static str {
+        match self {
+            Self::Revocation => "revocation endpoint",
+            _ => "token endpoint",
+        }
+    }
+}
+
 impl fmt::Display for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -314,7 +327,8 @@ impl fmt::Display for TokenRequest {
 pub enum TokenError {
     /// An RFC 6749 error answer (`invalid_grant`, `invalid_client`, ...).
     #[error(
-        "the token endpoint refused the {request}: {code}{}",
+        "the {} refused the {request}: {code}{}",
+        request.endpoint(),
         describe(description)
     )]
     Rejected {
@@ -326,7 +340,7 @@ pub enum TokenError {
         description: Option<String>,
     },
     /// An HTTP status that carries no RFC 6749 error (500, 503, 429, ...).
-    #[error("the token endpoint answered HTTP {status} to the {request}")]
+    #[error("the {} answered HTTP {status} to the {request}", request.endpoint())]
     Status {
         /// What was asked.
         request: TokenRequest,
@@ -339,7 +353,7 @@ pub enum TokenError {
         body: String,
     },
     /// A success answer that is not a valid token response.
-    #[error("the token endpoint's answer to the {request} is malformed: {detail}")]
+    #[error("the {}'s answer to the {request} is malformed: {detail}", request.endpoint())]
     Malformed {
         /// What was asked.
         request: TokenRequest,
@@ -347,7 +361,7 @@ pub enum TokenError {
         detail: String,
     },
     /// The answer is longer than the 64 KiB any token answer needs; reading stopped there.
-    #[error("the token endpoint's answer to the {request} is longer than {limit} bytes")]
+    #[error("the {}'s answer to the {request} is longer than {limit} bytes", request.endpoint())]
     TooLarge {
         /// What was asked.
         request: TokenRequest,
@@ -355,7 +369,7 @@ pub enum TokenError {
         limit: usize,
     },
     /// The request failed before an answer came (connection refused, timeout).
-    #[error("the {request} request did not reach the token endpoint: {message}")]
+    #[error("the {request} request did not reach the {}: {message}", request.endpoint())]
     Transport {
         /// What was asked.
         request: TokenRequest,

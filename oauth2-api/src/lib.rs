@@ -12,7 +12,7 @@
 //!   ([`Runtime::request`]), authorization ([`Runtime::begin_authorization`],
 //!   [`Runtime::complete_authorization`]).
 //! - [`store`]: the [`SessionStore`](store::SessionStore) contract and its backends.
-//! - [`Runtime::authorize_and_retry`], [`LoopbackAuthorizer`] and [`web`]: the flows.
+//! - [`Runtime::authorize_and_retry`], [`LoopbackAuthorizer`] and `web` (feature `axum`): the flows.
 //! - [`RequestHook`], [`ErrorDecoder`], [`RetryPolicy`]: provider quirks; `hmrc` (feature)
 //!   for HMRC's fraud-prevention headers.
 //! - `sandbox` (feature): a local provider for demos and tests.

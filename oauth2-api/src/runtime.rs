@@ -143,19 +143,25 @@ impl Runtime {
             .await?
         {
             Some(name) => self.environment_named(&name),
-            None => Ok(&self.inner.config.environments[self.inner.config.default_environment]),
+            None => Ok(self.default_environment()),
         }
+    }
+
+    /// The environment of users who have not chosen one.
+    pub(crate) fn default_environment(&self) -> &ResolvedEnvironment {
+        &self.inner.config.environments[self.inner.config.default_environment]
+    }
+
+    /// The key of `user`'s session in `env`.
+    pub(crate) fn key_in(&self, env: &ResolvedEnvironment, user: UserRef) -> SessionKey {
+        SessionKey::new(self.inner.config.provider.clone(), env.name.clone(), user)
     }
 
     /// The key of `user`'s session in the environment it works in.
     pub async fn session_key(&self, user: &impl ApiUser) -> Result<SessionKey, Error> {
         let user = user.user_ref();
         let env = self.resolve_environment(&user).await?;
-        Ok(SessionKey::new(
-            self.inner.config.provider.clone(),
-            env.name.clone(),
-            user,
-        ))
+        Ok(self.key_in(env, user))
     }
 
     /// [`session_key`](Self::session_key) for a call: the environment choice may come
@@ -169,13 +175,9 @@ impl Runtime {
             .await?;
         let env = match chosen {
             Some(name) => self.environment_named(&name)?,
-            None => &self.inner.config.environments[self.inner.config.default_environment],
+            None => self.default_environment(),
         };
-        Ok(SessionKey::new(
-            self.inner.config.provider.clone(),
-            env.name.clone(),
-            user,
-        ))
+        Ok(self.key_in(env, user))
     }
 
     /// `user`'s session in the environment it works in, if any.

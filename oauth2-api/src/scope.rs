@@ -31,7 +31,7 @@ impl Scopes {
 
     /// Whether `granted` holds every one of these scopes.
     pub(crate) fn covered_by(&self, granted: &[String]) -> bool {
-        self.iter().all(|r| granted.iter().any(|s| s == r))
+        self.iter().all(|r| holds(granted, r))
     }
 }
 
@@ -46,11 +46,23 @@ pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
     all
 }
 
+/// Whether `granted` holds `scope`.
+fn holds(granted: &[String], scope: &str) -> bool {
+    granted.iter().any(|s| s == scope)
+}
+
 /// Whether `granted` holds every scope of `required`.
 pub(crate) fn covers<S: AsRef<str>>(granted: &[String], required: &[S]) -> bool {
-    required
+    required.iter().all(|r| holds(granted, r.as_ref()))
+}
+
+/// The scopes of `wanted` that `granted` lacks, in order.
+pub(crate) fn missing<'a>(wanted: &'a [String], granted: &[String]) -> Vec<&'a str> {
+    wanted
         .iter()
-        .all(|r| granted.iter().any(|s| s == r.as_ref()))
+        .map(String::as_str)
+        .filter(|s| !holds(granted, s))
+        .collect()
 }
 
 /// Whether `a` and `b` name the same scopes, in any order.

@@ -164,7 +164,7 @@ pub struct PendingAuthorization {
     /// Where to send the person once authorized (an application path).
     pub return_to: Option<String>,
     /// The SHA-256 (hex) of the browser-binding cookie's value, when the authorization
-    /// was begun for a browser ([`web`](crate::flow::web)): the callback route then completes it
+    /// was begun for a browser (`web`): the callback route then completes it
     /// only for the browser holding that cookie. The value itself is never stored.
     pub browser_binding: Option<String>,
     /// When it was begun.

@@ -97,7 +97,19 @@ fn scopes(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
 /// `user = Company`. Only the bare names `Application` and `Anonymous` are the built-in
 /// users: a path such as `billing::Application` is the application's own type.
 fn user(meta: &ParseNestedMeta<'_>) -> syn::Result<User> {
-    let ty: Type = meta.value()?.parse()?;
+    let value = meta.value()?;
+    if value.peek(syn::LitStr) {
+        let lit: syn::LitStr = value.parse()?;
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "the user is a type, not a string: write `user = {}` (a type implementing \
+                 `ApiUser`, or `Application`, or `Anonymous`)",
+                lit.value()
+            ),
+        ));
+    }
+    let ty: Type = value.parse()?;
     Ok(match &ty {
         Type::Path(p) if p.qself.is_none() && p.path.is_ident(APPLICATION) => User::Application,
         Type::Path(p) if p.qself.is_none() && p.path.is_ident(ANONYMOUS) => User::Anonymous,

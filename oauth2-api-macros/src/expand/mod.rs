@@ -29,6 +29,10 @@ pub(crate) const CLIENT_METHODS: &[&str] = &[
     "last_error",
 ];
 
+/// Methods of traits the client derives (`Clone`, `Debug`): an endpoint of the same name
+/// would shadow them at every call site, far from the declaration.
+pub(crate) const DERIVED_METHODS: &[&str] = &["clone", "clone_from", "fmt"];
+
 /// The names of what a declaration generates, and their visibility: the trait's, so
 /// that a `pub(crate)` or private declaration makes `pub(crate)` or private items.
 pub(crate) struct Names {
@@ -238,6 +242,8 @@ pub(crate) fn environment_enum(names: &Names, doc: &str, env_names: &[&LitStr]) 
         .map(|n| format!("The `{}` environment.", n.value()));
     quote! {
         #[doc = #doc]
+        // Each variant is an environment a user may choose, named or not in the code.
+        #[allow(dead_code)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #vis enum #env {
             #( #[doc = #docs] #variants, )*

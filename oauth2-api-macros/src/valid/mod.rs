@@ -10,7 +10,7 @@ use syn::{ItemTrait, LitStr};
 
 use crate::ast::{Declaration, EndpointFn, Parsed, Slot};
 use crate::ctxt::Ctxt;
-use crate::expand::{CLIENT_METHODS, Names};
+use crate::expand::{CLIENT_METHODS, DERIVED_METHODS, Names};
 use crate::symbol::one_of;
 
 /// Checks a whole declaration; `Some` only when every rule holds.
@@ -95,6 +95,14 @@ fn endpoint_names_are_free(cx: &Ctxt, parsed: &Parsed<'_>) {
                     "an endpoint cannot be named `{ident}`: `{client}` has a generated method \
                      of that name; rename the endpoint (the generated methods are {})",
                     one_of(CLIENT_METHODS)
+                ),
+            );
+        } else if DERIVED_METHODS.iter().any(|m| ident == m) {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "an endpoint cannot be named `{ident}`: it would hide `{client}`'s derived \
+                     `{ident}` (from `Clone` or `Debug`) at every call; rename the endpoint"
                 ),
             );
         }

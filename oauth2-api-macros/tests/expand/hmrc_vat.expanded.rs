@@ -16,6 +16,7 @@ pub trait HmrcVat {
     ) -> impl ::core::future::Future<Output = Result<(), Error>> + ::core::marker::Send;
 }
 ///The environments of the `HMRC` provider.
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HmrcVatEnv {
     ///The `default` environment.

@@ -40,7 +40,7 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .timeout(settings.api_timeout)
             .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::HttpClient(Box::new(e)))?;
         Ok(Self { http, extensions })
     }
 }
@@ -65,14 +65,6 @@ impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.call_key(user).await?;
-        let span = tracing::info_span!(
-            "oauth2_api.call",
-            provider = %key.provider,
-            environment = %key.environment,
-            endpoint = %out.endpoint,
-            user = %key.user,
-            status = tracing::field::Empty,
-        );
         async {
             let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
@@ -114,7 +106,7 @@ impl Runtime {
                 )
                 .await)
         }
-        .instrument(span)
+        .instrument(call_span(&key, out))
         .await
     }
 
@@ -308,20 +300,10 @@ impl Runtime {
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
-        let env = &self.inner.config.environments[self.inner.config.default_environment];
-        let key = SessionKey::new(
-            self.inner.config.provider.clone(),
-            env.name.clone(),
-            UserRef::anonymous(),
-        );
-        let span = tracing::info_span!(
-            "oauth2_api.call",
-            provider = %key.provider,
-            environment = %key.environment,
-            endpoint = %out.endpoint,
-            user = %key.user,
-        );
-        self.send_with(&key, None, out).instrument(span).await
+        let key = self.key_in(self.default_environment(), UserRef::anonymous());
+        self.send_with(&key, None, out)
+            .instrument(call_span(&key, out))
+            .await
     }
 
     /// An [`ApiError`] for a non-success answer, decoded by the runtime's
@@ -336,4 +318,16 @@ impl Runtime {
         }
         error
     }
+}
+
+/// The span of one call: what it is for, never a token; `status` is recorded once known.
+fn call_span(key: &SessionKey, out: &Outgoing) -> tracing::Span {
+    tracing::info_span!(
+        "oauth2_api.call",
+        provider = %key.provider,
+        environment = %key.environment,
+        endpoint = %out.endpoint,
+        user = %key.user,
+        status = tracing::field::Empty,
+    )
 }

@@ -72,9 +72,9 @@ impl Runtime {
     /// nothing is stored. An identical request (same user, scopes in any order and
     /// return target) reuses the pending authorization begun before, while it is fresh.
     ///
-    /// The callback route of [`web`](crate::flow::web) completes only authorizations begun for
+    /// The callback route of `web` completes only authorizations begun for
     /// a browser ([`begin_authorization_for_browser`](Self::begin_authorization_for_browser))
-    /// or checked against the signed-in user ([`web::CallbackRouter::check_user`](crate::flow::web::CallbackRouter::check_user)).
+    /// or checked against the signed-in user (`web::CallbackRouter::check_user`).
     pub async fn begin_authorization(
         &self,
         user: &impl ApiUser,
@@ -92,7 +92,7 @@ impl Runtime {
     /// value is itself the response). The callback route completes it only in the
     /// browser holding that cookie, so the provider URL is useless to anyone else
     /// (RFC 9700 §4.7.1). For applications that build their own redirect; the
-    /// [`web::redirect_to_authorize`](crate::flow::web::redirect_to_authorize) middleware does
+    /// `web::redirect_to_authorize` middleware does
     /// this itself. `return_to` as in [`begin_authorization`](Self::begin_authorization).
     pub async fn begin_authorization_for_browser(
         &self,
@@ -488,15 +488,10 @@ fn check_issuer(env: &ResolvedEnvironment, got: Option<&str>) -> Result<(), Call
     }
 }
 
-/// Scopes compared as sets: providers and callers list them in any order.
 /// The last error of a grant that lacks some of the scopes asked for (a provider that
 /// drops or renames scopes): asking again would only come back with the same.
 fn not_granted(asked: &[String], granted: &[String]) -> Option<LastError> {
-    let missing: Vec<&str> = asked
-        .iter()
-        .filter(|s| !granted.contains(s))
-        .map(String::as_str)
-        .collect();
+    let missing = scope::missing(asked, granted);
     (!missing.is_empty()).then(|| {
         LastError::now(
             SCOPES_NOT_GRANTED,

@@ -25,6 +25,10 @@ use crate::session::{SessionKey, TokenSet};
 const REFRESH_IN_PROGRESS_WAIT: Duration = Duration::from_millis(500);
 const REFRESH_IN_PROGRESS_WAITS: u32 = 3;
 
+/// How a grant's request fails below the token set: the `oauth2` crate's error over our
+/// HTTP seam.
+type GrantFailure = RequestTokenError<HttpFailure, oauth2::basic::BasicErrorResponse>;
+
 pub(crate) type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -134,21 +138,12 @@ impl Runtime {
         asked: &[String],
     ) -> Result<TokenSet, Error> {
         let client = self.oauth_client(env)?;
-        let sent_at = SystemTime::now();
-        let response = client
+        let answer = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
-            .request_async(&self.inner.tokens.token_http)
-            .instrument(token_span(key, TokenRequest::AuthorizationCode))
+            .request_async(&self.inner.tokens.token_http);
+        self.tokens_of(key, TokenRequest::AuthorizationCode, answer, asked, None)
             .await
-            .map_err(|e| token_error(TokenRequest::AuthorizationCode, e))?;
-        Ok(self.token_set(
-            TokenRequest::AuthorizationCode,
-            &response,
-            asked,
-            None,
-            sent_at,
-        )?)
     }
 
     pub(crate) async fn refresh_grant(
@@ -161,21 +156,19 @@ impl Runtime {
             return Err(Error::Internal("a refresh without a refresh token"));
         };
         let client = self.oauth_client(env)?;
-        let sent_at = SystemTime::now();
         let token = RefreshToken::new(refresh.expose_secret().to_owned());
-        let response = client
+        let answer = client
             .exchange_refresh_token(&token)
-            .request_async(&self.inner.tokens.token_http)
-            .instrument(token_span(key, TokenRequest::RefreshToken))
-            .await
-            .map_err(|e| token_error(TokenRequest::RefreshToken, e))?;
-        Ok(self.token_set(
+            .request_async(&self.inner.tokens.token_http);
+        let asked = &current.scopes;
+        self.tokens_of(
+            key,
             TokenRequest::RefreshToken,
-            &response,
-            &current.scopes,
+            answer,
+            asked,
             Some(refresh),
-            sent_at,
-        )?)
+        )
+        .await
     }
 
     /// Refreshes; when the provider answers that a refresh of this grant is already in
@@ -222,23 +215,32 @@ impl Runtime {
         scopes: &[String],
     ) -> Result<TokenSet, Error> {
         let client = self.oauth_client(env)?;
-        let sent_at = SystemTime::now();
         let mut request = client.exchange_client_credentials();
         if let Some(scope) = self.scope_param(scopes) {
             request = request.add_scope(scope);
         }
-        let response = request
-            .request_async(&self.inner.tokens.token_http)
-            .instrument(token_span(key, TokenRequest::ClientCredentials))
+        let answer = request.request_async(&self.inner.tokens.token_http);
+        self.tokens_of(key, TokenRequest::ClientCredentials, answer, scopes, None)
             .await
-            .map_err(|e| token_error(TokenRequest::ClientCredentials, e))?;
-        Ok(self.token_set(
-            TokenRequest::ClientCredentials,
-            &response,
-            scopes,
-            None,
-            sent_at,
-        )?)
+    }
+
+    /// Sends a grant's request (`answer`, not yet polled) and reads its answer as a token
+    /// set: the one path every grant takes, traced, its errors typed.
+    async fn tokens_of(
+        &self,
+        key: &SessionKey,
+        request: TokenRequest,
+        answer: impl Future<Output = Result<BasicTokenResponse, GrantFailure>>,
+        asked: &[String],
+        previous_refresh: Option<&SecretString>,
+    ) -> Result<TokenSet, Error> {
+        // Counted from before the request, so a lifetime is never overstated.
+        let sent_at = SystemTime::now();
+        let response = answer
+            .instrument(token_span(key, request))
+            .await
+            .map_err(|e| token_error(request, e))?;
+        Ok(self.token_set(request, &response, asked, previous_refresh, sent_at)?)
     }
 
     /// Revokes the refresh token (which revokes the grant at most providers), else the

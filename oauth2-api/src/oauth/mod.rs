@@ -43,7 +43,7 @@ pub(crate) struct TokenSource {
 impl TokenSource {
     pub(crate) fn new(store: Arc<dyn SessionStore>, settings: &Settings) -> Result<Self, Error> {
         let token_http = token_http::TokenHttp::new(settings.token_timeout)
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::HttpClient(Box::new(e)))?;
         let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
         Ok(Self {
             store: cache.clone(),

@@ -23,7 +23,7 @@
 //! Besides, each (provider, user) pair may have a chosen environment.
 //!
 //! Stores keep tokens as they are given; they never log them. Errors are [`StoreError`]s.
-//! [`contract`] (feature `store-contract`) is the test suite every backend passes.
+//! `contract` (feature `store-contract`) is the test suite every backend passes.
 
 use std::time::SystemTime;
 

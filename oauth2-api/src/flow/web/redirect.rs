@@ -101,12 +101,7 @@ async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Opti
         .as_ref()
         .map(|t| &t.scopes[..])
         .unwrap_or_default();
-    let missing: Vec<&str> = required
-        .scopes
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !granted.iter().any(|g| g == s))
-        .collect();
+    let missing = crate::scope::missing(&required.scopes, granted);
     // Only the scopes the provider has just refused: others may still be granted.
     if !missing.iter().any(|s| not_granted.contains(s)) {
         return None;
