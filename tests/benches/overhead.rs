@@ -1,0 +1,158 @@
+//! Bench 1, the call overhead as the user pays it: the API server in a process of its own
+//! (`bench_server`), each client in a process of its own (`bench_client`): a hand-written
+//! reqwest call with the runtime's 60 s timeout, and the declared endpoint on a memory
+//! and a SQLite store. Runs interleave (raw, memory, sqlite, raw, ...) so a slow spell of
+//! the machine hits every client alike; the table gives medians and ratios to raw.
+//!
+//! ```text
+//! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 by default
+//! ```
+//! With `taskset`, C=1 runs server and client on CPU 1 (a wake-up across CPUs costs more
+//! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const CLIENTS: [&str; 3] = ["raw", "memory", "sqlite"];
+const CONCURRENCY: [usize; 2] = [1, 64];
+
+/// One run's figures.
+#[derive(Clone, Copy, Default)]
+struct Figures {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `program` pinned to `cpu` when `taskset` is there.
+fn pinned(program: &str, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &cpu.to_string(), program]);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// A server pinned to `cpu`, and its URL.
+fn start_server(cpu: Option<usize>) -> (Child, String) {
+    let mut child = pinned(env!("CARGO_BIN_EXE_bench_server"), cpu)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the bench server starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("it says where it listens");
+    let addr = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .expect("LISTENING addr");
+    (child, format!("http://{addr}"))
+}
+
+fn run_client(client: &str, url: &str, c: usize, n: usize, cpu: Option<usize>) -> Figures {
+    let output = pinned(env!("CARGO_BIN_EXE_bench_client"), cpu)
+        .args(["--url", url, "--client", client])
+        .args(["--c", &c.to_string(), "--n", &n.to_string()])
+        .output()
+        .expect("the bench client runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RESULT"))
+        .unwrap_or_else(|| panic!("no RESULT from {client}: {text}"));
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    assert_eq!(field("errors"), 0.0, "{client} had errors: {line}");
+    Figures {
+        rps: field("rps"),
+        p50: field("p50_us"),
+        p99: field("p99_us"),
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes filter arguments; this bench has no parts to filter.
+    let (reps, n) = (env_number("REPS", 9), env_number("N", 20_000));
+    let taskset = has_taskset();
+    let (shared_cpu, server_cpu) = if taskset {
+        (Some(1), Some(0))
+    } else {
+        (None, None)
+    };
+    let (mut server_1, url_1) = start_server(shared_cpu);
+    let (mut server_64, url_64) = start_server(server_cpu);
+    let mut runs: BTreeMap<(usize, &str), Vec<Figures>> = BTreeMap::new();
+    for rep in 0..reps {
+        for c in CONCURRENCY {
+            let url = if c == 1 { &url_1 } else { &url_64 };
+            for client in CLIENTS {
+                let figures = run_client(client, url, c, n, shared_cpu);
+                runs.entry((c, client)).or_default().push(figures);
+            }
+        }
+        eprintln!("round {}/{reps} done", rep + 1);
+    }
+    let _ = (server_1.kill(), server_64.kill());
+    print_table(&runs, reps, n, taskset);
+}
+
+fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usize, pinned: bool) {
+    println!("\ncall overhead: {reps} interleaved runs of {n} calls, medians, pinned: {pinned}\n");
+    println!(
+        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | p50 vs raw | p99 vs raw |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for c in CONCURRENCY {
+        let medians = |client: &str| {
+            let figures = &runs[&(c, client)];
+            let mut pick =
+                |f: fn(&Figures) -> f64| median(&mut figures.iter().map(f).collect::<Vec<_>>());
+            Figures {
+                rps: pick(|f| f.rps),
+                p50: pick(|f| f.p50),
+                p99: pick(|f| f.p99),
+            }
+        };
+        let raw = medians("raw");
+        for client in CLIENTS {
+            let m = medians(client);
+            println!(
+                "| {client} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× |",
+                m.rps,
+                m.p50,
+                m.p99,
+                raw.rps / m.rps,
+                m.p50 / raw.p50,
+                m.p99 / raw.p99
+            );
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! A client of the call-overhead benchmark (`benches/overhead.rs`): the same call made by
+//! hand with reqwest, or through a declared endpoint on a memory or SQLite store.
+//!
+//! ```text
+//! bench_client --url http://127.0.0.1:PORT --client raw|memory|sqlite [--c 1] [--n 20000] [--warmup 1000]
+//! ```
+//! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::NaiveDate;
+use oauth2_api::{ApiUser, Credentials, Error, SessionState, TokenSet, UserRef, oauth2_api};
+use serde::Deserialize;
+
+const TOKEN: &str = "bench-access-token-2b7e151628aed2a6abf7158809cf4f3c";
+const VRN: &str = "123456789";
+
+/// The answer both clients decode.
+#[derive(Deserialize)]
+pub struct Obligations {
+    obligations: Vec<serde_json::Value>,
+}
+
+#[oauth2_api(
+    provider = "HMRC",
+    base_url = "http://127.0.0.1:9",
+    auth_url = "http://127.0.0.1:9/oauth/authorize",
+    token_url = "http://127.0.0.1:9/oauth/token"
+)]
+trait HmrcVat {
+    #[endpoint(method = GET, path = "/organisations/vat/{vrn}/obligations", scope = "read:vat", user = Company)]
+    async fn obligations(
+        &self,
+        vrn: &str,
+        #[query] from: NaiveDate,
+        #[query] to: NaiveDate,
+    ) -> Result<Obligations, Error>;
+}
+
+struct Company;
+
+impl ApiUser for Company {
+    fn user_ref(&self) -> UserRef {
+        UserRef::new("company", "1")
+    }
+}
+
+struct Args {
+    url: String,
+    client: String,
+    c: usize,
+    n: usize,
+    warmup: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        url: String::new(),
+        client: "raw".to_owned(),
+        c: 1,
+        n: 20_000,
+        warmup: 1_000,
+    };
+    let mut given = std::env::args().skip(1);
+    while let (Some(key), Some(value)) = (given.next(), given.next()) {
+        let number = || value.parse::<usize>().expect("a number");
+        match key.as_str() {
+            "--url" => args.url = value.clone(),
+            "--client" => args.client = value.clone(),
+            "--c" => args.c = number().max(1),
+            "--n" => args.n = number(),
+            "--warmup" => args.warmup = number(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let (from, to) = (date("2017-01-01"), date("2017-12-31"));
+    let report = if args.client == "raw" {
+        // By hand: one client with a static bearer header and the runtime's 60 s timeout.
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
+        auth.set_sensitive(true);
+        let client = reqwest::Client::builder()
+            .default_headers(
+                [(reqwest::header::AUTHORIZATION, auth)]
+                    .into_iter()
+                    .collect(),
+            )
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let url = reqwest::Url::parse(&format!(
+            "{}/organisations/vat/{VRN}/obligations?from={from}&to={to}",
+            args.url
+        ))
+        .unwrap();
+        run(&args, move || {
+            let request = client.get(url.clone());
+            async move {
+                let answer = request.send().await.map_err(|e| e.to_string())?;
+                let o: Obligations = answer.json().await.map_err(|e| e.to_string())?;
+                Ok(o.obligations.len())
+            }
+        })
+        .await
+    } else {
+        let (client, _dir) = declared(&args).await;
+        let client = Arc::new(client);
+        run(&args, move || {
+            let client = client.clone();
+            async move {
+                let o = client.obligations(&Company, VRN, from, to).await;
+                o.map(|o| o.obligations.len()).map_err(|e| e.to_string())
+            }
+        })
+        .await
+    };
+    report.print(&args.client);
+}
+
+/// The declared client on the store `args.client` names, with a valid token stored, and
+/// the folder of its SQLite file (removed when dropped).
+async fn declared(args: &Args) -> (HmrcVatClient, Option<tempfile::TempDir>) {
+    let builder = HmrcVatClient::builder()
+        .credentials(
+            Credentials::new("bench")
+                .secret("bench")
+                .redirect_url("http://127.0.0.1:9/cb"),
+        )
+        .base_url("default", &args.url);
+    let mut dir = None;
+    let builder = match args.client.as_str() {
+        "memory" => builder.store(oauth2_api::store::MemoryStore::new()),
+        "sqlite" => {
+            let folder = dir.insert(tempfile::tempdir().unwrap());
+            let store = oauth2_api::store::SqliteStore::open(folder.path().join("s.db"));
+            builder.store(store.await.unwrap())
+        }
+        other => panic!("unknown client {other}"),
+    };
+    let runtime = builder.build().unwrap();
+    let key = runtime.session_key(&Company).await.unwrap();
+    let state = SessionState {
+        tokens: Some(TokenSet {
+            access_token: TOKEN.to_owned().into(),
+            refresh_token: Some("bench-refresh".to_owned().into()),
+            expires_at: Some(SystemTime::now() + Duration::from_secs(4 * 3600)),
+            scopes: vec!["read:vat".into()],
+            token_type: "bearer".into(),
+        }),
+        last_error: None,
+    };
+    runtime
+        .store()
+        .compare_and_swap(&key, 0, &state)
+        .await
+        .unwrap();
+    (HmrcVatClient::new(runtime), dir)
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+struct Report {
+    c: usize,
+    n: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Report {
+    fn print(&self, client: &str) {
+        let at = |p: f64| {
+            let rank = ((p * self.latencies.len() as f64).ceil() as usize).max(1);
+            self.latencies
+                .get(rank - 1)
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
+        };
+        let mean = self.latencies.iter().sum::<Duration>().as_secs_f64() * 1e6
+            / self.latencies.len().max(1) as f64;
+        println!(
+            "RESULT client={client} c={} n={} errors={} secs={:.4} rps={:.1} p50_us={:.1} p99_us={:.1} mean_us={:.1}",
+            self.c,
+            self.n,
+            self.errors,
+            self.elapsed.as_secs_f64(),
+            self.n as f64 / self.elapsed.as_secs_f64(),
+            at(0.50),
+            at(0.99),
+            mean
+        );
+    }
+}
+
+/// `warmup` unmeasured calls, then `n` measured ones, `c` in flight (tasks pulling call
+/// numbers from one counter, so exactly `n` calls are made).
+async fn run<F, Fut>(args: &Args, call: F) -> Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<usize, String>> + Send + 'static,
+{
+    let call = Arc::new(call);
+    phase(args.warmup, args.c, call.clone()).await;
+    phase(args.n, args.c, call).await
+}
+
+async fn phase<F, Fut>(n: usize, c: usize, call: Arc<F>) -> Report
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<usize, String>> + Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..c)
+        .map(|_| {
+            let (call, next) = (call.clone(), next.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::with_capacity(n / c + 1), 0);
+                while next.fetch_add(1, Ordering::Relaxed) < n {
+                    let sent = Instant::now();
+                    match call().await {
+                        Ok(3) => latencies.push(sent.elapsed()),
+                        Ok(_) | Err(_) => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut report = Report {
+        c,
+        n,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(n),
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.expect("a benchmark task");
+        report.latencies.extend(latencies);
+        report.errors += errors;
+    }
+    report.elapsed = start.elapsed();
+    report.latencies.sort_unstable();
+    report
+}
