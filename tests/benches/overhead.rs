@@ -133,7 +133,7 @@ fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usi
     for c in CONCURRENCY {
         let medians = |client: &str| {
             let figures = &runs[&(c, client)];
-            let mut pick =
+            let pick =
                 |f: fn(&Figures) -> f64| median(&mut figures.iter().map(f).collect::<Vec<_>>());
             Figures {
                 rps: pick(|f| f.rps),
