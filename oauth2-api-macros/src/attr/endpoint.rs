@@ -2,6 +2,7 @@
 //! of its arguments (`#[query]`, `#[header(..)]`, `#[body]`).
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{
@@ -149,7 +150,8 @@ fn query(cx: &Ctxt, attr: &Attribute, arg: &PatType) -> ParamKind {
     }
     let name = match (args.rename.given(), &*arg.pat) {
         (Some(rename), _) => rename.value(),
-        (None, Pat::Ident(pat)) => pat.ident.to_string(),
+        // `r#where` is sent as `where`: the `r#` only lets Rust accept a keyword.
+        (None, Pat::Ident(pat)) => pat.ident.unraw().to_string(),
         (None, pat) => pat.to_token_stream().to_string(),
     };
     ParamKind::Query(name)

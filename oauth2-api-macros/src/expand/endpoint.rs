@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident};
 
@@ -134,7 +135,7 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
     }
     for p in &e.params {
         let ident = &p.ident;
-        let arg = ident.to_string();
+        let arg = ident.unraw().to_string();
         parts.push(match &p.kind {
             ParamKind::Path => continue,
             ParamKind::Query(wire) => quote!(__request.query(#arg, #wire, &#ident);),
