@@ -48,7 +48,9 @@ use syn::ItemTrait;
 /// `headers("Name" = "value")`. Each key is given once.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
-/// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
+/// `Option` that is `None` is left out, a sequence repeats the parameter, a struct is
+/// flattened into one parameter per field under its serde name; a raw identifier such
+/// as `r#where` is sent as `where`), `#[header("Name")]`, `#[body]` (JSON).
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
 /// endpoint whose user is a type; `NameClient`, implementing the trait, with the same
