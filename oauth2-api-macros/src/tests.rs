@@ -143,6 +143,7 @@ fn the_fallback_declares_every_generated_item() {
             "trait Vat",
             "enum VatEnv",
             "impl VatEnv",
+            "impl :: core :: convert :: AsRef < str > for VatEnv",
             "trait VatUser",
             "impl VatUser for Company",
             "struct VatClient",

@@ -131,6 +131,7 @@ pub struct RuntimeBuilder {
     default_credentials: Option<Credentials>,
     credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
+    all_urls_at: Option<String>,
     issuer_optional: Vec<(String, bool)>,
     store: Option<Arc<dyn SessionStore>>,
     default_environment: Option<String>,
@@ -158,6 +159,7 @@ impl RuntimeBuilder {
             default_credentials: None,
             credentials: HashMap::new(),
             overrides: Vec::new(),
+            all_urls_at: None,
             issuer_optional: Vec::new(),
             store: None,
             default_environment: None,
@@ -174,8 +176,13 @@ impl RuntimeBuilder {
     }
 
     /// The client registration for one environment (sandbox and production usually differ).
-    pub fn credentials_for(mut self, environment: &str, credentials: Credentials) -> Self {
-        self.credentials.insert(environment.to_owned(), credentials);
+    pub fn credentials_for(
+        mut self,
+        environment: impl AsRef<str>,
+        credentials: Credentials,
+    ) -> Self {
+        self.credentials
+            .insert(environment.as_ref().to_owned(), credentials);
         self
     }
 
@@ -192,43 +199,58 @@ impl RuntimeBuilder {
     }
 
     /// The environment of users who have not chosen one (default: the first declared).
-    pub fn default_environment(mut self, environment: &str) -> Self {
-        self.default_environment = Some(environment.to_owned());
+    pub fn default_environment(mut self, environment: impl AsRef<str>) -> Self {
+        self.default_environment = Some(environment.as_ref().to_owned());
         self
     }
 
     /// Replaces an environment's API base URL (tests point it at loopback).
-    pub fn base_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn base_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Base, url)
     }
 
     /// Replaces an environment's authorization URL.
-    pub fn auth_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn auth_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Auth, url)
     }
 
     /// Replaces an environment's token URL.
-    pub fn token_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn token_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Token, url)
     }
 
     /// Replaces (or adds) an environment's revocation URL.
-    pub fn revoke_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn revoke_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Revoke, url)
     }
 
     /// [`Environment::issuer_optional`](crate::Environment::issuer_optional) for an
     /// environment declared elsewhere (by the `#[oauth2_api]` attribute): whether its
     /// callbacks may come without `iss` although it declares an issuer.
-    pub fn issuer_optional(mut self, environment: &str, optional: bool) -> Self {
+    pub fn issuer_optional(mut self, environment: impl AsRef<str>, optional: bool) -> Self {
         self.issuer_optional
-            .push((environment.to_owned(), optional));
+            .push((environment.as_ref().to_owned(), optional));
         self
     }
 
-    fn url_override(mut self, environment: &str, kind: UrlKind, url: impl Into<String>) -> Self {
+    fn url_override(
+        mut self,
+        environment: impl AsRef<str>,
+        kind: UrlKind,
+        url: impl Into<String>,
+    ) -> Self {
         self.overrides
-            .push((environment.to_owned(), kind, url.into()));
+            .push((environment.as_ref().to_owned(), kind, url.into()));
+        self
+    }
+
+    /// Points every URL of every environment (API base URLs, authorization, token and
+    /// revocation URLs) at `origin`, keeping each URL's path: a test server that serves
+    /// the provider's paths, e.g. the [`sandbox`](crate::sandbox) with its paths set to
+    /// the declaration's. A URL given for one environment (`base_url(env, ..)` and the
+    /// like) wins over this, whatever the order of the calls.
+    pub fn all_urls_at(mut self, origin: impl Into<String>) -> Self {
+        self.all_urls_at = Some(origin.into());
         self
     }
 
@@ -398,6 +420,12 @@ impl RuntimeBuilder {
         let check =
             |what: &str, raw: &str| parse_url(what, &env.name, raw, self.allow_insecure_http);
         let mut env = env.clone();
+        if let Some(origin) = &self.all_urls_at {
+            env.base_url = rebase(&env.base_url, origin);
+            env.auth_url = rebase(&env.auth_url, origin);
+            env.token_url = rebase(&env.token_url, origin);
+            env.revoke_url = env.revoke_url.as_deref().map(|u| rebase(u, origin));
+        }
         for (name, kind, url) in &self.overrides {
             if *name == env.name {
                 match kind {
@@ -467,6 +495,24 @@ fn issuer_optional_of(said: &[(String, bool)], env: &crate::provider::Environmen
         .map_or(env.issuer_optional, |(_, o)| *o)
 }
 
+/// `url`'s path and query on `origin` (itself possibly with a path prefix). A URL that
+/// does not parse is kept as is, for [`parse_url`] to report.
+fn rebase(url: &str, origin: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => {
+            let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
+            let path = parsed.path();
+            let path = if path == "/" && !url.ends_with('/') {
+                ""
+            } else {
+                path
+            };
+            format!("{}{path}{query}", origin.trim_end_matches('/'))
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
 fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
     let url = Url::parse(raw)
         .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
@@ -506,6 +552,24 @@ mod tests {
         assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
         assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
         assert!(parse_url("token URL", "x", "not a url", true).is_err());
+    }
+
+    #[test]
+    fn all_urls_at_keeps_each_path() {
+        let at = "http://127.0.0.1:4010";
+        assert_eq!(
+            rebase("https://api.xero.com/api.xro/2.0", at),
+            "http://127.0.0.1:4010/api.xro/2.0"
+        );
+        assert_eq!(
+            rebase("https://identity.xero.com", at),
+            "http://127.0.0.1:4010"
+        );
+        assert_eq!(
+            rebase("https://x.com/a/?b=c", "http://h/p/"),
+            "http://h/p/a/?b=c"
+        );
+        assert_eq!(rebase("not a url", at), "not a url");
     }
 
     #[test]

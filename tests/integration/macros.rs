@@ -340,3 +340,34 @@ async fn a_piste_style_declaration_posts_json_as_the_application() {
     assert_eq!(err.status(), Some(404), "{err:?}");
     assert_eq!(sandbox.counts().client_credentials, 1);
 }
+
+/// The builder takes the generated environment enum where it takes a name, and one call
+/// points every URL of every environment at a test server (keeping the declared paths,
+/// which the sandbox serves for HMRC).
+#[tokio::test]
+async fn the_builder_takes_typed_environments_and_one_test_server() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = HmrcVatClient::builder()
+        .credentials_for(
+            HmrcVatEnv::Production,
+            oauth2_api_tests::sandbox_client(REDIRECT_URL),
+        )
+        .default_environment(HmrcVatEnv::Production)
+        .all_urls_at(sandbox.url())
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let client = HmrcVatClient::new(runtime);
+    let hello = client.hello_application().await.unwrap();
+    assert_eq!(hello.message, "Hello Application");
+    assert_eq!(sandbox.counts().client_credentials, 1);
+    // A URL given for one environment wins over the test server, whatever the order.
+    let err = HmrcVatClient::builder()
+        .credentials(oauth2_api_tests::sandbox_client(REDIRECT_URL))
+        .token_url(HmrcVatEnv::Sandbox, "not a url")
+        .all_urls_at(sandbox.url())
+        .store(MemoryStore::new())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("not a URL"), "{err}");
+}

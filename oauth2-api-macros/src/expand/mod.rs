@@ -255,6 +255,14 @@ pub(crate) fn environment_enum(names: &Names, doc: &str, env_names: &[&LitStr]) 
                 }
             }
         }
+
+        /// The name, so that the runtime builder takes the variant where it takes a name.
+        #[automatically_derived]
+        impl ::core::convert::AsRef<str> for #env {
+            fn as_ref(&self) -> &str {
+                self.name()
+            }
+        }
     }
 }
 

@@ -32,6 +32,13 @@ impl HmrcVatEnv {
         }
     }
 }
+/// The name, so that the runtime builder takes the variant where it takes a name.
+#[automatically_derived]
+impl ::core::convert::AsRef<str> for HmrcVatEnv {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}
 ///A user type of [`HmrcVat`], with the scopes its endpoints need. Implemented for each `user = ...` of the declaration (which must also implement `ApiUser`).
 pub trait HmrcVatUser: ::core::marker::Sync {
     /// Every scope the endpoints of this user type need.
