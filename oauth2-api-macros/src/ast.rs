@@ -63,6 +63,9 @@ pub(crate) struct ApiArgs {
     pub(crate) environments: Vec<EnvironmentArgs>,
     pub(crate) scope_separator: Slot<LitStr>,
     pub(crate) client_auth: Slot<ClientAuth>,
+    pub(crate) scope_policy: Slot<ScopePolicy>,
+    /// `scope_implies("broader" = "narrower", ...)`.
+    pub(crate) scope_implies: Slot<Vec<(LitStr, LitStr)>>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
     /// The list broke off (a missing comma): the keys after the break were not read,
     /// so none is reported missing.
@@ -142,6 +145,8 @@ pub(crate) struct Api {
     pub(crate) environments: Vec<EnvironmentDecl>,
     pub(crate) scope_separator: Option<LitStr>,
     pub(crate) client_auth: Option<ClientAuth>,
+    pub(crate) scope_policy: Option<ScopePolicy>,
+    pub(crate) scope_implies: Vec<(LitStr, LitStr)>,
     pub(crate) headers: Vec<(LitStr, LitStr)>,
 }
 
@@ -153,6 +158,13 @@ pub(crate) struct EnvironmentDecl {
     pub(crate) token_url: LitStr,
     pub(crate) revoke_url: Option<LitStr>,
     pub(crate) issuer: Option<LitStr>,
+}
+
+/// `scope_policy = "granted"` or `"requested"`.
+#[derive(Clone, Copy)]
+pub(crate) enum ScopePolicy {
+    Granted,
+    Requested,
 }
 
 #[derive(Clone, Copy)]

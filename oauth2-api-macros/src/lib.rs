@@ -36,7 +36,9 @@ use syn::ItemTrait;
 /// | `provider` | the provider's name; sessions are stored under it |
 /// | `base_url`, `auth_url`, `token_url`, `revoke_url`, `issuer` | the flat form: one environment, named `default` |
 /// | `environment(name = "...", base_url = ..., auth_url = ..., token_url = ..., revoke_url = ..., issuer = ...)` | repeated, one per environment; the first is the default |
-/// | `scope_separator = " "` | how scopes are joined in requests |
+/// | `scope_separator = " "` | how scopes are joined in requests (answers are split on it, spaces and commas) |
+/// | `scope_policy = "granted"` or `"requested"` | which scopes a token covers: those the token answer lists (the default) or those asked for |
+/// | `scope_implies("user" = "read:user", ...)` | a granted scope that covers another (GitHub's `user` covers `read:user`) |
 /// | `client_auth = "basic"` or `"body"` | how the client authenticates at the token endpoint |
 /// | `headers("Name" = "value", ...)` | headers sent with every call |
 ///

@@ -10,6 +10,8 @@ pub(crate) const ENVIRONMENT: &str = "environment";
 pub(crate) const NAME: &str = "name";
 pub(crate) const SCOPE_SEPARATOR: &str = "scope_separator";
 pub(crate) const CLIENT_AUTH: &str = "client_auth";
+pub(crate) const SCOPE_POLICY: &str = "scope_policy";
+pub(crate) const SCOPE_IMPLIES: &str = "scope_implies";
 pub(crate) const HEADERS: &str = "headers";
 
 pub(crate) const METHOD: &str = "method";

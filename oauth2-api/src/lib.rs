@@ -123,6 +123,7 @@ pub use crate::oauth::binding::BrowserAuthorization;
 pub use crate::oauth::callback::CallbackParams;
 pub use crate::provider::{ClientAuth, Environment, Provider};
 pub use crate::runtime::Runtime;
+pub use crate::scope::ScopePolicy;
 pub use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };

@@ -1,5 +1,7 @@
 //! What a provider is: its environments, how a client authenticates, its conventions.
 
+use crate::scope::{ScopePolicy, ScopeRules};
+
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,6 +83,7 @@ pub struct Provider {
     pub(crate) name: String,
     pub(crate) environments: Vec<Environment>,
     pub(crate) scope_separator: String,
+    pub(crate) scope_rules: ScopeRules,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(String, String)>,
 }
@@ -92,6 +95,7 @@ impl Provider {
             name: name.into(),
             environments: Vec::new(),
             scope_separator: " ".to_owned(),
+            scope_rules: ScopeRules::default(),
             client_auth: ClientAuth::default(),
             headers: Vec::new(),
         }
@@ -103,9 +107,30 @@ impl Provider {
         self
     }
 
-    /// The separator between scopes in requests (RFC 6749 says a space).
+    /// The separator between scopes in requests (RFC 6749 says a space). Answers are
+    /// split on it too, and always on spaces and commas.
     pub fn scope_separator(mut self, separator: impl Into<String>) -> Self {
         self.scope_separator = separator.into();
+        self
+    }
+
+    /// Which scopes a token is taken to cover (default: those the token answer lists).
+    pub fn scope_policy(mut self, policy: ScopePolicy) -> Self {
+        self.scope_rules.policy = policy;
+        self
+    }
+
+    /// A granted `broader` scope covers `narrower` too, as GitHub's `user` covers
+    /// `read:user`: an endpoint that needs `narrower` is called with a token granted
+    /// `broader`, without asking the person again.
+    pub fn scope_implies(
+        mut self,
+        broader: impl Into<String>,
+        narrower: impl Into<String>,
+    ) -> Self {
+        self.scope_rules
+            .implies
+            .push((broader.into(), narrower.into()));
         self
     }
 

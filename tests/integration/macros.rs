@@ -371,3 +371,22 @@ async fn the_builder_takes_typed_environments_and_one_test_server() {
         .unwrap_err();
     assert!(err.to_string().contains("not a URL"), "{err}");
 }
+
+#[oauth2_api(provider = "GitHub", base_url = "https://api.github.com",
+             auth_url = "https://github.com/login/oauth/authorize",
+             token_url = "https://github.com/login/oauth/access_token",
+             scope_policy = "requested", scope_implies("user" = "read:user", "user" = "user:email"))]
+pub trait GitHubScopes {
+    #[endpoint(method = GET, path = "/user", scope = "read:user", user = Company)]
+    async fn user(&self) -> Result<serde_json::Value, Error>;
+}
+
+#[test]
+fn the_scope_policy_and_implications_are_declared() {
+    let shown = format!("{:?}", GitHubScopesClient::provider());
+    assert!(shown.contains("policy: Requested"), "{shown}");
+    assert!(
+        shown.contains(r#"("user", "read:user"), ("user", "user:email")"#),
+        "{shown}"
+    );
+}

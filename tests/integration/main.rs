@@ -23,6 +23,7 @@ mod regressions_lifecycle;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
+mod scopes;
 mod stores;
 mod tokens;
 mod web_security;

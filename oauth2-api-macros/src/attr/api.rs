@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
-use super::{Keys, headers, lit_str};
-use crate::ast::{ApiArgs, ClientAuth, EnvironmentArgs};
+use super::{Keys, headers, lit_str, pairs};
+use crate::ast::{ApiArgs, ClientAuth, EnvironmentArgs, ScopePolicy};
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
 
@@ -21,6 +21,10 @@ const API: Keys<ApiArgs> = Keys {
         (ENVIRONMENT, environment),
         (SCOPE_SEPARATOR, |_, a, m| a.scope_separator.set(lit_str(m))),
         (CLIENT_AUTH, |_, a, m| a.client_auth.set(client_auth(m))),
+        (SCOPE_POLICY, |_, a, m| a.scope_policy.set(scope_policy(m))),
+        (SCOPE_IMPLIES, |_, a, m| {
+            a.scope_implies.set(pairs(m, "\"user\" = \"read:user\""))
+        }),
         (HEADERS, |_, a, m| a.headers.set(headers(m))),
     ],
     repeatable: &[ENVIRONMENT],
@@ -67,6 +71,20 @@ fn environment(cx: &Ctxt, api: &mut ApiArgs, meta: &ParseNestedMeta<'_>) -> syn:
     env.broken = parsed.is_err();
     api.environments.push(env);
     parsed
+}
+
+/// `scope_policy = "granted"` or `"requested"`.
+fn scope_policy(meta: &ParseNestedMeta<'_>) -> syn::Result<ScopePolicy> {
+    let lit = lit_str(meta)?;
+    match lit.value().as_str() {
+        "granted" => Ok(ScopePolicy::Granted),
+        "requested" => Ok(ScopePolicy::Requested),
+        _ => Err(syn::Error::new_spanned(
+            &lit,
+            "expected `scope_policy = \"granted\"` (the scopes the token answer lists) or \
+             `\"requested\"` (the scopes asked for)",
+        )),
+    }
 }
 
 /// `client_auth = "basic"` or `"body"`.

@@ -10,7 +10,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemTrait, LitStr, Type, Visibility};
 
-use crate::ast::{Api, ClientAuth, Declaration};
+use crate::ast::{Api, ClientAuth, Declaration, ScopePolicy};
 use endpoint::{impl_fn, inherent_fn, trait_fn};
 
 /// The inherent methods every client has besides its endpoints, as [`client_items`] generates
@@ -224,8 +224,16 @@ fn provider_expr(api: &Api) -> TokenStream {
         ClientAuth::Body => quote!(.client_auth(::oauth2_api::ClientAuth::RequestBody)),
     });
     let headers = api.headers.iter().map(|(n, v)| quote!(.header(#n, #v)));
+    let policy = api.scope_policy.map(|p| match p {
+        ScopePolicy::Granted => quote!(.scope_policy(::oauth2_api::ScopePolicy::Granted)),
+        ScopePolicy::Requested => quote!(.scope_policy(::oauth2_api::ScopePolicy::Requested)),
+    });
+    let implies = api
+        .scope_implies
+        .iter()
+        .map(|(b, n)| quote!(.scope_implies(#b, #n)));
     quote! {
-        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)*
+        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #policy #(#implies)*
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
         environments: environments?,
         scope_separator: args.scope_separator.given().cloned(),
         client_auth: args.client_auth.given().copied(),
+        scope_policy: args.scope_policy.given().copied(),
+        scope_implies: args.scope_implies.given().cloned().unwrap_or_default(),
         headers: args.headers.given().cloned().unwrap_or_default(),
     })
 }

@@ -116,11 +116,7 @@ impl Runtime {
                 true => Some(SystemTime::UNIX_EPOCH),
                 false => expires_in.and_then(|d| sent_at.checked_add(d)),
             },
-            scopes: if granted.is_empty() {
-                asked.to_vec()
-            } else {
-                granted
-            },
+            scopes: self.inner.config.scope_rules.covered(granted, asked),
             token_type,
         })
     }

@@ -65,6 +65,12 @@ pub struct SandboxConfig {
     /// Scopes accepted in a request but never granted, as a provider that drops or
     /// renames scopes: the token answer's `scope` lists the others only (default none).
     pub withheld_scopes: Vec<String>,
+    /// Scopes granted as broader ones, each `(asked, granted)`: asked for `read:user`,
+    /// GitHub grants `user`. API routes needing `asked` accept a grant of `granted`.
+    pub broader_scopes: Vec<(String, String)>,
+    /// How the token answer's `scope` joins the granted scopes (default a space;
+    /// GitHub writes `","`).
+    pub scope_answer_separator: String,
     /// Port to listen on (default 0: any free port).
     pub port: u16,
     /// The `token_type` of token answers (`bearer`; PISTE says `Bearer`).
@@ -96,6 +102,8 @@ impl Default for SandboxConfig {
                 .map(str::to_owned)
                 .to_vec(),
             withheld_scopes: Vec::new(),
+            broader_scopes: Vec::new(),
+            scope_answer_separator: " ".to_owned(),
             port: 0,
             token_type: "bearer".to_owned(),
             body_client_auth_only: false,

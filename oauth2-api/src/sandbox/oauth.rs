@@ -106,10 +106,25 @@ fn issue_code(
     user: &str,
 ) -> Response {
     let code = random_token();
-    let scopes = scopes
-        .into_iter()
-        .filter(|s| !shared.config.withheld_scopes.contains(s))
-        .collect();
+    let mut granted: Vec<String> = Vec::new();
+    for asked in scopes {
+        if shared.config.withheld_scopes.contains(&asked) {
+            continue;
+        }
+        let scope = match shared
+            .config
+            .broader_scopes
+            .iter()
+            .find(|(a, _)| *a == asked)
+        {
+            Some((_, broader)) => broader.clone(),
+            None => asked,
+        };
+        if !granted.contains(&scope) {
+            granted.push(scope);
+        }
+    }
+    let scopes = granted;
     let mut state = shared.state();
     let family = state.next_family;
     state.next_family += 1;
@@ -260,7 +275,7 @@ fn decode_basic(b64: &str) -> Option<(String, String)> {
 fn issue_tokens(shared: &Shared, grant: Grant, with_refresh: bool) -> serde_json::Value {
     let access = random_token();
     let ttl = shared.config.access_ttl;
-    let scope = grant.scopes.join(" ");
+    let scope = grant.scopes.join(&shared.config.scope_answer_separator);
     let mut state = shared.state();
     state
         .access
