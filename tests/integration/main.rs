@@ -10,6 +10,7 @@ mod callbacks;
 mod calls;
 mod faults;
 mod flows;
+mod kit;
 mod lifecycle;
 mod lifecycle_stores;
 mod loopback;

@@ -16,11 +16,11 @@ use url::Url;
 use super::{Code, Grant, SandboxClient, Shared, TokenFault, random_token};
 use crate::flow::page::escape;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes(config: &super::SandboxConfig) -> Router<Arc<Shared>> {
     Router::new()
-        .route("/oauth/authorize", get(authorize))
+        .route(&config.auth_path, get(authorize))
         .route("/oauth/consent", post(consent))
-        .route("/oauth/token", post(token))
+        .route(&config.token_path, post(token))
         .route("/oauth/revoke", post(revoke))
 }
 
