@@ -109,7 +109,13 @@ pub(crate) struct Settings {
     pub(crate) api_timeout: Duration,
     pub(crate) cache_ttl: Duration,
     pub(crate) max_response_bytes: usize,
+    pub(crate) user_agent: String,
 }
+
+/// The `User-Agent` of every request unless the builder says otherwise: some providers
+/// (GitHub) refuse requests without one.
+pub const DEFAULT_USER_AGENT: &str =
+    concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 impl Default for Settings {
     fn default() -> Self {
@@ -121,6 +127,7 @@ impl Default for Settings {
             api_timeout: Duration::from_secs(60),
             cache_ttl: Duration::from_secs(1),
             max_response_bytes: 16 * 1024 * 1024,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
         }
     }
 }
@@ -139,6 +146,7 @@ pub struct RuntimeBuilder {
     allow_insecure_http: bool,
     settings: Settings,
     extensions: Extensions,
+    http_client: Option<reqwest::Client>,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -167,6 +175,7 @@ impl RuntimeBuilder {
             allow_insecure_http: false,
             settings: Settings::default(),
             extensions: Extensions::default(),
+            http_client: None,
         }
     }
 
@@ -315,6 +324,27 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The `User-Agent` of API and token requests (default [`DEFAULT_USER_AGENT`],
+    /// `oauth2-api/<version>`); name your application, as some providers ask.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.settings.user_agent = user_agent.into();
+        self
+    }
+
+    /// The HTTP client of API calls, built by the application: proxies, extra root
+    /// certificates, client certificates (mutual TLS), its own connection pool.
+    ///
+    /// This is the one public signature with a `reqwest` type: `client` must come from
+    /// the `reqwest` version this crate uses (0.12), so upgrading one means upgrading
+    /// both. Its own settings apply, not the runtime's: give it a timeout
+    /// ([`api_timeout`](Self::api_timeout) is not applied) and a user agent
+    /// ([`user_agent`](Self::user_agent) is not applied to API calls). Token requests
+    /// keep the runtime's own client, which never follows a redirect (RFC 9700 §4.11).
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Runs `hook` on every API request before it is sent (in the order added).
     pub fn request_hook(mut self, hook: impl RequestHook) -> Self {
         self.extensions.request_hooks.push(Arc::new(hook));
@@ -348,7 +378,7 @@ impl RuntimeBuilder {
             .ok_or_else(|| Error::Config("no session store: call `.store(...)`".to_owned()))?;
         let config = self.provider_config()?;
         let tokens = TokenSource::new(store, &config.settings)?;
-        let api = ApiClient::new(&config.settings, self.extensions)?;
+        let api = ApiClient::new(&config.settings, self.extensions, self.http_client)?;
         Runtime::from_inner(Inner {
             config,
             tokens,

@@ -108,7 +108,7 @@ pub mod store;
 mod user;
 
 pub use crate::call::{Method, RawRequest, RawResponse};
-pub use crate::config::{Credentials, RuntimeBuilder};
+pub use crate::config::{Credentials, DEFAULT_USER_AGENT, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,
     ProviderError, ProviderErrorDetail, TokenError, TokenRequest,

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, SandboxGrant};
 use oauth2_api::store::MemoryStore;
-use oauth2_api::{Error, oauth2_api};
+use oauth2_api::{Error, RuntimeBuilder, oauth2_api};
 use oauth2_api_tests::{Company, REDIRECT_URL, authorize, sandbox_client};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -42,6 +42,9 @@ pub trait GitHub {
         #[query] r#where: Option<&str>,
         #[query] filter: &Filter,
     ) -> Result<BTreeMap<String, String>, Error>;
+
+    #[endpoint(method = GET, path = "/agent", user = Application)]
+    async fn agent(&self) -> Result<BTreeMap<String, String>, Error>;
 }
 
 /// The stand-in for the provider's API: what a new integration writes.
@@ -52,6 +55,19 @@ fn routes() -> Router {
             get(|Extension(grant): Extension<SandboxGrant>| async move {
                 grant.require("read:user")?;
                 Ok::<_, Response>(Json(json!({ "login": grant.user })))
+            }),
+        )
+        .route(
+            "/agent",
+            get(|headers: axum::http::HeaderMap| async move {
+                let header = |name: &str| {
+                    let value = headers.get(name).and_then(|v| v.to_str().ok());
+                    (name.to_owned(), value.unwrap_or_default().to_owned())
+                };
+                Json(BTreeMap::from([
+                    header("user-agent"),
+                    header("x-own-client"),
+                ]))
             }),
         )
         .route(
@@ -70,13 +86,18 @@ fn github_sandbox() -> SandboxConfig {
 }
 
 async fn github(sandbox: &Sandbox) -> GitHubClient {
-    let runtime = GitHubClient::builder()
+    github_with(sandbox, |b| b).await
+}
+
+async fn github_with(
+    sandbox: &Sandbox,
+    more: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder,
+) -> GitHubClient {
+    let builder = GitHubClient::builder()
         .credentials(sandbox_client(REDIRECT_URL))
         .all_urls_at(sandbox.url())
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
-    GitHubClient::new(runtime)
+        .store(MemoryStore::new());
+    GitHubClient::new(more(builder).build().unwrap())
 }
 
 #[tokio::test]
@@ -114,4 +135,28 @@ async fn raw_identifiers_and_struct_queries_are_sent_as_the_server_names_them() 
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .into();
     assert_eq!(sent, expected);
+}
+
+#[tokio::test]
+async fn requests_name_their_user_agent_or_use_the_applications_client() {
+    let sandbox = Sandbox::serve(github_sandbox(), routes()).await.unwrap();
+    let sent = github(&sandbox).await.agent().await.unwrap();
+    assert_eq!(sent["user-agent"], oauth2_api::DEFAULT_USER_AGENT);
+    assert!(sent["user-agent"].starts_with("oauth2-api/"));
+    let named = github_with(&sandbox, |b| b.user_agent("my-app/1.0")).await;
+    assert_eq!(named.agent().await.unwrap()["user-agent"], "my-app/1.0");
+    let own = reqwest::Client::builder()
+        .user_agent("own/2")
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::HeaderName::from_static("x-own-client"),
+            reqwest::header::HeaderValue::from_static("yes"),
+        )]))
+        .build()
+        .unwrap();
+    let own = github_with(&sandbox, |b| b.reqwest_client(own)).await;
+    let sent = own.agent().await.unwrap();
+    assert_eq!(
+        (sent["user-agent"].as_str(), sent["x-own-client"].as_str()),
+        ("own/2", "yes")
+    );
 }

@@ -33,14 +33,21 @@ pub(crate) struct ApiClient {
 }
 
 impl ApiClient {
+    /// Its HTTP client is `own` when the application gave one (its own timeout, user
+    /// agent, proxies and roots apply), else one with the runtime's settings.
     pub(crate) fn new(
         settings: &crate::config::Settings,
         extensions: crate::hooks::Extensions,
+        own: Option<reqwest::Client>,
     ) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.api_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let http = match own {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(settings.api_timeout)
+                .user_agent(&settings.user_agent)
+                .build()
+                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+        };
         Ok(Self { http, extensions })
     }
 }
