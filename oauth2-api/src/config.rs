@@ -10,7 +10,9 @@ use url::Url;
 
 use crate::call::ApiClient;
 use crate::error::Error;
-use crate::hooks::{ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy};
+use crate::hooks::{
+    ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy, ThrottleClassifier,
+};
 use crate::oauth::TokenSource;
 use crate::provider::{ClientAuth, Environment, Provider};
 use crate::runtime::{Inner, Runtime};
@@ -357,9 +359,17 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How throttled calls (429, 503 with `Retry-After`) are retried; see [`RetryPolicy`].
+    /// How throttled calls (429, 503 with `Retry-After`, and what a
+    /// [`throttle_classifier`](Self::throttle_classifier) says) are retried; see [`RetryPolicy`].
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.extensions.retry = policy;
+        self
+    }
+
+    /// Which answers are throttling besides the built-in 429 and 503 with `Retry-After`
+    /// (GitHub's 403 with `x-ratelimit-remaining: 0`); see [`ThrottleClassifier`].
+    pub fn throttle_classifier(mut self, classifier: impl ThrottleClassifier) -> Self {
+        self.extensions.throttle = Some(Arc::new(classifier));
         self
     }
 

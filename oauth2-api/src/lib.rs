@@ -117,7 +117,11 @@ pub use crate::flow::loopback::{Browser, LoopbackAuthorizer};
 #[cfg(feature = "axum")]
 pub use crate::flow::web;
 pub use crate::flow::{AuthorizeAndRetry, Authorizer};
-pub use crate::hooks::{CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy};
+pub use crate::hooks::{
+    CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy, ThrottleClassifier,
+    Throttled, standard_throttle,
+};
+pub use crate::http::retry_after;
 pub use crate::oauth::authorize::{AuthorizationRequest, Authorized};
 pub use crate::oauth::binding::BrowserAuthorization;
 pub use crate::oauth::callback::CallbackParams;

@@ -26,5 +26,6 @@ mod return_to;
 mod sandbox;
 mod scopes;
 mod stores;
+mod throttle;
 mod tokens;
 mod web_security;

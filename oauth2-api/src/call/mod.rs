@@ -14,8 +14,9 @@ mod response;
 
 use crate::error::{ApiError, AuthorizationReason, Error};
 use crate::hooks::OutgoingRequest;
+use crate::hooks::{Throttled, standard_throttle};
 pub use crate::http::Method;
-use crate::http::{BodyError, describe_reqwest, read_capped, retry_after};
+use crate::http::{BodyError, describe_reqwest, read_capped};
 use crate::oauth::keep::Basis;
 use crate::runtime::Runtime;
 pub(crate) use crate::scope::Scopes;
@@ -179,12 +180,15 @@ impl Runtime {
         let mut attempt = 0;
         loop {
             let answer = self.send_once(key, token, out).await?;
-            let throttled = answer.status == 429
-                || (answer.status == 503 && answer.headers.contains_key(http::header::RETRY_AFTER));
-            if !throttled {
+            let extensions = &self.inner.api.extensions;
+            let throttled = extensions
+                .throttle
+                .as_ref()
+                .and_then(|c| c.classify(answer.status, &answer.headers))
+                .or_else(|| standard_throttle(answer.status, &answer.headers));
+            let Some(Throttled { retry_after }) = throttled else {
                 return Ok(answer);
-            }
-            let retry_after = retry_after(&answer.headers);
+            };
             let Some(delay) =
                 self.inner
                     .api
