@@ -140,6 +140,8 @@ pub struct RuntimeBuilder {
     provider: Provider,
     default_credentials: Option<Credentials>,
     credentials: HashMap<String, Credentials>,
+    default_application_credentials: Option<Credentials>,
+    application_credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
     all_urls_at: Option<String>,
     issuer_optional: Vec<(String, bool)>,
@@ -157,6 +159,7 @@ impl fmt::Debug for RuntimeBuilder {
             .field("provider", &self.provider)
             .field("default_credentials", &self.default_credentials)
             .field("credentials", &self.credentials)
+            .field("application_credentials", &self.application_credentials)
             .field("overrides", &self.overrides)
             .field("default_environment", &self.default_environment)
             .finish_non_exhaustive()
@@ -169,6 +172,8 @@ impl RuntimeBuilder {
             provider,
             default_credentials: None,
             credentials: HashMap::new(),
+            default_application_credentials: None,
+            application_credentials: HashMap::new(),
             overrides: Vec::new(),
             all_urls_at: None,
             issuer_optional: Vec::new(),
@@ -194,6 +199,26 @@ impl RuntimeBuilder {
         credentials: Credentials,
     ) -> Self {
         self.credentials
+            .insert(environment.as_ref().to_owned(), credentials);
+        self
+    }
+
+    /// The client registration of the application itself (`user = Application`, the
+    /// client-credentials grant) in every environment without its own, for a provider
+    /// that allows one grant type per client. Without it, the application uses the
+    /// same client as people.
+    pub fn application_credentials(mut self, credentials: Credentials) -> Self {
+        self.default_application_credentials = Some(credentials);
+        self
+    }
+
+    /// The application's own client registration for one environment.
+    pub fn application_credentials_for(
+        mut self,
+        environment: impl AsRef<str>,
+        credentials: Credentials,
+    ) -> Self {
+        self.application_credentials
             .insert(environment.as_ref().to_owned(), credentials);
         self
     }
@@ -437,6 +462,7 @@ impl RuntimeBuilder {
         let named = self
             .credentials
             .keys()
+            .chain(self.application_credentials.keys())
             .chain(self.overrides.iter().map(|(n, _, _)| n))
             .chain(self.issuer_optional.iter().map(|(n, _)| n))
             .chain(self.default_environment.iter());
@@ -498,6 +524,11 @@ impl RuntimeBuilder {
             issuer: env.issuer.clone(),
             issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
             credentials,
+            application_credentials: self
+                .application_credentials
+                .get(&env.name)
+                .or(self.default_application_credentials.as_ref())
+                .cloned(),
             redirect_url,
             name: env.name.into(),
         })
@@ -515,6 +546,8 @@ pub(crate) struct ResolvedEnvironment {
     pub(crate) issuer: Option<String>,
     pub(crate) issuer_optional: bool,
     pub(crate) credentials: Option<Credentials>,
+    /// The application's own client, when it has one.
+    pub(crate) application_credentials: Option<Credentials>,
     pub(crate) redirect_url: Option<Url>,
 }
 
@@ -526,6 +559,17 @@ impl ResolvedEnvironment {
                 self.name
             ))
         })
+    }
+
+    /// The credentials `user`'s kind uses: the application's own, when it has them.
+    pub(crate) fn credentials_of(
+        &self,
+        user: &crate::user::UserRef,
+    ) -> Result<&Credentials, Error> {
+        match &self.application_credentials {
+            Some(own) if user.is_application() => Ok(own),
+            _ => self.credentials(),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod authorize;
 mod cache;
 mod callbacks;
 mod calls;
+mod credentials;
 mod faults;
 mod flows;
 mod kit;

@@ -164,7 +164,7 @@ impl Runtime {
                 .map_err(|reason| Error::UnsafeReturnTo { reason })?;
         }
         self.redirect_url(&key.environment)?;
-        let client = self.oauth_client(self.environment_named(&key.environment)?)?;
+        let client = self.oauth_client(self.environment_named(&key.environment)?, &key.user)?;
         let pending = self
             .pending_to_send(key, scopes, return_to, browser)
             .await?;

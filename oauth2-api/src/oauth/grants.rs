@@ -29,8 +29,14 @@ pub(crate) type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 impl Runtime {
-    pub(crate) fn oauth_client(&self, env: &ResolvedEnvironment) -> Result<OAuthClient, Error> {
-        let credentials = env.credentials()?;
+    /// The `oauth2` client of `user`'s kind in `env`: the application's own client for
+    /// the application, when it has one.
+    pub(crate) fn oauth_client(
+        &self,
+        env: &ResolvedEnvironment,
+        user: &crate::user::UserRef,
+    ) -> Result<OAuthClient, Error> {
+        let credentials = env.credentials_of(user)?;
         let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
             .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
@@ -129,7 +135,7 @@ impl Runtime {
         verifier: &SecretString,
         asked: &[String],
     ) -> Result<TokenSet, Error> {
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let sent_at = SystemTime::now();
         let response = client
             .exchange_code(AuthorizationCode::new(code))
@@ -156,7 +162,7 @@ impl Runtime {
         let Some(refresh) = &current.refresh_token else {
             return Err(Error::Internal("a refresh without a refresh token"));
         };
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let sent_at = SystemTime::now();
         let token = RefreshToken::new(refresh.expose_secret().to_owned());
         let response = client
@@ -217,7 +223,7 @@ impl Runtime {
         key: &SessionKey,
         scopes: &[String],
     ) -> Result<TokenSet, Error> {
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let sent_at = SystemTime::now();
         let mut request = client.exchange_client_credentials();
         if let Some(scope) = self.scope_param(scopes) {
@@ -248,7 +254,7 @@ impl Runtime {
         let Some(url) = &env.revoke_url else {
             return Ok(());
         };
-        let credentials = env.credentials()?;
+        let credentials = env.credentials_of(&key.user)?;
         let (token, hint) = match &tokens.refresh_token {
             Some(r) => (r.expose_secret(), "refresh_token"),
             None => (tokens.access_token.expose_secret(), "access_token"),

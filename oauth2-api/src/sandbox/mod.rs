@@ -44,6 +44,10 @@ pub struct SandboxClient {
     pub secret: Option<String>,
     /// Redirect URIs accepted, exactly; empty accepts any loopback URI.
     pub redirect_uris: Vec<String>,
+    /// The grant types it may use (`authorization_code`, `client_credentials`, ...);
+    /// others are answered `unauthorized_client`, as a server allowing one grant type
+    /// per client does. Empty allows every one.
+    pub grant_types: Vec<String>,
 }
 
 /// How the sandbox behaves.
@@ -99,6 +103,7 @@ impl Default for SandboxConfig {
                 id: "sandbox-client".to_owned(),
                 secret: Some("sandbox-secret".to_owned()),
                 redirect_uris: Vec::new(),
+                grant_types: Vec::new(),
             }],
             access_ttl: Duration::from_secs(4 * 3600),
             code_ttl: Duration::from_secs(600),

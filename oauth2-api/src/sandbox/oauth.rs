@@ -360,6 +360,18 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
         Ok(c) => c,
         Err(response) => return response,
     };
+    // A refresh continues the grant the code began: the code's grant type allows it.
+    let needs = match grant_type.as_str() {
+        "refresh_token" => "authorization_code",
+        other => other,
+    };
+    if !client.grant_types.is_empty() && !client.grant_types.iter().any(|g| g == needs) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "this client may not use this grant type",
+        );
+    }
     match grant_type.as_str() {
         "authorization_code" => authorization_code_grant(shared, client, p),
         "refresh_token" => refresh_token_grant(shared, client, p),
