@@ -375,6 +375,7 @@ async fn the_builder_takes_typed_environments_and_one_test_server() {
 #[oauth2_api(provider = "GitHub", base_url = "https://api.github.com",
              auth_url = "https://github.com/login/oauth/authorize",
              token_url = "https://github.com/login/oauth/access_token",
+             scopes = ["openid", "offline_access"],
              scope_policy = "requested", scope_implies("user" = "read:user", "user" = "user:email"))]
 pub trait GitHubScopes {
     #[endpoint(method = GET, path = "/user", scope = "read:user", user = Company)]
@@ -385,6 +386,10 @@ pub trait GitHubScopes {
 fn the_scope_policy_and_implications_are_declared() {
     let shown = format!("{:?}", GitHubScopesClient::provider());
     assert!(shown.contains("policy: Requested"), "{shown}");
+    assert!(
+        shown.contains(r#"authorization_scopes: ["openid", "offline_access"]"#),
+        "{shown}"
+    );
     assert!(
         shown.contains(r#"("user", "read:user"), ("user", "user:email")"#),
         "{shown}"

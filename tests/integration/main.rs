@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod authorize;
+mod base_urls;
 mod cache;
 mod callbacks;
 mod calls;

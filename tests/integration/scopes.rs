@@ -132,3 +132,28 @@ async fn a_provider_granting_less_costs_one_authorization_only() {
     let last = runtime.last_error(&company).await.unwrap().unwrap();
     assert_eq!(last.kind, "scopes_not_granted", "{last:?}");
 }
+
+/// Scopes the provider declares for every authorization (`offline_access`, `openid`) are
+/// asked for, and a grant without them is not a grant of less than the endpoints need.
+#[tokio::test]
+async fn api_level_scopes_are_asked_for_in_every_authorization_only() {
+    let config = scopes_config(|c| c.withheld_scopes = vec!["openid".to_owned()]);
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let runtime = runtime_for(sandbox_provider(&sandbox).authorization_scope("openid"));
+    let company = Company(5);
+    let request = runtime
+        .begin_authorization(&company, &["hello"], None)
+        .await
+        .unwrap();
+    let scope = request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .unwrap()
+        .1;
+    assert_eq!(scope, "hello openid");
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(stored_tokens(&runtime, &company).await.scopes, ["hello"]);
+    assert_eq!(runtime.last_error(&company).await.unwrap(), None);
+    assert_eq!(hello_user(&runtime, &company).await.unwrap(), 200);
+}

@@ -213,7 +213,11 @@ fn provider_expr(api: &Api) -> TokenStream {
         let (n, b, a, t) = (&e.name, &e.base_url, &e.auth_url, &e.token_url);
         let revoke = e.revoke_url.as_ref().map(|r| quote!(.revoke_url(#r)));
         let issuer = e.issuer.as_ref().map(|i| quote!(.issuer(#i)));
-        quote!(.environment(::oauth2_api::Environment::new(#n, #b, #a, #t) #revoke #issuer))
+        let named = e.base_urls.iter().map(|(name, url)| {
+            let name = name.to_string();
+            quote!(.named_base_url(#name, #url))
+        });
+        quote!(.environment(::oauth2_api::Environment::new(#n, #b, #a, #t) #(#named)* #revoke #issuer))
     });
     let separator = api
         .scope_separator
@@ -228,12 +232,13 @@ fn provider_expr(api: &Api) -> TokenStream {
         ScopePolicy::Granted => quote!(.scope_policy(::oauth2_api::ScopePolicy::Granted)),
         ScopePolicy::Requested => quote!(.scope_policy(::oauth2_api::ScopePolicy::Requested)),
     });
+    let always = api.scopes.iter().map(|s| quote!(.authorization_scope(#s)));
     let implies = api
         .scope_implies
         .iter()
         .map(|(b, n)| quote!(.scope_implies(#b, #n)));
     quote! {
-        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #policy #(#implies)*
+        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #(#always)* #policy #(#implies)*
     }
 }
 

@@ -147,6 +147,7 @@ impl HmrcVatClient {
             scopes: &["read:vat"],
             authorize_scopes: <Company as HmrcVatUser>::SCOPES,
             headers: &[],
+            base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
         __request.path("/organisations/vat/");
@@ -169,6 +170,7 @@ impl HmrcVatClient {
             scopes: &["hello"],
             authorize_scopes: &["hello"],
             headers: &[],
+            base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
         __request.path("/hello/application");

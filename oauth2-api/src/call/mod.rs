@@ -60,6 +60,8 @@ pub(crate) struct Outgoing {
     pub(crate) endpoint: Cow<'static, str>,
     pub(crate) method: Method,
     pub(crate) path: String,
+    /// The environment's base URL of this name, instead of its own.
+    pub(crate) base_url: Option<Cow<'static, str>>,
     pub(crate) scopes: Scopes,
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
@@ -261,10 +263,11 @@ impl Runtime {
         out: &Outgoing,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let env = self.environment_named(&key.environment)?;
-        let mut url = env.base_url.clone();
+        let base = env.base_url_of(out.base_url.as_deref())?;
+        let mut url = base.clone();
         url.set_path(&format!(
             "{}{}",
-            env.base_url.path().trim_end_matches('/'),
+            base.path().trim_end_matches('/'),
             out.path
         ));
         if !out.query.is_empty() {

@@ -27,6 +27,8 @@ pub struct Endpoint {
     pub authorize_scopes: &'static [&'static str],
     /// Fixed headers of this endpoint.
     pub headers: &'static [(&'static str, &'static str)],
+    /// The name of the environment's base URL it is sent to, if not the environment's own.
+    pub base_url: Option<&'static str>,
 }
 
 /// A request being assembled from the method's arguments.
@@ -44,6 +46,7 @@ impl Request {
                 endpoint: Cow::Borrowed(endpoint.name),
                 method: endpoint.method,
                 path: String::new(),
+                base_url: endpoint.base_url.map(Cow::Borrowed),
                 scopes: Scopes::Declared(endpoint.scopes),
                 ask: Scopes::Declared(endpoint.authorize_scopes),
                 query: Vec::new(),
@@ -224,6 +227,7 @@ mod tests {
         scopes: &["read:vat"],
         authorize_scopes: &["read:vat"],
         headers: &[("Accept", "application/vnd.hmrc.1.0+json")],
+        base_url: None,
     };
 
     #[test]

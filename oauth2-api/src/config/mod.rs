@@ -5,9 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-use url::Url;
-
 use crate::call::ApiClient;
 use crate::error::Error;
 use crate::hooks::{
@@ -18,51 +15,12 @@ use crate::provider::{ClientAuth, Environment, Provider};
 use crate::runtime::{Inner, Runtime};
 use crate::store::SessionStore;
 
-/// The application's registration at the provider: client id, secret, redirect URL.
-///
-/// `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct Credentials {
-    pub(crate) client_id: String,
-    pub(crate) client_secret: Option<SecretString>,
-    pub(crate) redirect_url: Option<String>,
-}
+mod credentials;
+mod resolved;
 
-impl Credentials {
-    /// Credentials of a client registered under `client_id`.
-    pub fn new(client_id: impl Into<String>) -> Self {
-        Self {
-            client_id: client_id.into(),
-            client_secret: None,
-            redirect_url: None,
-        }
-    }
-
-    /// The client secret (confidential clients).
-    pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Where the provider sends the person back with the code, exactly as registered.
-    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
-        self.redirect_url = Some(url.into());
-        self
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("redirect_url", &self.redirect_url)
-            .finish()
-    }
-}
+pub use credentials::Credentials;
+pub(crate) use resolved::ResolvedEnvironment;
+use resolved::{issuer_optional_of, parse_url, rebase};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum UrlKind {
@@ -81,6 +39,8 @@ pub(crate) struct ProviderConfig {
     pub(crate) default_environment: usize,
     pub(crate) scope_separator: String,
     pub(crate) scope_rules: crate::scope::ScopeRules,
+    /// Asked for in every authorization of a person; see [`Provider::authorization_scope`].
+    pub(crate) authorization_scopes: Vec<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub(crate) settings: Settings,
@@ -143,6 +103,8 @@ pub struct RuntimeBuilder {
     default_application_credentials: Option<Credentials>,
     application_credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
+    /// `(environment, name, url)` of [`RuntimeBuilder::named_base_url`].
+    named_overrides: Vec<(String, String, String)>,
     all_urls_at: Option<String>,
     issuer_optional: Vec<(String, bool)>,
     store: Option<Arc<dyn SessionStore>>,
@@ -175,6 +137,7 @@ impl RuntimeBuilder {
             default_application_credentials: None,
             application_credentials: HashMap::new(),
             overrides: Vec::new(),
+            named_overrides: Vec::new(),
             all_urls_at: None,
             issuer_optional: Vec::new(),
             store: None,
@@ -244,6 +207,20 @@ impl RuntimeBuilder {
     /// Replaces an environment's API base URL (tests point it at loopback).
     pub fn base_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Base, url)
+    }
+
+    /// Replaces (or adds) an environment's base URL named `name` (see
+    /// [`Environment::named_base_url`](crate::Environment::named_base_url)).
+    pub fn named_base_url(
+        mut self,
+        environment: impl AsRef<str>,
+        name: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        let environment = environment.as_ref().to_owned();
+        self.named_overrides
+            .push((environment, name.into(), url.into()));
+        self
     }
 
     /// Replaces an environment's authorization URL.
@@ -450,6 +427,7 @@ impl RuntimeBuilder {
             default_environment,
             scope_separator: self.provider.scope_separator.clone(),
             scope_rules: self.provider.scope_rules.clone(),
+            authorization_scopes: self.provider.authorization_scopes.clone(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
             settings: self.settings.clone(),
@@ -464,6 +442,7 @@ impl RuntimeBuilder {
             .keys()
             .chain(self.application_credentials.keys())
             .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.named_overrides.iter().map(|(n, _, _)| n))
             .chain(self.issuer_optional.iter().map(|(n, _)| n))
             .chain(self.default_environment.iter());
         for name in named {
@@ -490,6 +469,9 @@ impl RuntimeBuilder {
         let mut env = env.clone();
         if let Some(origin) = &self.all_urls_at {
             env.base_url = rebase(&env.base_url, origin);
+            for (_, url) in &mut env.base_urls {
+                *url = rebase(url, origin);
+            }
             env.auth_url = rebase(&env.auth_url, origin);
             env.token_url = rebase(&env.token_url, origin);
             env.revoke_url = env.revoke_url.as_deref().map(|u| rebase(u, origin));
@@ -504,6 +486,16 @@ impl RuntimeBuilder {
                 }
             }
         }
+        for (_, name, url) in self
+            .named_overrides
+            .iter()
+            .filter(|(e, _, _)| *e == env.name)
+        {
+            match env.base_urls.iter_mut().find(|(n, _)| n == name) {
+                Some((_, known)) => known.clone_from(url),
+                None => env.base_urls.push((name.clone(), url.clone())),
+            }
+        }
         let credentials = self
             .credentials
             .get(&env.name)
@@ -515,6 +507,11 @@ impl RuntimeBuilder {
         };
         Ok(ResolvedEnvironment {
             base_url: check("base URL", &env.base_url)?,
+            base_urls: env
+                .base_urls
+                .iter()
+                .map(|(name, raw)| Ok((name.clone(), check(&format!("base URL `{name}`"), raw)?)))
+                .collect::<Result<_, Error>>()?,
             auth_url: check("authorization URL", &env.auth_url)?,
             token_url: check("token URL", &env.token_url)?,
             revoke_url: match &env.revoke_url {
@@ -532,139 +529,5 @@ impl RuntimeBuilder {
             redirect_url,
             name: env.name.into(),
         })
-    }
-}
-
-/// One environment with its URLs checked and its credentials chosen.
-#[derive(Debug)]
-pub(crate) struct ResolvedEnvironment {
-    pub(crate) name: Arc<str>,
-    pub(crate) base_url: Url,
-    pub(crate) auth_url: Url,
-    pub(crate) token_url: Url,
-    pub(crate) revoke_url: Option<Url>,
-    pub(crate) issuer: Option<String>,
-    pub(crate) issuer_optional: bool,
-    pub(crate) credentials: Option<Credentials>,
-    /// The application's own client, when it has one.
-    pub(crate) application_credentials: Option<Credentials>,
-    pub(crate) redirect_url: Option<Url>,
-}
-
-impl ResolvedEnvironment {
-    pub(crate) fn credentials(&self) -> Result<&Credentials, Error> {
-        self.credentials.as_ref().ok_or_else(|| {
-            Error::Config(format!(
-                "no client credentials for environment `{}`: call `.credentials(...)`",
-                self.name
-            ))
-        })
-    }
-
-    /// The credentials `user`'s kind uses: the application's own, when it has them.
-    pub(crate) fn credentials_of(
-        &self,
-        user: &crate::user::UserRef,
-    ) -> Result<&Credentials, Error> {
-        match &self.application_credentials {
-            Some(own) if user.is_application() => Ok(own),
-            _ => self.credentials(),
-        }
-    }
-}
-
-/// The last [`RuntimeBuilder::issuer_optional`] said for `env`, else the environment's own.
-fn issuer_optional_of(said: &[(String, bool)], env: &crate::provider::Environment) -> bool {
-    said.iter()
-        .rev()
-        .find(|(n, _)| *n == env.name)
-        .map_or(env.issuer_optional, |(_, o)| *o)
-}
-
-/// `url`'s path and query on `origin` (itself possibly with a path prefix). A URL that
-/// does not parse is kept as is, for [`parse_url`] to report.
-fn rebase(url: &str, origin: &str) -> String {
-    match Url::parse(url) {
-        Ok(parsed) => {
-            let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
-            let path = parsed.path();
-            let path = if path == "/" && !url.ends_with('/') {
-                ""
-            } else {
-                path
-            };
-            format!("{}{path}{query}", origin.trim_end_matches('/'))
-        }
-        Err(_) => url.to_owned(),
-    }
-}
-
-fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
-    let url = Url::parse(raw)
-        .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if allow_http || is_loopback(&url) => Ok(url),
-        "http" => Err(Error::Config(format!(
-            "the {what} of `{env}` uses plain http on a non-loopback host ({raw}); use https, \
-             or `.allow_insecure_http(true)` for a trusted network"
-        ))),
-        other => Err(Error::Config(format!(
-            "the {what} of `{env}` has scheme `{other}`; expected https"
-        ))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_plain_http_off_loopback() {
-        assert!(parse_url("token URL", "x", "http://127.0.0.1:4010/token", false).is_ok());
-        assert!(parse_url("token URL", "x", "http://localhost/token", false).is_ok());
-        assert!(parse_url("token URL", "x", "http://[::1]:80/token", false).is_ok());
-        let err = parse_url("token URL", "x", "http://example.com/token", false).unwrap_err();
-        assert!(err.to_string().contains("plain http"), "{err}");
-        assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
-        assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
-        assert!(parse_url("token URL", "x", "not a url", true).is_err());
-    }
-
-    #[test]
-    fn all_urls_at_keeps_each_path() {
-        let at = "http://127.0.0.1:4010";
-        assert_eq!(
-            rebase("https://api.xero.com/api.xro/2.0", at),
-            "http://127.0.0.1:4010/api.xro/2.0"
-        );
-        assert_eq!(
-            rebase("https://identity.xero.com", at),
-            "http://127.0.0.1:4010"
-        );
-        assert_eq!(
-            rebase("https://x.com/a/?b=c", "http://h/p/"),
-            "http://h/p/a/?b=c"
-        );
-        assert_eq!(rebase("not a url", at), "not a url");
-    }
-
-    #[test]
-    fn credentials_debug_redacts_the_secret() {
-        let c = Credentials::new("id")
-            .secret("s3cr3t-value")
-            .redirect_url("http://127.0.0.1/cb");
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cr3t-value"), "{shown}");
-        assert!(shown.contains("[redacted]"));
     }
 }
