@@ -63,6 +63,11 @@ pub(crate) struct ApiArgs {
     pub(crate) environments: Vec<EnvironmentArgs>,
     pub(crate) scope_separator: Slot<LitStr>,
     pub(crate) client_auth: Slot<ClientAuth>,
+    pub(crate) scope_policy: Slot<ScopePolicy>,
+    /// `scopes = [...]`: asked for in every authorization of a person.
+    pub(crate) scopes: Slot<Vec<LitStr>>,
+    /// `scope_implies("broader" = "narrower", ...)`.
+    pub(crate) scope_implies: Slot<Vec<(LitStr, LitStr)>>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
     /// The list broke off (a missing comma): the keys after the break were not read,
     /// so none is reported missing.
@@ -76,6 +81,8 @@ pub(crate) struct EnvironmentArgs {
     /// Always absent in the flat form, which is named `default`.
     pub(crate) name: Slot<LitStr>,
     pub(crate) base_url: Slot<LitStr>,
+    /// `base_urls(identity = "https://...", ...)`: named extra base URLs.
+    pub(crate) base_urls: Slot<Vec<(Ident, LitStr)>>,
     pub(crate) auth_url: Slot<LitStr>,
     pub(crate) token_url: Slot<LitStr>,
     pub(crate) revoke_url: Slot<LitStr>,
@@ -90,6 +97,7 @@ impl EnvironmentArgs {
             at,
             name: Slot::Absent,
             base_url: Slot::Absent,
+            base_urls: Slot::Absent,
             auth_url: Slot::Absent,
             token_url: Slot::Absent,
             revoke_url: Slot::Absent,
@@ -117,6 +125,8 @@ pub(crate) struct EndpointArgs {
     pub(crate) scopes: Slot<Vec<LitStr>>,
     pub(crate) user: Slot<User>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    /// `base_url = identity`: one of the environments' named base URLs.
+    pub(crate) base_url: Slot<Ident>,
     /// As [`ApiArgs::broken`].
     pub(crate) broken: bool,
 }
@@ -142,6 +152,9 @@ pub(crate) struct Api {
     pub(crate) environments: Vec<EnvironmentDecl>,
     pub(crate) scope_separator: Option<LitStr>,
     pub(crate) client_auth: Option<ClientAuth>,
+    pub(crate) scope_policy: Option<ScopePolicy>,
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) scope_implies: Vec<(LitStr, LitStr)>,
     pub(crate) headers: Vec<(LitStr, LitStr)>,
 }
 
@@ -149,10 +162,18 @@ pub(crate) struct Api {
 pub(crate) struct EnvironmentDecl {
     pub(crate) name: LitStr,
     pub(crate) base_url: LitStr,
+    pub(crate) base_urls: Vec<(Ident, LitStr)>,
     pub(crate) auth_url: LitStr,
     pub(crate) token_url: LitStr,
     pub(crate) revoke_url: Option<LitStr>,
     pub(crate) issuer: Option<LitStr>,
+}
+
+/// `scope_policy = "granted"` or `"requested"`.
+#[derive(Clone, Copy)]
+pub(crate) enum ScopePolicy {
+    Granted,
+    Requested,
 }
 
 #[derive(Clone, Copy)]
@@ -171,6 +192,7 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) scopes: &'a [LitStr],
     pub(crate) user: &'a User,
     pub(crate) headers: &'a [(LitStr, LitStr)],
+    pub(crate) base_url: Option<&'a Ident>,
     pub(crate) params: Vec<Param>,
     /// `T` of the declared `Result<T, E>`.
     pub(crate) ok_type: &'a Type,

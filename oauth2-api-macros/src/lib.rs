@@ -36,7 +36,11 @@ use syn::ItemTrait;
 /// | `provider` | the provider's name; sessions are stored under it |
 /// | `base_url`, `auth_url`, `token_url`, `revoke_url`, `issuer` | the flat form: one environment, named `default` |
 /// | `environment(name = "...", base_url = ..., auth_url = ..., token_url = ..., revoke_url = ..., issuer = ...)` | repeated, one per environment; the first is the default |
-/// | `scope_separator = " "` | how scopes are joined in requests |
+/// | `base_urls(identity = "https://...", ...)`, in each `environment(...)` (or flat) | named extra base URLs, for parts of the API on another host or prefix |
+/// | `scope_separator = " "` | how scopes are joined in requests (answers are split on it, spaces and commas) |
+/// | `scopes = ["offline_access", "openid"]` | asked for in every authorization of a person, required by no endpoint |
+/// | `scope_policy = "granted"` or `"requested"` | which scopes a token covers: those the token answer lists (the default) or those asked for |
+/// | `scope_implies("user" = "read:user", ...)` | a granted scope that covers another (GitHub's `user` covers `read:user`) |
 /// | `client_auth = "basic"` or `"body"` | how the client authenticates at the token endpoint |
 /// | `headers("Name" = "value", ...)` | headers sent with every call |
 ///
@@ -45,10 +49,13 @@ use syn::ItemTrait;
 /// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`; the bare name
 /// `Application` for the client-credentials grant, or `Anonymous` for an open endpoint
 /// called without a token: a path such as `billing::Application` is a type of yours),
-/// `headers("Name" = "value")`. Each key is given once.
+/// `headers("Name" = "value")`, `base_url = name` (one of the environments'
+/// `base_urls`, instead of their `base_url`). Each key is given once.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
-/// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
+/// `Option` that is `None` is left out, a sequence repeats the parameter, a struct is
+/// flattened into one parameter per field under its serde name; a raw identifier such
+/// as `r#where` is sent as `where`), `#[header("Name")]`, `#[body]` (JSON).
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
 /// endpoint whose user is a type; `NameClient`, implementing the trait, with the same

@@ -2,6 +2,7 @@
 
 pub(crate) const PROVIDER: &str = "provider";
 pub(crate) const BASE_URL: &str = "base_url";
+pub(crate) const BASE_URLS: &str = "base_urls";
 pub(crate) const AUTH_URL: &str = "auth_url";
 pub(crate) const TOKEN_URL: &str = "token_url";
 pub(crate) const REVOKE_URL: &str = "revoke_url";
@@ -10,6 +11,9 @@ pub(crate) const ENVIRONMENT: &str = "environment";
 pub(crate) const NAME: &str = "name";
 pub(crate) const SCOPE_SEPARATOR: &str = "scope_separator";
 pub(crate) const CLIENT_AUTH: &str = "client_auth";
+pub(crate) const SCOPE_POLICY: &str = "scope_policy";
+pub(crate) const SCOPES: &str = "scopes";
+pub(crate) const SCOPE_IMPLIES: &str = "scope_implies";
 pub(crate) const HEADERS: &str = "headers";
 
 pub(crate) const METHOD: &str = "method";

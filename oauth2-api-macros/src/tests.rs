@@ -143,11 +143,29 @@ fn the_fallback_declares_every_generated_item() {
             "trait Vat",
             "enum VatEnv",
             "impl VatEnv",
+            "impl :: core :: convert :: AsRef < str > for VatEnv",
             "trait VatUser",
             "impl VatUser for Company",
             "struct VatClient",
             "impl VatClient",
             "impl Vat for VatClient",
         ]
+    );
+}
+
+/// A raw identifier is a Rust spelling only: `r#where` is sent as `where=`.
+#[test]
+fn raw_query_names_are_unrawed() {
+    let file = expand(
+        flat(),
+        quote! {
+            #[endpoint(method = GET, path = "/invoices", user = Application)]
+            async fn invoices(&self, #[query] r#where: Option<&str>) -> Result<(), Error>;
+        },
+    );
+    let text = quote!(#file).to_string();
+    assert!(
+        text.contains(r#"__request . query ("where" , "where" , & r#where)"#),
+        "{text}"
     );
 }

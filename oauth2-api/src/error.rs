@@ -196,6 +196,12 @@ pub enum AuthorizationReason {
     /// The API answered that the token lacks a scope (`WWW-Authenticate: Bearer
     /// error="insufficient_scope"`): the grant is kept for the endpoints it covers.
     InsufficientScope,
+    /// The provider has just granted fewer scopes than asked, and the call still needs
+    /// some of them: asking the person again would get the same answer. Reported by
+    /// [`Runtime::authorize_and_retry`](crate::Runtime::authorize_and_retry) instead of
+    /// authorizing a second time; a scope policy or a declared implication may be what
+    /// is missing (see [`ScopePolicy`](crate::ScopePolicy)).
+    ScopesNotGranted,
 }
 
 impl fmt::Display for AuthorizationReason {
@@ -207,6 +213,7 @@ impl fmt::Display for AuthorizationReason {
             Self::RefreshRejected => "the provider refused the refresh token",
             Self::Unauthorized => "the API refused the token",
             Self::InsufficientScope => "the API needs a scope the token was not granted",
+            Self::ScopesNotGranted => "the provider has just granted fewer scopes than asked",
         })
     }
 }

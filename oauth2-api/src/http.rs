@@ -72,15 +72,23 @@ pub(crate) async fn read_capped(
     Ok(body)
 }
 
-pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    headers
+/// The wait a `Retry-After` header asks for (RFC 9110 §10.2.3): a number of seconds, or
+/// an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), a date already past being no wait.
+/// `None` when there is no such header or it is neither.
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// A sentence for a reqwest error that names no URL query (it could carry a code).
@@ -118,5 +126,21 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date() {
+        let mut headers = http::HeaderMap::new();
+        let at = std::time::SystemTime::now() + Duration::from_secs(30);
+        let date = httpdate::fmt_http_date(at);
+        headers.insert(http::header::RETRY_AFTER, date.parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(27) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        let past = "Wed, 21 Oct 2015 07:28:00 GMT";
+        headers.insert(http::header::RETRY_AFTER, past.parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
     }
 }

@@ -108,7 +108,7 @@ pub mod store;
 mod user;
 
 pub use crate::call::{Method, RawRequest, RawResponse};
-pub use crate::config::{Credentials, RuntimeBuilder};
+pub use crate::config::{Credentials, DEFAULT_USER_AGENT, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,
     ProviderError, ProviderErrorDetail, TokenError, TokenRequest,
@@ -117,12 +117,17 @@ pub use crate::flow::loopback::{Browser, LoopbackAuthorizer};
 #[cfg(feature = "axum")]
 pub use crate::flow::web;
 pub use crate::flow::{AuthorizeAndRetry, Authorizer};
-pub use crate::hooks::{CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy};
+pub use crate::hooks::{
+    CallContext, ErrorDecoder, OutgoingRequest, RequestHook, RetryPolicy, ThrottleClassifier,
+    Throttled, standard_throttle,
+};
+pub use crate::http::retry_after;
 pub use crate::oauth::authorize::{AuthorizationRequest, Authorized};
 pub use crate::oauth::binding::BrowserAuthorization;
 pub use crate::oauth::callback::CallbackParams;
 pub use crate::provider::{ClientAuth, Environment, Provider};
 pub use crate::runtime::Runtime;
+pub use crate::scope::ScopePolicy;
 pub use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };

@@ -13,6 +13,7 @@ pub mod fuzz {
         scopes: &[],
         authorize_scopes: &[],
         headers: &[],
+        base_url: None,
     };
 
     /// A token endpoint's answer, normalised then decoded as `oauth2` does. Never panics.

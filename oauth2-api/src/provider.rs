@@ -1,5 +1,7 @@
 //! What a provider is: its environments, how a client authenticates, its conventions.
 
+use crate::scope::{ScopePolicy, ScopeRules};
+
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -18,6 +20,8 @@ pub enum ClientAuth {
 pub struct Environment {
     pub(crate) name: String,
     pub(crate) base_url: String,
+    /// Named extra base URLs, for endpoints declared with `base_url = name`.
+    pub(crate) base_urls: Vec<(String, String)>,
     pub(crate) auth_url: String,
     pub(crate) token_url: String,
     pub(crate) revoke_url: Option<String>,
@@ -36,12 +40,22 @@ impl Environment {
         Self {
             name: name.into(),
             base_url: base_url.into(),
+            base_urls: Vec::new(),
             auth_url: auth_url.into(),
             token_url: token_url.into(),
             revoke_url: None,
             issuer: None,
             issuer_optional: false,
         }
+    }
+
+    /// Another base URL of the API, under `name`: part of an API that lives elsewhere
+    /// (Xero's `/connections` on `https://api.xero.com`, its accounting API under
+    /// `/api.xro/2.0`). An endpoint picks it with `#[endpoint(base_url = name)]`, a raw
+    /// request with [`RawRequest::base_url`](crate::RawRequest::base_url).
+    pub fn named_base_url(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.base_urls.push((name.into(), url.into()));
+        self
     }
 
     /// The token revocation URL (RFC 7009), when the provider has one.
@@ -81,6 +95,8 @@ pub struct Provider {
     pub(crate) name: String,
     pub(crate) environments: Vec<Environment>,
     pub(crate) scope_separator: String,
+    pub(crate) scope_rules: ScopeRules,
+    pub(crate) authorization_scopes: Vec<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(String, String)>,
 }
@@ -92,6 +108,8 @@ impl Provider {
             name: name.into(),
             environments: Vec::new(),
             scope_separator: " ".to_owned(),
+            scope_rules: ScopeRules::default(),
+            authorization_scopes: Vec::new(),
             client_auth: ClientAuth::default(),
             headers: Vec::new(),
         }
@@ -103,9 +121,41 @@ impl Provider {
         self
     }
 
-    /// The separator between scopes in requests (RFC 6749 says a space).
+    /// The separator between scopes in requests (RFC 6749 says a space). Answers are
+    /// split on it too, and always on spaces and commas.
     pub fn scope_separator(mut self, separator: impl Into<String>) -> Self {
         self.scope_separator = separator.into();
+        self
+    }
+
+    /// A scope asked for in every authorization of a person, and required by no
+    /// endpoint: `offline_access` (a refresh token, at many providers), `openid`. A grant
+    /// without it is still a grant of what the endpoints need.
+    pub fn authorization_scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        if !self.authorization_scopes.contains(&scope) {
+            self.authorization_scopes.push(scope);
+        }
+        self
+    }
+
+    /// Which scopes a token is taken to cover (default: those the token answer lists).
+    pub fn scope_policy(mut self, policy: ScopePolicy) -> Self {
+        self.scope_rules.policy = policy;
+        self
+    }
+
+    /// A granted `broader` scope covers `narrower` too, as GitHub's `user` covers
+    /// `read:user`: an endpoint that needs `narrower` is called with a token granted
+    /// `broader`, without asking the person again.
+    pub fn scope_implies(
+        mut self,
+        broader: impl Into<String>,
+        narrower: impl Into<String>,
+    ) -> Self {
+        self.scope_rules
+            .implies
+            .push((broader.into(), narrower.into()));
         self
     }
 

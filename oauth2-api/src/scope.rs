@@ -75,12 +75,64 @@ pub(crate) fn join(scopes: &[String], separator: &str) -> String {
     scopes.join(separator)
 }
 
-/// The scopes of a provider's `scope` value: split on whitespace and on any character
-/// of the provider's separator (GitHub answers `"read:user,repo"`).
+/// The scopes of a provider's `scope` value: split on whitespace, commas, and any
+/// character of the provider's separator. RFC 6749 says spaces, but GitHub answers
+/// `"read:user,repo"` whatever separator it was asked with; no provider puts a comma
+/// inside a scope, so splitting on it always costs nothing and fixes those answers.
 pub(crate) fn split<'a>(text: &'a str, separator: &'a str) -> impl Iterator<Item = String> + 'a {
-    text.split(move |c: char| c.is_whitespace() || separator.contains(c))
+    text.split(move |c: char| c.is_whitespace() || c == ',' || separator.contains(c))
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// Which scopes a token is taken to cover, from what the token answer says.
+///
+/// Set with [`Provider::scope_policy`](crate::Provider::scope_policy) or
+/// `#[oauth2_api(scope_policy = "...")]`; implications (`user` covering `read:user`) with
+/// [`Provider::scope_implies`](crate::Provider::scope_implies) apply under both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScopePolicy {
+    /// The scopes the answer lists (all of those asked for when it lists none): an
+    /// endpoint whose scope was not granted asks the person again. The default.
+    #[default]
+    Granted,
+    /// The scopes asked for, and any the answer lists besides: for a provider whose
+    /// `scope` answer does not name what it granted in the terms it was asked in.
+    Requested,
+}
+
+/// How a provider's answers are read: the policy and the declared implications, each
+/// `(broader, narrower)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ScopeRules {
+    pub(crate) policy: ScopePolicy,
+    pub(crate) implies: Vec<(String, String)>,
+}
+
+impl ScopeRules {
+    /// The scopes a token covers: the answer's (`answered`, already split), or those
+    /// `asked` when it names none or the policy trusts the request, with what each
+    /// implies added. Computed once per token answer, so calls compare plain lists.
+    pub(crate) fn covered(&self, answered: Vec<String>, asked: &[String]) -> Vec<String> {
+        let mut covered = match self.policy {
+            _ if answered.is_empty() => asked.to_vec(),
+            ScopePolicy::Granted => union(&[], &answered),
+            ScopePolicy::Requested => union(asked, &answered),
+        };
+        let mut i = 0;
+        // Implications may chain (`admin` → `user` → `read:user`): each added scope is
+        // looked at in turn; the list only grows by declared scopes, so this ends.
+        while i < covered.len() {
+            for (broader, narrower) in &self.implies {
+                if *broader == covered[i] && !covered.contains(narrower) {
+                    covered.push(narrower.clone());
+                }
+            }
+            i += 1;
+        }
+        covered
+    }
 }
 
 #[cfg(test)]
@@ -102,8 +154,37 @@ mod tests {
     }
 
     #[test]
-    fn splits_on_spaces_and_the_separator() {
+    fn splits_on_spaces_commas_and_the_separator() {
         let got: Vec<_> = split("read:vat,write:vat hello", ",").collect();
         assert_eq!(got, ["read:vat", "write:vat", "hello"]);
+        let got: Vec<_> = split("read:user,repo  gist, x+y", "+").collect();
+        assert_eq!(got, ["read:user", "repo", "gist", "x", "y"]);
+    }
+
+    #[test]
+    fn the_policy_and_implications_decide_what_a_token_covers() {
+        let asked = owned(&["read:user", "repo"]);
+        let granted = ScopeRules::default();
+        assert_eq!(granted.covered(owned(&["repo"]), &asked), owned(&["repo"]));
+        assert_eq!(granted.covered(Vec::new(), &asked), asked);
+        let trusting = ScopeRules {
+            policy: ScopePolicy::Requested,
+            implies: Vec::new(),
+        };
+        assert_eq!(
+            trusting.covered(owned(&["user", "repo"]), &asked),
+            owned(&["read:user", "repo", "user"])
+        );
+        let implying = ScopeRules {
+            policy: ScopePolicy::Granted,
+            implies: vec![
+                ("admin".into(), "user".into()),
+                ("user".into(), "read:user".into()),
+            ],
+        };
+        assert_eq!(
+            implying.covered(owned(&["admin", "repo"]), &asked),
+            owned(&["admin", "repo", "user", "read:user"])
+        );
     }
 }

@@ -49,7 +49,9 @@ pub struct TokenSet {
     pub refresh_token: Option<SecretString>,
     /// When the access token expires, when the provider said.
     pub expires_at: Option<SystemTime>,
-    /// The scopes granted (or, when the provider did not say, the scopes asked for).
+    /// The scopes the token covers: those granted (or, when the provider did not say,
+    /// those asked for), as the provider's [`ScopePolicy`](crate::ScopePolicy) and
+    /// implications read them.
     pub scopes: Vec<String>,
     /// The token type, lower case (`bearer`).
     pub token_type: String,

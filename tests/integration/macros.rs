@@ -340,3 +340,58 @@ async fn a_piste_style_declaration_posts_json_as_the_application() {
     assert_eq!(err.status(), Some(404), "{err:?}");
     assert_eq!(sandbox.counts().client_credentials, 1);
 }
+
+/// The builder takes the generated environment enum where it takes a name, and one call
+/// points every URL of every environment at a test server (keeping the declared paths,
+/// which the sandbox serves for HMRC).
+#[tokio::test]
+async fn the_builder_takes_typed_environments_and_one_test_server() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = HmrcVatClient::builder()
+        .credentials_for(
+            HmrcVatEnv::Production,
+            oauth2_api_tests::sandbox_client(REDIRECT_URL),
+        )
+        .default_environment(HmrcVatEnv::Production)
+        .all_urls_at(sandbox.url())
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let client = HmrcVatClient::new(runtime);
+    let hello = client.hello_application().await.unwrap();
+    assert_eq!(hello.message, "Hello Application");
+    assert_eq!(sandbox.counts().client_credentials, 1);
+    // A URL given for one environment wins over the test server, whatever the order.
+    let err = HmrcVatClient::builder()
+        .credentials(oauth2_api_tests::sandbox_client(REDIRECT_URL))
+        .token_url(HmrcVatEnv::Sandbox, "not a url")
+        .all_urls_at(sandbox.url())
+        .store(MemoryStore::new())
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("not a URL"), "{err}");
+}
+
+#[oauth2_api(provider = "GitHub", base_url = "https://api.github.com",
+             auth_url = "https://github.com/login/oauth/authorize",
+             token_url = "https://github.com/login/oauth/access_token",
+             scopes = ["openid", "offline_access"],
+             scope_policy = "requested", scope_implies("user" = "read:user", "user" = "user:email"))]
+pub trait GitHubScopes {
+    #[endpoint(method = GET, path = "/user", scope = "read:user", user = Company)]
+    async fn user(&self) -> Result<serde_json::Value, Error>;
+}
+
+#[test]
+fn the_scope_policy_and_implications_are_declared() {
+    let shown = format!("{:?}", GitHubScopesClient::provider());
+    assert!(shown.contains("policy: Requested"), "{shown}");
+    assert!(
+        shown.contains(r#"authorization_scopes: ["openid", "offline_access"]"#),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(r#"("user", "read:user"), ("user", "user:email")"#),
+        "{shown}"
+    );
+}

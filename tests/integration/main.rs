@@ -5,11 +5,14 @@
 #![allow(unreachable_pub)]
 
 mod authorize;
+mod base_urls;
 mod cache;
 mod callbacks;
 mod calls;
+mod credentials;
 mod faults;
 mod flows;
+mod kit;
 mod lifecycle;
 mod lifecycle_stores;
 mod loopback;
@@ -23,6 +26,8 @@ mod regressions_lifecycle;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
+mod scopes;
 mod stores;
+mod throttle;
 mod tokens;
 mod web_security;

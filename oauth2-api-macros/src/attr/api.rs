@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
-use super::{Keys, headers, lit_str};
-use crate::ast::{ApiArgs, ClientAuth, EnvironmentArgs};
+use super::{Keys, headers, lit_str, pairs};
+use crate::ast::{ApiArgs, ClientAuth, EnvironmentArgs, ScopePolicy};
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
 
@@ -14,6 +14,7 @@ const API: Keys<ApiArgs> = Keys {
     keys: &[
         (PROVIDER, |_, a, m| a.provider.set(lit_str(m))),
         (BASE_URL, |_, a, m| flat(a, m).base_url.set(lit_str(m))),
+        (BASE_URLS, |_, a, m| flat(a, m).base_urls.set(named_urls(m))),
         (AUTH_URL, |_, a, m| flat(a, m).auth_url.set(lit_str(m))),
         (TOKEN_URL, |_, a, m| flat(a, m).token_url.set(lit_str(m))),
         (REVOKE_URL, |_, a, m| flat(a, m).revoke_url.set(lit_str(m))),
@@ -21,6 +22,13 @@ const API: Keys<ApiArgs> = Keys {
         (ENVIRONMENT, environment),
         (SCOPE_SEPARATOR, |_, a, m| a.scope_separator.set(lit_str(m))),
         (CLIENT_AUTH, |_, a, m| a.client_auth.set(client_auth(m))),
+        (SCOPES, |_, a, m| {
+            a.scopes.set(super::endpoint::scopes(m, SCOPES))
+        }),
+        (SCOPE_POLICY, |_, a, m| a.scope_policy.set(scope_policy(m))),
+        (SCOPE_IMPLIES, |_, a, m| {
+            a.scope_implies.set(pairs(m, "\"user\" = \"read:user\""))
+        }),
         (HEADERS, |_, a, m| a.headers.set(headers(m))),
     ],
     repeatable: &[ENVIRONMENT],
@@ -31,6 +39,7 @@ const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
     keys: &[
         (NAME, |_, e, m| e.name.set(lit_str(m))),
         (BASE_URL, |_, e, m| e.base_url.set(lit_str(m))),
+        (BASE_URLS, |_, e, m| e.base_urls.set(named_urls(m))),
         (AUTH_URL, |_, e, m| e.auth_url.set(lit_str(m))),
         (TOKEN_URL, |_, e, m| e.token_url.set(lit_str(m))),
         (REVOKE_URL, |_, e, m| e.revoke_url.set(lit_str(m))),
@@ -67,6 +76,33 @@ fn environment(cx: &Ctxt, api: &mut ApiArgs, meta: &ParseNestedMeta<'_>) -> syn:
     env.broken = parsed.is_err();
     api.environments.push(env);
     parsed
+}
+
+/// `base_urls(identity = "https://identity.xero.com", ...)`.
+fn named_urls(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<(syn::Ident, syn::LitStr)>> {
+    let mut urls = Vec::new();
+    meta.parse_nested_meta(|m| {
+        let Some(name) = m.path.get_ident() else {
+            return Err(m.error("expected `base_urls(name = \"https://...\")`"));
+        };
+        urls.push((name.clone(), lit_str(&m)?));
+        Ok(())
+    })?;
+    Ok(urls)
+}
+
+/// `scope_policy = "granted"` or `"requested"`.
+fn scope_policy(meta: &ParseNestedMeta<'_>) -> syn::Result<ScopePolicy> {
+    let lit = lit_str(meta)?;
+    match lit.value().as_str() {
+        "granted" => Ok(ScopePolicy::Granted),
+        "requested" => Ok(ScopePolicy::Requested),
+        _ => Err(syn::Error::new_spanned(
+            &lit,
+            "expected `scope_policy = \"granted\"` (the scopes the token answer lists) or \
+             `\"requested\"` (the scopes asked for)",
+        )),
+    }
 }
 
 /// `client_auth = "basic"` or `"body"`.

@@ -2,6 +2,7 @@
 //! of its arguments (`#[query]`, `#[header(..)]`, `#[body]`).
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{
@@ -19,9 +20,10 @@ const ENDPOINT_KEYS: Keys<EndpointArgs> = Keys {
     keys: &[
         (METHOD, |_, e, m| e.method.set(method(m))),
         (PATH, |_, e, m| e.path.set(path(m))),
-        (SCOPE, |_, e, m| e.scopes.set(scopes(m))),
+        (SCOPE, |_, e, m| e.scopes.set(scopes(m, SCOPE))),
         (USER, |_, e, m| e.user.set(user(m))),
         (HEADERS, |_, e, m| e.headers.set(headers(m))),
+        (BASE_URL, |_, e, m| e.base_url.set(base_url(m))),
     ],
     repeatable: &[],
 };
@@ -68,13 +70,27 @@ fn method(meta: &ParseNestedMeta<'_>) -> syn::Result<(HttpMethod, proc_macro2::S
     }
 }
 
+/// `base_url = identity`: the name of a base URL in `base_urls(...)`.
+fn base_url(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Ident> {
+    let value = meta.value()?;
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        return Err(syn::Error::new_spanned(
+            &lit,
+            "expected a name declared in the environments' `base_urls(name = \"...\")`, \
+             e.g. `base_url = identity`; a URL goes into `base_urls(...)`",
+        ));
+    }
+    value.parse()
+}
+
 /// `path = "/vat/{vrn}/obligations"`.
 fn path(meta: &ParseNestedMeta<'_>) -> syn::Result<Template> {
     Template::parse(lit_str(meta)?)
 }
 
-/// `scope = "a"` or `scope = ["a", "b"]`.
-fn scopes(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+/// `scope = "a"` or `scope = ["a", "b"]` (`key` is the key's name).
+pub(super) fn scopes(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Vec<LitStr>> {
     let value: Expr = meta.value()?.parse()?;
     let lit = |e: &Expr| match e {
         Expr::Lit(ExprLit {
@@ -89,7 +105,7 @@ fn scopes(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
     list.ok_or_else(|| {
         syn::Error::new_spanned(
             &value,
-            "expected `scope = \"read:vat\"` or `scope = [\"read:vat\", \"write:vat\"]`",
+            format!("expected `{key} = \"read:vat\"` or `{key} = [\"read:vat\", \"write:vat\"]`"),
         )
     })
 }
@@ -161,7 +177,8 @@ fn query(cx: &Ctxt, attr: &Attribute, arg: &PatType) -> ParamKind {
     }
     let name = match (args.rename.given(), &*arg.pat) {
         (Some(rename), _) => rename.value(),
-        (None, Pat::Ident(pat)) => pat.ident.to_string(),
+        // `r#where` is sent as `where`: the `r#` only lets Rust accept a keyword.
+        (None, Pat::Ident(pat)) => pat.ident.unraw().to_string(),
         (None, pat) => pat.to_token_stream().to_string(),
     };
     ParamKind::Query(name)

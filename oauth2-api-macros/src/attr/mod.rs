@@ -10,7 +10,6 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
-use syn::punctuated::Punctuated;
 use syn::{ItemTrait, LitStr, Token, TraitItem};
 
 use crate::ast::Parsed;
@@ -114,24 +113,24 @@ fn lit_str(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
 
 /// `headers("Accept" = "application/json", "X-Other" = "v")`.
 fn headers(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<(LitStr, LitStr)>> {
+    pairs(meta, "a header as `\"Name\" = \"value\"`")
+}
+
+/// `key("a" = "b", "c" = "d")`; `expected` names one pair in the error message.
+fn pairs(meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<Vec<(LitStr, LitStr)>> {
     let content;
     syn::parenthesized!(content in meta.input);
-    let pairs = Punctuated::<HeaderPair, Token![,]>::parse_terminated(&content)?;
-    Ok(pairs.into_iter().map(|p| (p.name, p.value)).collect())
-}
-
-struct HeaderPair {
-    name: LitStr,
-    value: LitStr,
-}
-
-impl syn::parse::Parse for HeaderPair {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let name: LitStr = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected a header as `\"Name\" = \"value\"`")
-        })?;
-        input.parse::<Token![=]>()?;
-        let value: LitStr = input.parse()?;
-        Ok(Self { name, value })
+    let mut pairs = Vec::new();
+    while !content.is_empty() {
+        let name: LitStr = content
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), format!("expected {expected}")))?;
+        content.parse::<Token![=]>()?;
+        pairs.push((name, content.parse()?));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
     }
+    Ok(pairs)
 }

@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident};
 
@@ -73,6 +74,13 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     let method = Ident::new(e.method.variant(), e.method_span);
     let scopes = &e.scopes;
     let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
+    let base_url = match e.base_url {
+        Some(name) => {
+            let name = name.to_string();
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let parts = request_parts(e);
     // A person is asked at once for every scope of the API for their kind of user.
     let authorize_scopes = match &e.user {
@@ -104,6 +112,7 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
                 scopes: &[#(#scopes),*],
                 authorize_scopes: #authorize_scopes,
                 headers: &[#(#headers),*],
+                base_url: #base_url,
             };
             let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
             #(#parts)*
@@ -134,7 +143,7 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
     }
     for p in &e.params {
         let ident = &p.ident;
-        let arg = ident.to_string();
+        let arg = ident.unraw().to_string();
         parts.push(match &p.kind {
             ParamKind::Path => continue,
             ParamKind::Query(wire) => quote!(__request.query(#arg, #wire, &#ident);),

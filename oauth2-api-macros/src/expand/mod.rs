@@ -10,7 +10,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemTrait, LitStr, Type, Visibility};
 
-use crate::ast::{Api, ClientAuth, Declaration};
+use crate::ast::{Api, ClientAuth, Declaration, ScopePolicy};
 use endpoint::{impl_fn, inherent_fn, trait_fn};
 
 /// The inherent methods every client has besides its endpoints, as [`client_items`] generates
@@ -217,7 +217,11 @@ fn provider_expr(api: &Api) -> TokenStream {
         let (n, b, a, t) = (&e.name, &e.base_url, &e.auth_url, &e.token_url);
         let revoke = e.revoke_url.as_ref().map(|r| quote!(.revoke_url(#r)));
         let issuer = e.issuer.as_ref().map(|i| quote!(.issuer(#i)));
-        quote!(.environment(::oauth2_api::Environment::new(#n, #b, #a, #t) #revoke #issuer))
+        let named = e.base_urls.iter().map(|(name, url)| {
+            let name = name.to_string();
+            quote!(.named_base_url(#name, #url))
+        });
+        quote!(.environment(::oauth2_api::Environment::new(#n, #b, #a, #t) #(#named)* #revoke #issuer))
     });
     let separator = api
         .scope_separator
@@ -228,8 +232,17 @@ fn provider_expr(api: &Api) -> TokenStream {
         ClientAuth::Body => quote!(.client_auth(::oauth2_api::ClientAuth::RequestBody)),
     });
     let headers = api.headers.iter().map(|(n, v)| quote!(.header(#n, #v)));
+    let policy = api.scope_policy.map(|p| match p {
+        ScopePolicy::Granted => quote!(.scope_policy(::oauth2_api::ScopePolicy::Granted)),
+        ScopePolicy::Requested => quote!(.scope_policy(::oauth2_api::ScopePolicy::Requested)),
+    });
+    let always = api.scopes.iter().map(|s| quote!(.authorization_scope(#s)));
+    let implies = api
+        .scope_implies
+        .iter()
+        .map(|(b, n)| quote!(.scope_implies(#b, #n)));
     quote! {
-        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)*
+        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #(#always)* #policy #(#implies)*
     }
 }
 
@@ -259,6 +272,14 @@ pub(crate) fn environment_enum(names: &Names, doc: &str, env_names: &[&LitStr]) 
                 match self {
                     #(Self::#variants => #env_names,)*
                 }
+            }
+        }
+
+        /// The name, so that the runtime builder takes the variant where it takes a name.
+        #[automatically_derived]
+        impl ::core::convert::AsRef<str> for #env {
+            fn as_ref(&self) -> &str {
+                self.name()
             }
         }
     }

@@ -16,12 +16,16 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
         urls_are_absolute(cx, env);
     }
     super::header_names_are_valid(cx, &args.headers);
+    super::endpoint::scopes_are_words(cx, &args.scopes);
     let environments = environments(cx, args, provider);
     Some(Api {
         provider: provider?.clone(),
         environments: environments?,
         scope_separator: args.scope_separator.given().cloned(),
         client_auth: args.client_auth.given().copied(),
+        scope_policy: args.scope_policy.given().copied(),
+        scopes: args.scopes.given().cloned().unwrap_or_default(),
+        scope_implies: args.scope_implies.given().cloned().unwrap_or_default(),
         headers: args.headers.given().cloned().unwrap_or_default(),
     })
 }
@@ -130,6 +134,7 @@ fn environment_is_complete(
     Some(EnvironmentDecl {
         name,
         base_url: env.base_url.given()?.clone(),
+        base_urls: env.base_urls.given().cloned().unwrap_or_default(),
         auth_url: env.auth_url.given()?.clone(),
         token_url: env.token_url.given()?.clone(),
         revoke_url: env.revoke_url.given().cloned(),
@@ -173,8 +178,12 @@ fn urls_are_absolute(cx: &Ctxt, env: &EnvironmentArgs) {
         (TOKEN_URL, &env.token_url),
         (REVOKE_URL, &env.revoke_url),
     ];
+    let named = env.base_urls.given().into_iter().flatten();
+    let urls = urls
+        .iter()
+        .filter_map(|(key, url)| Some((*key, url.given()?)))
+        .chain(named.map(|(_, url)| (BASE_URLS, url)));
     for (key, url) in urls {
-        let Some(url) = url.given() else { continue };
         let value = url.value();
         if !(value.starts_with("https://") || value.starts_with("http://")) {
             cx.error_spanned_by(

@@ -47,6 +47,7 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
         scopes: e.args.scopes.given().map_or(&[], Vec::as_slice),
         user: user?,
         headers: e.args.headers.given().map_or(&[], Vec::as_slice),
+        base_url: e.args.base_url.given(),
         params: params?,
         ok_type: ok_type?,
     };
@@ -233,7 +234,7 @@ fn returns_result<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<&'a Type> {
 }
 
 /// Scopes are joined by a separator in requests: one with a space would read as two.
-fn scopes_are_words(cx: &Ctxt, scopes: &Slot<Vec<syn::LitStr>>) {
+pub(super) fn scopes_are_words(cx: &Ctxt, scopes: &Slot<Vec<syn::LitStr>>) {
     for s in scopes.given().into_iter().flatten() {
         if s.value().is_empty() || s.value().contains(char::is_whitespace) {
             cx.error_spanned_by(

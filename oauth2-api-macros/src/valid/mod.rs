@@ -26,10 +26,13 @@ pub(crate) fn check<'a>(cx: &Ctxt, parsed: &'a Parsed<'a>) -> Option<Declaration
         .collect();
     endpoint_names_are_distinct(cx, &parsed.endpoints);
     endpoint_names_are_free(cx, parsed);
+    let api = api?;
+    let endpoints: Vec<_> = endpoints.into_iter().collect::<Option<_>>()?;
+    base_urls_are_declared(cx, &api, &endpoints);
     Some(Declaration {
         item: parsed.item,
-        api: api?,
-        endpoints: endpoints.into_iter().collect::<Option<_>>()?,
+        api,
+        endpoints,
     })
 }
 
@@ -103,6 +106,33 @@ fn endpoint_names_are_free(cx: &Ctxt, parsed: &Parsed<'_>) {
                 format!(
                     "an endpoint cannot be named `{ident}`: it would hide `{client}`'s derived \
                      `{ident}` (from `Clone` or `Debug`) at every call; rename the endpoint"
+                ),
+            );
+        }
+    }
+}
+
+/// An endpoint's `base_url = name` is a base URL every environment declares: a call in
+/// one that lacks it could not be sent.
+fn base_urls_are_declared(
+    cx: &Ctxt,
+    api: &crate::ast::Api,
+    endpoints: &[crate::ast::Endpoint<'_>],
+) {
+    for name in endpoints.iter().filter_map(|e| e.base_url) {
+        let lacking: Vec<String> = api
+            .environments
+            .iter()
+            .filter(|env| !env.base_urls.iter().any(|(n, _)| n == name))
+            .map(|env| env.name.value())
+            .collect();
+        if let Some(first) = lacking.first() {
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "no base URL `{name}` in environment `{first}`: add \
+                     `base_urls({name} = \"https://...\")` to each environment ({})",
+                    one_of(&lacking.iter().map(String::as_str).collect::<Vec<_>>())
                 ),
             );
         }

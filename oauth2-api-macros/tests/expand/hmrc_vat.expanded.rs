@@ -33,6 +33,13 @@ impl HmrcVatEnv {
         }
     }
 }
+/// The name, so that the runtime builder takes the variant where it takes a name.
+#[automatically_derived]
+impl ::core::convert::AsRef<str> for HmrcVatEnv {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}
 ///A user type of [`HmrcVat`], with the scopes its endpoints need. Implemented for each `user = ...` of the declaration (which must also implement `ApiUser`).
 pub trait HmrcVatUser: ::core::marker::Sync {
     /// Every scope the endpoints of this user type need.
@@ -141,6 +148,7 @@ impl HmrcVatClient {
             scopes: &["read:vat"],
             authorize_scopes: <Company as HmrcVatUser>::SCOPES,
             headers: &[],
+            base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
         __request.path("/organisations/vat/");
@@ -163,6 +171,7 @@ impl HmrcVatClient {
             scopes: &["hello"],
             authorize_scopes: &["hello"],
             headers: &[],
+            base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
         __request.path("/hello/application");

@@ -14,8 +14,9 @@ mod response;
 
 use crate::error::{ApiError, AuthorizationReason, Error};
 use crate::hooks::OutgoingRequest;
+use crate::hooks::{Throttled, standard_throttle};
 pub use crate::http::Method;
-use crate::http::{BodyError, describe_reqwest, read_capped, retry_after};
+use crate::http::{BodyError, describe_reqwest, read_capped};
 use crate::oauth::keep::Basis;
 use crate::runtime::Runtime;
 pub(crate) use crate::scope::Scopes;
@@ -33,14 +34,21 @@ pub(crate) struct ApiClient {
 }
 
 impl ApiClient {
+    /// Its HTTP client is `own` when the application gave one (its own timeout, user
+    /// agent, proxies and roots apply), else one with the runtime's settings.
     pub(crate) fn new(
         settings: &crate::config::Settings,
         extensions: crate::hooks::Extensions,
+        own: Option<reqwest::Client>,
     ) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.api_timeout)
-            .build()
-            .map_err(|e| Error::HttpClient(Box::new(e)))?;
+        let http = match own {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(settings.api_timeout)
+                .user_agent(&settings.user_agent)
+                .build()
+                .map_err(|e| Error::HttpClient(Box::new(e)))?,
+        };
         Ok(Self { http, extensions })
     }
 }
@@ -52,6 +60,8 @@ pub(crate) struct Outgoing {
     pub(crate) endpoint: Cow<'static, str>,
     pub(crate) method: Method,
     pub(crate) path: String,
+    /// The environment's base URL of this name, instead of its own.
+    pub(crate) base_url: Option<Cow<'static, str>>,
     pub(crate) scopes: Scopes,
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
@@ -164,12 +174,15 @@ impl Runtime {
         let mut attempt = 0;
         loop {
             let answer = self.send_once(key, token, out).await?;
-            let throttled = answer.status == 429
-                || (answer.status == 503 && answer.headers.contains_key(http::header::RETRY_AFTER));
-            if !throttled {
+            let extensions = &self.inner.api.extensions;
+            let throttled = extensions
+                .throttle
+                .as_ref()
+                .and_then(|c| c.classify(answer.status, &answer.headers))
+                .or_else(|| standard_throttle(answer.status, &answer.headers));
+            let Some(Throttled { retry_after }) = throttled else {
                 return Ok(answer);
-            }
-            let retry_after = retry_after(&answer.headers);
+            };
             let Some(delay) =
                 self.inner
                     .api
@@ -242,10 +255,11 @@ impl Runtime {
         out: &Outgoing,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let env = self.environment_named(&key.environment)?;
-        let mut url = env.base_url.clone();
+        let base = env.base_url_of(out.base_url.as_deref())?;
+        let mut url = base.clone();
         url.set_path(&format!(
             "{}{}",
-            env.base_url.path().trim_end_matches('/'),
+            base.path().trim_end_matches('/'),
             out.path
         ));
         if !out.query.is_empty() {

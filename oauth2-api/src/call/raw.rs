@@ -22,6 +22,7 @@ impl Runtime {
                 endpoint: format!("{method} {path}").into(),
                 method,
                 path: path.to_owned(),
+                base_url: None,
                 scopes: Scopes::Declared(&[]),
                 ask: Scopes::Declared(&[]),
                 query: Vec::new(),
@@ -46,6 +47,13 @@ impl RawRequest {
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
         self.out.scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
         self.out.ask = self.out.scopes.clone();
+        self
+    }
+
+    /// Sends it to the environment's base URL named `name` instead of its own (see
+    /// [`Environment::named_base_url`](crate::Environment::named_base_url)).
+    pub fn base_url(mut self, name: &str) -> Self {
+        self.out.base_url = Some(name.to_owned().into());
         self
     }
 

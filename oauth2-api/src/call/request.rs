@@ -27,6 +27,8 @@ pub struct Endpoint {
     pub authorize_scopes: &'static [&'static str],
     /// Fixed headers of this endpoint.
     pub headers: &'static [(&'static str, &'static str)],
+    /// The name of the environment's base URL it is sent to, if not the environment's own.
+    pub base_url: Option<&'static str>,
 }
 
 /// A request being assembled from the method's arguments.
@@ -44,6 +46,7 @@ impl Request {
                 endpoint: Cow::Borrowed(endpoint.name),
                 method: endpoint.method,
                 path: String::new(),
+                base_url: endpoint.base_url.map(Cow::Borrowed),
                 scopes: Scopes::Declared(endpoint.scopes),
                 ask: Scopes::Declared(endpoint.authorize_scopes),
                 query: Vec::new(),
@@ -93,9 +96,32 @@ impl Request {
         }
     }
 
-    /// A query parameter; `None` is left out, a sequence repeats the parameter.
+    /// A query parameter; `None` is left out, a sequence repeats the parameter, and a
+    /// struct (or map) is flattened: each field is a parameter under its serde name (the
+    /// argument's own name is not sent), `None` fields left out, in the order of their
+    /// names (servers do not depend on the order of query parameters).
     pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
-        match scalars(value) {
+        let value = match serde_json::to_value(value) {
+            Ok(value) => value,
+            Err(e) => return self.fail(argument, format!("does not serialize: {e}")),
+        };
+        let fields = match value {
+            Value::Object(fields) => fields,
+            value => return self.query_value(argument, name, value),
+        };
+        for (field, value) in fields {
+            if matches!(value, Value::Object(_)) {
+                let message = format!(
+                    "field `{field}` is a struct: a query parameter takes scalars or sequences of them"
+                );
+                return self.fail(argument, message);
+            }
+            self.query_value(argument, &field, value);
+        }
+    }
+
+    fn query_value(&mut self, argument: &str, name: &str, value: Value) {
+        match values_of(value) {
             Ok(values) => {
                 for v in values {
                     self.out.query.push((name.to_owned(), v));
@@ -131,6 +157,11 @@ impl Request {
 /// with `#[serde(rename)]`), so it is used rather than `Display`.
 fn scalars<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
     let value = serde_json::to_value(value).map_err(|e| format!("does not serialize: {e}"))?;
+    values_of(value)
+}
+
+/// [`scalars`] of a value already serialized.
+fn values_of(value: Value) -> Result<Vec<String>, String> {
     let one = |v: Value| match v {
         Value::String(s) => Ok(Some(s)),
         Value::Number(n) => Ok(Some(n.to_string())),
@@ -196,6 +227,7 @@ mod tests {
         scopes: &["read:vat"],
         authorize_scopes: &["read:vat"],
         headers: &[("Accept", "application/vnd.hmrc.1.0+json")],
+        base_url: None,
     };
 
     #[test]
@@ -241,7 +273,58 @@ mod tests {
         struct Nested {
             a: u8,
         }
-        r.query("nested", "nested", &Nested { a: 1 });
+        r.query("nested", "nested", &[Nested { a: 1 }]);
         assert!(r.error.is_some());
+    }
+
+    #[test]
+    fn struct_query_arguments_are_flattened() {
+        #[derive(Serialize)]
+        struct Filter<'a> {
+            #[serde(rename = "where")]
+            condition: &'a str,
+            page: Option<u32>,
+            ids: Vec<u8>,
+            skipped: Option<u8>,
+        }
+        let mut r = Request::new(&ENDPOINT);
+        let filter = Filter {
+            condition: "Status==\"PAID\"",
+            page: Some(2),
+            ids: vec![1, 2],
+            skipped: None,
+        };
+        r.query("filter", "filter", &filter);
+        assert!(r.error.is_none());
+        let sent: Vec<(&str, &str)> = r
+            .out
+            .query
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("ids", "1"),
+                ("ids", "2"),
+                ("page", "2"),
+                ("where", "Status==\"PAID\"")
+            ]
+        );
+        #[derive(Serialize)]
+        struct Deep {
+            inner: Filter<'static>,
+        }
+        let deep = Deep {
+            inner: Filter {
+                condition: "",
+                page: None,
+                ids: Vec::new(),
+                skipped: None,
+            },
+        };
+        r.query("deep", "deep", &deep);
+        let message = r.error.expect("a nested struct is refused").to_string();
+        assert!(message.contains("`inner` is a struct"), "{message}");
     }
 }

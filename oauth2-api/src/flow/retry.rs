@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::error::{AuthorizationRequired, Error};
+use crate::error::{AuthorizationReason, AuthorizationRequired, Error};
 use crate::oauth::authorize::Authorized;
 use crate::runtime::Runtime;
 
@@ -84,7 +84,17 @@ impl<'a> AuthorizeAndRetry<'a> {
         };
         let authorized = outcome.map_err(|_| Error::Timeout(self.timeout))??;
         tracing::info!(session = %authorized.session, "authorized: retrying the call once");
-        call().await
+        match call().await {
+            // The grant just made lacks scopes the call needs: say so rather than hand
+            // back a plain "authorization required" an application would act on again.
+            Err(Error::AuthorizationRequired(mut again))
+                if !crate::scope::covers(&authorized.scopes, &again.scopes) =>
+            {
+                again.reason = AuthorizationReason::ScopesNotGranted;
+                Err(Error::AuthorizationRequired(again))
+            }
+            other => other,
+        }
     }
 }
 

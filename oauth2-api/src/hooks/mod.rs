@@ -12,7 +12,7 @@ use crate::user::UserRef;
 
 pub use context::CallContext;
 pub(crate) use throttle::RateLimiter;
-pub use throttle::RetryPolicy;
+pub use throttle::{RetryPolicy, ThrottleClassifier, Throttled, standard_throttle};
 
 /// A request about to be sent to the API, as a [`RequestHook`] sees it.
 #[derive(Debug)]
@@ -84,5 +84,6 @@ pub(crate) struct Extensions {
     pub(crate) request_hooks: Vec<Arc<dyn RequestHook>>,
     pub(crate) error_decoder: Option<Arc<dyn ErrorDecoder>>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) throttle: Option<Arc<dyn ThrottleClassifier>>,
     pub(crate) rate_limit: Option<RateLimiter>,
 }

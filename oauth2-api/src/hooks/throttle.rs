@@ -1,11 +1,65 @@
-//! Throttling: when a throttled call is sent again, and a client-side rate limit.
+//! Throttling: which answers are throttling, when a throttled call is sent again, and a
+//! client-side rate limit.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::http::Method;
+use crate::http::{Method, retry_after};
+
+/// An answer found to be throttling, by a [`ThrottleClassifier`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    /// How long the server asks to wait; `None` waits as the [`RetryPolicy`] says.
+    pub retry_after: Option<Duration>,
+}
+
+/// Says which API answers mean "too many requests, try later", for a provider that does
+/// not say it with 429: GitHub answers 403 with `x-ratelimit-remaining: 0` and the time
+/// its limit resets in `x-ratelimit-reset`. Set with
+/// [`RuntimeBuilder::throttle_classifier`](crate::RuntimeBuilder::throttle_classifier);
+/// throttled answers are retried per the [`RetryPolicy`], and returned as they are when
+/// it gives up.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use oauth2_api::Throttled;
+///
+/// fn github(status: u16, headers: &http::HeaderMap) -> Option<Throttled> {
+///     let header = |name: &str| headers.get(name)?.to_str().ok()?.parse::<u64>().ok();
+///     if status != 403 || header("x-ratelimit-remaining") != Some(0) {
+///         return None;
+///     }
+///     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+///     let wait = header("x-ratelimit-reset").map(|at| Duration::from_secs(at.saturating_sub(now)));
+///     Some(Throttled { retry_after: wait })
+/// }
+/// ```
+pub trait ThrottleClassifier: Send + Sync + 'static {
+    /// `Some` when an answer with `status` and `headers` is throttling. `None` leaves
+    /// the answer to the built-in rule ([`standard_throttle`]).
+    fn classify(&self, status: u16, headers: &http::HeaderMap) -> Option<Throttled>;
+}
+
+impl<F> ThrottleClassifier for F
+where
+    F: Fn(u16, &http::HeaderMap) -> Option<Throttled> + Send + Sync + 'static,
+{
+    fn classify(&self, status: u16, headers: &http::HeaderMap) -> Option<Throttled> {
+        self(status, headers)
+    }
+}
+
+/// The built-in rule: 429, or 503 with `Retry-After`, waiting what `Retry-After` says
+/// (seconds or an HTTP date).
+pub fn standard_throttle(status: u16, headers: &http::HeaderMap) -> Option<Throttled> {
+    let throttled =
+        status == 429 || (status == 503 && headers.contains_key(http::header::RETRY_AFTER));
+    throttled.then(|| Throttled {
+        retry_after: retry_after(headers),
+    })
+}
 
 /// When a throttled call (429, or 503 with `Retry-After`) is sent again.
 #[derive(Clone, Debug)]

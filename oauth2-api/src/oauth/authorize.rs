@@ -164,7 +164,7 @@ impl Runtime {
                 .map_err(|reason| Error::UnsafeReturnTo { reason })?;
         }
         self.redirect_url(&key.environment)?;
-        let client = self.oauth_client(self.environment_named(&key.environment)?)?;
+        let client = self.oauth_client(self.environment_named(&key.environment)?, &key.user)?;
         let pending = self
             .pending_to_send(key, scopes, return_to, browser)
             .await?;
@@ -174,7 +174,14 @@ impl Runtime {
         let mut request = client
             .authorize_url(move || CsrfToken::new(state))
             .set_pkce_challenge(challenge);
-        if let Some(scope) = self.scope_param(&pending.scopes) {
+        // The provider's always-asked scopes go into the URL only: they are required by
+        // no endpoint, so a grant without them is not a grant of less than asked.
+        let always = &self.inner.config.authorization_scopes;
+        let asked = match always.is_empty() {
+            true => std::borrow::Cow::Borrowed(&pending.scopes),
+            false => std::borrow::Cow::Owned(crate::scope::union(&pending.scopes, always)),
+        };
+        if let Some(scope) = self.scope_param(&asked) {
             request = request.add_scope(scope);
         }
         let (url, _) = request.url();

@@ -33,8 +33,14 @@ pub(crate) type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 impl Runtime {
-    pub(crate) fn oauth_client(&self, env: &ResolvedEnvironment) -> Result<OAuthClient, Error> {
-        let credentials = env.credentials()?;
+    /// The `oauth2` client of `user`'s kind in `env`: the application's own client for
+    /// the application, when it has one.
+    pub(crate) fn oauth_client(
+        &self,
+        env: &ResolvedEnvironment,
+        user: &crate::user::UserRef,
+    ) -> Result<OAuthClient, Error> {
+        let credentials = env.credentials_of(user)?;
         let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
             .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
@@ -120,11 +126,7 @@ impl Runtime {
                 true => Some(SystemTime::UNIX_EPOCH),
                 false => expires_in.and_then(|d| sent_at.checked_add(d)),
             },
-            scopes: if granted.is_empty() {
-                asked.to_vec()
-            } else {
-                granted
-            },
+            scopes: self.inner.config.scope_rules.covered(granted, asked),
             token_type,
         })
     }
@@ -137,7 +139,7 @@ impl Runtime {
         verifier: &SecretString,
         asked: &[String],
     ) -> Result<TokenSet, Error> {
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let answer = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
@@ -155,7 +157,7 @@ impl Runtime {
         let Some(refresh) = &current.refresh_token else {
             return Err(Error::Internal("a refresh without a refresh token"));
         };
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let token = RefreshToken::new(refresh.expose_secret().to_owned());
         let answer = client
             .exchange_refresh_token(&token)
@@ -214,7 +216,7 @@ impl Runtime {
         key: &SessionKey,
         scopes: &[String],
     ) -> Result<TokenSet, Error> {
-        let client = self.oauth_client(env)?;
+        let client = self.oauth_client(env, &key.user)?;
         let mut request = client.exchange_client_credentials();
         if let Some(scope) = self.scope_param(scopes) {
             request = request.add_scope(scope);
@@ -254,7 +256,7 @@ impl Runtime {
         let Some(url) = &env.revoke_url else {
             return Ok(());
         };
-        let credentials = env.credentials()?;
+        let credentials = env.credentials_of(&key.user)?;
         let (token, hint) = match &tokens.refresh_token {
             Some(r) => (r.expose_secret(), "refresh_token"),
             None => (tokens.access_token.expose_secret(), "access_token"),

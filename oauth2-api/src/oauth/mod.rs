@@ -42,7 +42,7 @@ pub(crate) struct TokenSource {
 
 impl TokenSource {
     pub(crate) fn new(store: Arc<dyn SessionStore>, settings: &Settings) -> Result<Self, Error> {
-        let token_http = token_http::TokenHttp::new(settings.token_timeout)
+        let token_http = token_http::TokenHttp::new(settings.token_timeout, &settings.user_agent)
             .map_err(|e| Error::HttpClient(Box::new(e)))?;
         let cache = Arc::new(CachedStore::new(store, settings.cache_ttl));
         Ok(Self {

@@ -94,12 +94,13 @@ pub(crate) struct TokenHttp {
 }
 
 impl TokenHttp {
-    pub(crate) fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(timeout: Duration, user_agent: &str) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             // A redirect on a token request could carry the code or the client's
             // credentials to another host (RFC 9700 §4.11): never follow one.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
+            .user_agent(user_agent)
             .build()?;
         Ok(Self { client })
     }

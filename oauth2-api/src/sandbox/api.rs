@@ -167,8 +167,15 @@ pub(crate) async fn admit(
             "Invalid Authentication information provided",
         ));
     };
+    let broader = |s: &String| {
+        shared
+            .config
+            .broader_scopes
+            .iter()
+            .any(|(asked, granted)| Some(asked.as_str()) == scope && granted == s)
+    };
     if let Some(scope) = scope
-        && !grant.scopes.iter().any(|s| s == scope)
+        && !grant.scopes.iter().any(|s| s == scope || broader(s))
     {
         return Err(hmrc_error(
             StatusCode::FORBIDDEN,

@@ -22,8 +22,11 @@
 //! ```
 
 mod api;
+mod kit;
 mod oauth;
 mod piste;
+
+pub use kit::SandboxGrant;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -41,6 +44,10 @@ pub struct SandboxClient {
     pub secret: Option<String>,
     /// Redirect URIs accepted, exactly; empty accepts any loopback URI.
     pub redirect_uris: Vec<String>,
+    /// The grant types it may use (`authorization_code`, `client_credentials`, ...);
+    /// others are answered `unauthorized_client`, as a server allowing one grant type
+    /// per client does. Empty allows every one.
+    pub grant_types: Vec<String>,
 }
 
 /// How the sandbox behaves.
@@ -65,6 +72,17 @@ pub struct SandboxConfig {
     /// Scopes accepted in a request but never granted, as a provider that drops or
     /// renames scopes: the token answer's `scope` lists the others only (default none).
     pub withheld_scopes: Vec<String>,
+    /// Scopes granted as broader ones, each `(asked, granted)`: asked for `read:user`,
+    /// GitHub grants `user`. API routes needing `asked` accept a grant of `granted`.
+    pub broader_scopes: Vec<(String, String)>,
+    /// How the token answer's `scope` joins the granted scopes (default a space;
+    /// GitHub writes `","`).
+    pub scope_answer_separator: String,
+    /// Where the authorization endpoint is served (default `/oauth/authorize`): the
+    /// path a declaration's `auth_url` has, for [`RuntimeBuilder::all_urls_at`](crate::RuntimeBuilder::all_urls_at).
+    pub auth_path: String,
+    /// Where the token endpoint is served (default `/oauth/token`).
+    pub token_path: String,
     /// Port to listen on (default 0: any free port).
     pub port: u16,
     /// The `token_type` of token answers (`bearer`; PISTE says `Bearer`).
@@ -85,6 +103,7 @@ impl Default for SandboxConfig {
                 id: "sandbox-client".to_owned(),
                 secret: Some("sandbox-secret".to_owned()),
                 redirect_uris: Vec::new(),
+                grant_types: Vec::new(),
             }],
             access_ttl: Duration::from_secs(4 * 3600),
             code_ttl: Duration::from_secs(600),
@@ -96,6 +115,10 @@ impl Default for SandboxConfig {
                 .map(str::to_owned)
                 .to_vec(),
             withheld_scopes: Vec::new(),
+            broader_scopes: Vec::new(),
+            scope_answer_separator: " ".to_owned(),
+            auth_path: "/oauth/authorize".to_owned(),
+            token_path: "/oauth/token".to_owned(),
             port: 0,
             token_type: "bearer".to_owned(),
             body_client_auth_only: false,
@@ -278,8 +301,41 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Starts a sandbox on 127.0.0.1.
+    /// Starts a sandbox on 127.0.0.1, with its HMRC- and PISTE-shaped API routes.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        Self::launch(config, |shared| {
+            api::routes().merge(piste::routes()).with_state(shared)
+        })
+        .await
+    }
+
+    /// Starts a sandbox whose API is `routes`, an application's own stand-in for the
+    /// provider's API: the sandbox's authorization server (authorize, token, revoke)
+    /// beside them, and its token check in front of them. A request without a valid
+    /// bearer token of this sandbox is answered 401 before the route runs; a route
+    /// reads the grant with `axum::Extension<SandboxGrant>`. Injected API faults
+    /// ([`Sandbox::fail_next_api_call`]) and [`SandboxCounts::api`] apply to them too.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use axum::{Extension, Json, Router, routing::get};
+    /// use oauth2_api::sandbox::{Sandbox, SandboxConfig, SandboxGrant};
+    ///
+    /// let routes = Router::new().route("/user", get(|Extension(grant): Extension<SandboxGrant>| async move {
+    ///     grant.require("read:user")?;
+    ///     Ok::<_, axum::response::Response>(Json(serde_json::json!({ "login": grant.user })))
+    /// }));
+    /// let sandbox = Sandbox::serve(SandboxConfig::default(), routes).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve(config: SandboxConfig, routes: axum::Router) -> std::io::Result<Self> {
+        Self::launch(config, |shared| kit::protect(routes, shared)).await
+    }
+
+    async fn launch(
+        config: SandboxConfig,
+        api: impl FnOnce(Arc<Shared>) -> axum::Router,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let state = load_state(config.state_file.as_deref());
@@ -287,10 +343,9 @@ impl Sandbox {
             config,
             state: Mutex::new(state),
         });
-        let app = oauth::routes()
-            .merge(api::routes())
-            .merge(piste::routes())
-            .with_state(shared.clone());
+        let app = oauth::routes(&shared.config)
+            .with_state(shared.clone())
+            .merge(api(shared.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -313,12 +368,12 @@ impl Sandbox {
 
     /// The authorization endpoint.
     pub fn auth_url(&self) -> String {
-        format!("{}/oauth/authorize", self.url())
+        format!("{}{}", self.url(), self.shared.config.auth_path)
     }
 
     /// The token endpoint.
     pub fn token_url(&self) -> String {
-        format!("{}/oauth/token", self.url())
+        format!("{}{}", self.url(), self.shared.config.token_path)
     }
 
     /// The revocation endpoint.

@@ -16,11 +16,11 @@ use url::Url;
 use super::{Code, Grant, SandboxClient, Shared, TokenFault, random_token};
 use crate::flow::page::escape;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+pub(crate) fn routes(config: &super::SandboxConfig) -> Router<Arc<Shared>> {
     Router::new()
-        .route("/oauth/authorize", get(authorize))
+        .route(&config.auth_path, get(authorize))
         .route("/oauth/consent", post(consent))
-        .route("/oauth/token", post(token))
+        .route(&config.token_path, post(token))
         .route("/oauth/revoke", post(revoke))
 }
 
@@ -106,10 +106,25 @@ fn issue_code(
     user: &str,
 ) -> Response {
     let code = random_token();
-    let scopes = scopes
-        .into_iter()
-        .filter(|s| !shared.config.withheld_scopes.contains(s))
-        .collect();
+    let mut granted: Vec<String> = Vec::new();
+    for asked in scopes {
+        if shared.config.withheld_scopes.contains(&asked) {
+            continue;
+        }
+        let scope = match shared
+            .config
+            .broader_scopes
+            .iter()
+            .find(|(a, _)| *a == asked)
+        {
+            Some((_, broader)) => broader.clone(),
+            None => asked,
+        };
+        if !granted.contains(&scope) {
+            granted.push(scope);
+        }
+    }
+    let scopes = granted;
     let mut state = shared.state();
     let family = state.next_family;
     state.next_family += 1;
@@ -260,7 +275,7 @@ fn decode_basic(b64: &str) -> Option<(String, String)> {
 fn issue_tokens(shared: &Shared, grant: Grant, with_refresh: bool) -> serde_json::Value {
     let access = random_token();
     let ttl = shared.config.access_ttl;
-    let scope = grant.scopes.join(" ");
+    let scope = grant.scopes.join(&shared.config.scope_answer_separator);
     let mut state = shared.state();
     state
         .access
@@ -345,6 +360,18 @@ async fn grant(shared: &Shared, headers: &HeaderMap, p: &Params) -> Response {
         Ok(c) => c,
         Err(response) => return response,
     };
+    // A refresh continues the grant the code began: the code's grant type allows it.
+    let needs = match grant_type.as_str() {
+        "refresh_token" => "authorization_code",
+        other => other,
+    };
+    if !client.grant_types.is_empty() && !client.grant_types.iter().any(|g| g == needs) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "this client may not use this grant type",
+        );
+    }
     match grant_type.as_str() {
         "authorization_code" => authorization_code_grant(shared, client, p),
         "refresh_token" => refresh_token_grant(shared, client, p),

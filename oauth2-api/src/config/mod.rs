@@ -5,62 +5,22 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-use url::Url;
-
 use crate::call::ApiClient;
 use crate::error::Error;
-use crate::hooks::{ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy};
+use crate::hooks::{
+    ErrorDecoder, Extensions, RateLimiter, RequestHook, RetryPolicy, ThrottleClassifier,
+};
 use crate::oauth::TokenSource;
 use crate::provider::{ClientAuth, Environment, Provider};
 use crate::runtime::{Inner, Runtime};
 use crate::store::SessionStore;
 
-/// The application's registration at the provider: client id, secret, redirect URL.
-///
-/// `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct Credentials {
-    pub(crate) client_id: String,
-    pub(crate) client_secret: Option<SecretString>,
-    pub(crate) redirect_url: Option<String>,
-}
+mod credentials;
+mod resolved;
 
-impl Credentials {
-    /// Credentials of a client registered under `client_id`.
-    pub fn new(client_id: impl Into<String>) -> Self {
-        Self {
-            client_id: client_id.into(),
-            client_secret: None,
-            redirect_url: None,
-        }
-    }
-
-    /// The client secret (confidential clients).
-    pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Where the provider sends the person back with the code, exactly as registered.
-    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
-        self.redirect_url = Some(url.into());
-        self
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("redirect_url", &self.redirect_url)
-            .finish()
-    }
-}
+pub use credentials::Credentials;
+pub(crate) use resolved::ResolvedEnvironment;
+use resolved::{issuer_optional_of, parse_url, rebase};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum UrlKind {
@@ -78,6 +38,9 @@ pub(crate) struct ProviderConfig {
     pub(crate) environments: Vec<ResolvedEnvironment>,
     pub(crate) default_environment: usize,
     pub(crate) scope_separator: String,
+    pub(crate) scope_rules: crate::scope::ScopeRules,
+    /// Asked for in every authorization of a person; see [`Provider::authorization_scope`].
+    pub(crate) authorization_scopes: Vec<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub(crate) settings: Settings,
@@ -108,7 +71,13 @@ pub(crate) struct Settings {
     pub(crate) api_timeout: Duration,
     pub(crate) cache_ttl: Duration,
     pub(crate) max_response_bytes: usize,
+    pub(crate) user_agent: String,
 }
+
+/// The `User-Agent` of every request unless the builder says otherwise: some providers
+/// (GitHub) refuse requests without one.
+pub const DEFAULT_USER_AGENT: &str =
+    concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 impl Default for Settings {
     fn default() -> Self {
@@ -120,6 +89,7 @@ impl Default for Settings {
             api_timeout: Duration::from_secs(60),
             cache_ttl: Duration::from_secs(1),
             max_response_bytes: 16 * 1024 * 1024,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
         }
     }
 }
@@ -130,13 +100,19 @@ pub struct RuntimeBuilder {
     provider: Provider,
     default_credentials: Option<Credentials>,
     credentials: HashMap<String, Credentials>,
+    default_application_credentials: Option<Credentials>,
+    application_credentials: HashMap<String, Credentials>,
     overrides: Vec<(String, UrlKind, String)>,
+    /// `(environment, name, url)` of [`RuntimeBuilder::named_base_url`].
+    named_overrides: Vec<(String, String, String)>,
+    all_urls_at: Option<String>,
     issuer_optional: Vec<(String, bool)>,
     store: Option<Arc<dyn SessionStore>>,
     default_environment: Option<String>,
     allow_insecure_http: bool,
     settings: Settings,
     extensions: Extensions,
+    http_client: Option<reqwest::Client>,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -145,6 +121,7 @@ impl fmt::Debug for RuntimeBuilder {
             .field("provider", &self.provider)
             .field("default_credentials", &self.default_credentials)
             .field("credentials", &self.credentials)
+            .field("application_credentials", &self.application_credentials)
             .field("overrides", &self.overrides)
             .field("default_environment", &self.default_environment)
             .finish_non_exhaustive()
@@ -157,13 +134,18 @@ impl RuntimeBuilder {
             provider,
             default_credentials: None,
             credentials: HashMap::new(),
+            default_application_credentials: None,
+            application_credentials: HashMap::new(),
             overrides: Vec::new(),
+            named_overrides: Vec::new(),
+            all_urls_at: None,
             issuer_optional: Vec::new(),
             store: None,
             default_environment: None,
             allow_insecure_http: false,
             settings: Settings::default(),
             extensions: Extensions::default(),
+            http_client: None,
         }
     }
 
@@ -174,8 +156,33 @@ impl RuntimeBuilder {
     }
 
     /// The client registration for one environment (sandbox and production usually differ).
-    pub fn credentials_for(mut self, environment: &str, credentials: Credentials) -> Self {
-        self.credentials.insert(environment.to_owned(), credentials);
+    pub fn credentials_for(
+        mut self,
+        environment: impl AsRef<str>,
+        credentials: Credentials,
+    ) -> Self {
+        self.credentials
+            .insert(environment.as_ref().to_owned(), credentials);
+        self
+    }
+
+    /// The client registration of the application itself (`user = Application`, the
+    /// client-credentials grant) in every environment without its own, for a provider
+    /// that allows one grant type per client. Without it, the application uses the
+    /// same client as people.
+    pub fn application_credentials(mut self, credentials: Credentials) -> Self {
+        self.default_application_credentials = Some(credentials);
+        self
+    }
+
+    /// The application's own client registration for one environment.
+    pub fn application_credentials_for(
+        mut self,
+        environment: impl AsRef<str>,
+        credentials: Credentials,
+    ) -> Self {
+        self.application_credentials
+            .insert(environment.as_ref().to_owned(), credentials);
         self
     }
 
@@ -192,43 +199,72 @@ impl RuntimeBuilder {
     }
 
     /// The environment of users who have not chosen one (default: the first declared).
-    pub fn default_environment(mut self, environment: &str) -> Self {
-        self.default_environment = Some(environment.to_owned());
+    pub fn default_environment(mut self, environment: impl AsRef<str>) -> Self {
+        self.default_environment = Some(environment.as_ref().to_owned());
         self
     }
 
     /// Replaces an environment's API base URL (tests point it at loopback).
-    pub fn base_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn base_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Base, url)
     }
 
+    /// Replaces (or adds) an environment's base URL named `name` (see
+    /// [`Environment::named_base_url`](crate::Environment::named_base_url)).
+    pub fn named_base_url(
+        mut self,
+        environment: impl AsRef<str>,
+        name: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        let environment = environment.as_ref().to_owned();
+        self.named_overrides
+            .push((environment, name.into(), url.into()));
+        self
+    }
+
     /// Replaces an environment's authorization URL.
-    pub fn auth_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn auth_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Auth, url)
     }
 
     /// Replaces an environment's token URL.
-    pub fn token_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn token_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Token, url)
     }
 
     /// Replaces (or adds) an environment's revocation URL.
-    pub fn revoke_url(self, environment: &str, url: impl Into<String>) -> Self {
+    pub fn revoke_url(self, environment: impl AsRef<str>, url: impl Into<String>) -> Self {
         self.url_override(environment, UrlKind::Revoke, url)
     }
 
     /// [`Environment::issuer_optional`](crate::Environment::issuer_optional) for an
     /// environment declared elsewhere (by the `#[oauth2_api]` attribute): whether its
     /// callbacks may come without `iss` although it declares an issuer.
-    pub fn issuer_optional(mut self, environment: &str, optional: bool) -> Self {
+    pub fn issuer_optional(mut self, environment: impl AsRef<str>, optional: bool) -> Self {
         self.issuer_optional
-            .push((environment.to_owned(), optional));
+            .push((environment.as_ref().to_owned(), optional));
         self
     }
 
-    fn url_override(mut self, environment: &str, kind: UrlKind, url: impl Into<String>) -> Self {
+    fn url_override(
+        mut self,
+        environment: impl AsRef<str>,
+        kind: UrlKind,
+        url: impl Into<String>,
+    ) -> Self {
         self.overrides
-            .push((environment.to_owned(), kind, url.into()));
+            .push((environment.as_ref().to_owned(), kind, url.into()));
+        self
+    }
+
+    /// Points every URL of every environment (API base URLs, authorization, token and
+    /// revocation URLs) at `origin`, keeping each URL's path: a test server that serves
+    /// the provider's paths, e.g. the [`sandbox`](crate::sandbox) with its paths set to
+    /// the declaration's. A URL given for one environment (`base_url(env, ..)` and the
+    /// like) wins over this, whatever the order of the calls.
+    pub fn all_urls_at(mut self, origin: impl Into<String>) -> Self {
+        self.all_urls_at = Some(origin.into());
         self
     }
 
@@ -292,6 +328,27 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The `User-Agent` of API and token requests (default [`DEFAULT_USER_AGENT`],
+    /// `oauth2-api/<version>`); name your application, as some providers ask.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.settings.user_agent = user_agent.into();
+        self
+    }
+
+    /// The HTTP client of API calls, built by the application: proxies, extra root
+    /// certificates, client certificates (mutual TLS), its own connection pool.
+    ///
+    /// This is the one public signature with a `reqwest` type: `client` must come from
+    /// the `reqwest` version this crate uses (0.12), so upgrading one means upgrading
+    /// both. Its own settings apply, not the runtime's: give it a timeout
+    /// ([`api_timeout`](Self::api_timeout) is not applied) and a user agent
+    /// ([`user_agent`](Self::user_agent) is not applied to API calls). Token requests
+    /// keep the runtime's own client, which never follows a redirect (RFC 9700 §4.11).
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Runs `hook` on every API request before it is sent (in the order added).
     pub fn request_hook(mut self, hook: impl RequestHook) -> Self {
         self.extensions.request_hooks.push(Arc::new(hook));
@@ -304,9 +361,17 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How throttled calls (429, 503 with `Retry-After`) are retried; see [`RetryPolicy`].
+    /// How throttled calls (429, 503 with `Retry-After`, and what a
+    /// [`throttle_classifier`](Self::throttle_classifier) says) are retried; see [`RetryPolicy`].
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.extensions.retry = policy;
+        self
+    }
+
+    /// Which answers are throttling besides the built-in 429 and 503 with `Retry-After`
+    /// (GitHub's 403 with `x-ratelimit-remaining: 0`); see [`ThrottleClassifier`].
+    pub fn throttle_classifier(mut self, classifier: impl ThrottleClassifier) -> Self {
+        self.extensions.throttle = Some(Arc::new(classifier));
         self
     }
 
@@ -325,7 +390,7 @@ impl RuntimeBuilder {
             .ok_or_else(|| Error::Config("no session store: call `.store(...)`".to_owned()))?;
         let config = self.provider_config()?;
         let tokens = TokenSource::new(store, &config.settings)?;
-        let api = ApiClient::new(&config.settings, self.extensions)?;
+        let api = ApiClient::new(&config.settings, self.extensions, self.http_client)?;
         Runtime::from_inner(Inner {
             config,
             tokens,
@@ -361,6 +426,8 @@ impl RuntimeBuilder {
             environments,
             default_environment,
             scope_separator: self.provider.scope_separator.clone(),
+            scope_rules: self.provider.scope_rules.clone(),
+            authorization_scopes: self.provider.authorization_scopes.clone(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
             settings: self.settings.clone(),
@@ -373,7 +440,9 @@ impl RuntimeBuilder {
         let named = self
             .credentials
             .keys()
+            .chain(self.application_credentials.keys())
             .chain(self.overrides.iter().map(|(n, _, _)| n))
+            .chain(self.named_overrides.iter().map(|(n, _, _)| n))
             .chain(self.issuer_optional.iter().map(|(n, _)| n))
             .chain(self.default_environment.iter());
         for name in named {
@@ -398,6 +467,15 @@ impl RuntimeBuilder {
         let check =
             |what: &str, raw: &str| parse_url(what, &env.name, raw, self.allow_insecure_http);
         let mut env = env.clone();
+        if let Some(origin) = &self.all_urls_at {
+            env.base_url = rebase(&env.base_url, origin);
+            for (_, url) in &mut env.base_urls {
+                *url = rebase(url, origin);
+            }
+            env.auth_url = rebase(&env.auth_url, origin);
+            env.token_url = rebase(&env.token_url, origin);
+            env.revoke_url = env.revoke_url.as_deref().map(|u| rebase(u, origin));
+        }
         for (name, kind, url) in &self.overrides {
             if *name == env.name {
                 match kind {
@@ -406,6 +484,16 @@ impl RuntimeBuilder {
                     UrlKind::Token => env.token_url = url.clone(),
                     UrlKind::Revoke => env.revoke_url = Some(url.clone()),
                 }
+            }
+        }
+        for (_, name, url) in self
+            .named_overrides
+            .iter()
+            .filter(|(e, _, _)| *e == env.name)
+        {
+            match env.base_urls.iter_mut().find(|(n, _)| n == name) {
+                Some((_, known)) => known.clone_from(url),
+                None => env.base_urls.push((name.clone(), url.clone())),
             }
         }
         let credentials = self
@@ -419,6 +507,11 @@ impl RuntimeBuilder {
         };
         Ok(ResolvedEnvironment {
             base_url: check("base URL", &env.base_url)?,
+            base_urls: env
+                .base_urls
+                .iter()
+                .map(|(name, raw)| Ok((name.clone(), check(&format!("base URL `{name}`"), raw)?)))
+                .collect::<Result<_, Error>>()?,
             auth_url: check("authorization URL", &env.auth_url)?,
             token_url: check("token URL", &env.token_url)?,
             revoke_url: match &env.revoke_url {
@@ -428,93 +521,13 @@ impl RuntimeBuilder {
             issuer: env.issuer.clone(),
             issuer_optional: issuer_optional_of(&self.issuer_optional, &env),
             credentials,
+            application_credentials: self
+                .application_credentials
+                .get(&env.name)
+                .or(self.default_application_credentials.as_ref())
+                .cloned(),
             redirect_url,
             name: env.name.into(),
         })
-    }
-}
-
-/// One environment with its URLs checked and its credentials chosen.
-#[derive(Debug)]
-pub(crate) struct ResolvedEnvironment {
-    pub(crate) name: Arc<str>,
-    pub(crate) base_url: Url,
-    pub(crate) auth_url: Url,
-    pub(crate) token_url: Url,
-    pub(crate) revoke_url: Option<Url>,
-    pub(crate) issuer: Option<String>,
-    pub(crate) issuer_optional: bool,
-    pub(crate) credentials: Option<Credentials>,
-    pub(crate) redirect_url: Option<Url>,
-}
-
-impl ResolvedEnvironment {
-    pub(crate) fn credentials(&self) -> Result<&Credentials, Error> {
-        self.credentials.as_ref().ok_or_else(|| {
-            Error::Config(format!(
-                "no client credentials for environment `{}`: call `.credentials(...)`",
-                self.name
-            ))
-        })
-    }
-}
-
-/// The last [`RuntimeBuilder::issuer_optional`] said for `env`, else the environment's own.
-fn issuer_optional_of(said: &[(String, bool)], env: &crate::provider::Environment) -> bool {
-    said.iter()
-        .rev()
-        .find(|(n, _)| *n == env.name)
-        .map_or(env.issuer_optional, |(_, o)| *o)
-}
-
-fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
-    let url = Url::parse(raw)
-        .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if allow_http || is_loopback(&url) => Ok(url),
-        "http" => Err(Error::Config(format!(
-            "the {what} of `{env}` uses plain http on a non-loopback host ({raw}); use https, \
-             or `.allow_insecure_http(true)` for a trusted network"
-        ))),
-        other => Err(Error::Config(format!(
-            "the {what} of `{env}` has scheme `{other}`; expected https"
-        ))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_plain_http_off_loopback() {
-        assert!(parse_url("token URL", "x", "http://127.0.0.1:4010/token", false).is_ok());
-        assert!(parse_url("token URL", "x", "http://localhost/token", false).is_ok());
-        assert!(parse_url("token URL", "x", "http://[::1]:80/token", false).is_ok());
-        let err = parse_url("token URL", "x", "http://example.com/token", false).unwrap_err();
-        assert!(err.to_string().contains("plain http"), "{err}");
-        assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
-        assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
-        assert!(parse_url("token URL", "x", "not a url", true).is_err());
-    }
-
-    #[test]
-    fn credentials_debug_redacts_the_secret() {
-        let c = Credentials::new("id")
-            .secret("s3cr3t-value")
-            .redirect_url("http://127.0.0.1/cb");
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cr3t-value"), "{shown}");
-        assert!(shown.contains("[redacted]"));
     }
 }

@@ -1,0 +1,151 @@
+//! An environment as a runtime uses it: its URLs checked, its credentials chosen.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use super::Credentials;
+use crate::error::Error;
+
+/// One environment with its URLs checked and its credentials chosen.
+#[derive(Debug)]
+pub(crate) struct ResolvedEnvironment {
+    pub(crate) name: Arc<str>,
+    pub(crate) base_url: Url,
+    pub(crate) base_urls: Vec<(String, Url)>,
+    pub(crate) auth_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) revoke_url: Option<Url>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) issuer_optional: bool,
+    pub(crate) credentials: Option<Credentials>,
+    /// The application's own client, when it has one.
+    pub(crate) application_credentials: Option<Credentials>,
+    pub(crate) redirect_url: Option<Url>,
+}
+
+impl ResolvedEnvironment {
+    pub(crate) fn credentials(&self) -> Result<&Credentials, Error> {
+        self.credentials.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "no client credentials for environment `{}`: call `.credentials(...)`",
+                self.name
+            ))
+        })
+    }
+
+    /// The base URL named `name`, or the environment's own for `None`.
+    pub(crate) fn base_url_of(&self, name: Option<&str>) -> Result<&Url, Error> {
+        let Some(name) = name else {
+            return Ok(&self.base_url);
+        };
+        match self.base_urls.iter().find(|(n, _)| n == name) {
+            Some((_, url)) => Ok(url),
+            None => Err(Error::Config(format!(
+                "environment `{}` has no base URL named `{name}`: declare it in \
+                 `base_urls({name} = \"...\")` or give it with `.named_base_url(..)`",
+                self.name
+            ))),
+        }
+    }
+
+    /// The credentials `user`'s kind uses: the application's own, when it has them.
+    pub(crate) fn credentials_of(
+        &self,
+        user: &crate::user::UserRef,
+    ) -> Result<&Credentials, Error> {
+        match &self.application_credentials {
+            Some(own) if user.is_application() => Ok(own),
+            _ => self.credentials(),
+        }
+    }
+}
+
+/// The last [`RuntimeBuilder::issuer_optional`] said for `env`, else the environment's own.
+pub(super) fn issuer_optional_of(
+    said: &[(String, bool)],
+    env: &crate::provider::Environment,
+) -> bool {
+    said.iter()
+        .rev()
+        .find(|(n, _)| *n == env.name)
+        .map_or(env.issuer_optional, |(_, o)| *o)
+}
+
+/// `url`'s path and query on `origin` (itself possibly with a path prefix). A URL that
+/// does not parse is kept as is, for [`parse_url`] to report.
+pub(super) fn rebase(url: &str, origin: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => {
+            let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
+            let path = parsed.path();
+            let path = if path == "/" && !url.ends_with('/') {
+                ""
+            } else {
+                path
+            };
+            format!("{}{path}{query}", origin.trim_end_matches('/'))
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+pub(super) fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
+    let url = Url::parse(raw)
+        .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_http || is_loopback(&url) => Ok(url),
+        "http" => Err(Error::Config(format!(
+            "the {what} of `{env}` uses plain http on a non-loopback host ({raw}); use https, \
+             or `.allow_insecure_http(true)` for a trusted network"
+        ))),
+        other => Err(Error::Config(format!(
+            "the {what} of `{env}` has scheme `{other}`; expected https"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_plain_http_off_loopback() {
+        assert!(parse_url("token URL", "x", "http://127.0.0.1:4010/token", false).is_ok());
+        assert!(parse_url("token URL", "x", "http://localhost/token", false).is_ok());
+        assert!(parse_url("token URL", "x", "http://[::1]:80/token", false).is_ok());
+        let err = parse_url("token URL", "x", "http://example.com/token", false).unwrap_err();
+        assert!(err.to_string().contains("plain http"), "{err}");
+        assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
+        assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
+        assert!(parse_url("token URL", "x", "not a url", true).is_err());
+    }
+
+    #[test]
+    fn all_urls_at_keeps_each_path() {
+        let at = "http://127.0.0.1:4010";
+        assert_eq!(
+            rebase("https://api.xero.com/api.xro/2.0", at),
+            "http://127.0.0.1:4010/api.xro/2.0"
+        );
+        assert_eq!(
+            rebase("https://identity.xero.com", at),
+            "http://127.0.0.1:4010"
+        );
+        assert_eq!(
+            rebase("https://x.com/a/?b=c", "http://h/p/"),
+            "http://h/p/a/?b=c"
+        );
+        assert_eq!(rebase("not a url", at), "not a url");
+    }
+}

@@ -1,0 +1,17 @@
+#[allow(unused_imports)]
+use oauth2_api::{oauth2_api, ApiUser, Error, UserRef};
+
+pub struct Company;
+impl ApiUser for Company {
+    fn user_ref(&self) -> UserRef {
+        UserRef::new("company", "1")
+    }
+}
+
+#[oauth2_api(provider = "X", base_url = "https://api.example.com", auth_url = "https://www.example.com/auth", token_url = "https://api.example.com/token",
+             scope_policy = "trust", scope_implies("user" = "read:user"))]
+pub trait Vat {
+    #[endpoint(method = GET, path = "/a", scope = "read:user", user = Company)]
+    async fn a(&self) -> Result<(), Error>;
+}
+fn main() {}
