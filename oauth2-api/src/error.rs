@@ -88,6 +88,20 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An absolute URL given to the escape hatch (or found in a `Link` header) that is
+    /// not on the origin of the user's environment: the token is sent only there.
+    #[error(
+        "a request to `{origin}` is refused: the token goes only to the environment's origin `{expected}`; give a path, or a URL on `{expected}`"
+    )]
+    ForeignUrl {
+        /// The request, as `METHOD url` (not in the message: a URL's query may carry
+        /// what should not be logged).
+        endpoint: String,
+        /// The scheme, host and port of the URL given (never its path or query).
+        origin: String,
+        /// The environment's origin.
+        expected: String,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -8,6 +8,7 @@ mod authorize;
 mod cache;
 mod callbacks;
 mod calls;
+mod escape_hatch;
 mod faults;
 mod flows;
 mod lifecycle;

@@ -74,6 +74,10 @@ impl Runtime {
             status = tracing::field::Empty,
         );
         async {
+            if is_absolute(&out.path) {
+                // Before any token is fetched: a foreign URL is the caller's mistake.
+                self.target_url(&key, out)?;
+            }
             let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
             if let Some(wanted) = insufficient_scope(&first) {
@@ -249,16 +253,7 @@ impl Runtime {
         token: Option<&Arc<TokenSet>>,
         out: &Outgoing,
     ) -> Result<reqwest::RequestBuilder, Error> {
-        let env = self.environment_named(&key.environment)?;
-        let mut url = env.base_url.clone();
-        url.set_path(&format!(
-            "{}{}",
-            env.base_url.path().trim_end_matches('/'),
-            out.path
-        ));
-        if !out.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&out.query);
-        }
+        let url = self.target_url(key, out)?;
         // Hooks see (and may change) every header of the request; without hooks the
         // declared ones are sent as they are.
         let hooks = &self.inner.api.extensions.request_hooks;
@@ -305,6 +300,40 @@ impl Runtime {
         Ok(request)
     }
 
+    /// The URL `out` goes to: its path under the environment's base URL, or an absolute
+    /// URL (a `Link` header's) on the environment's origin, where the token may go.
+    fn target_url(&self, key: &SessionKey, out: &Outgoing) -> Result<url::Url, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let mut url = if is_absolute(&out.path) {
+            let url = url::Url::parse(&out.path).ok();
+            match url {
+                Some(url) if url.origin() == env.base_url.origin() => url,
+                _ => {
+                    return Err(Error::ForeignUrl {
+                        endpoint: out.endpoint.clone().into_owned(),
+                        origin: url.map_or_else(
+                            || "an unreadable URL".to_owned(),
+                            |u| u.origin().ascii_serialization(),
+                        ),
+                        expected: env.base_url.origin().ascii_serialization(),
+                    });
+                }
+            }
+        } else {
+            let mut url = env.base_url.clone();
+            url.set_path(&format!(
+                "{}{}",
+                env.base_url.path().trim_end_matches('/'),
+                out.path
+            ));
+            url
+        };
+        if !out.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&out.query);
+        }
+        Ok(url)
+    }
+
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
@@ -336,4 +365,9 @@ impl Runtime {
         }
         error
     }
+}
+
+/// Whether a request's path is an absolute URL: declared paths begin with `/`.
+fn is_absolute(path: &str) -> bool {
+    path.starts_with("https://") || path.starts_with("http://")
 }
