@@ -174,6 +174,9 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) params: Vec<Param>,
     /// `T` of the declared `Result<T, E>`.
     pub(crate) ok_type: &'a Type,
+    /// `E` of the declared `Result<T, E>`; `None` for an alias that fixes it
+    /// (`ApiResult<T>`).
+    pub(crate) err_type: Option<&'a Type>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

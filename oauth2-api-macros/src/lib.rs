@@ -50,6 +50,11 @@ use syn::ItemTrait;
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).
 ///
+/// Return types: `Result<T, E>` (or an alias whose name ends in `Result`, such as
+/// `ApiResult<T>`), where `T` is the decoded JSON body (`()` for none) or
+/// `oauth2_api::Response<T>` (status, headers and decoded body), and `E` is
+/// `oauth2_api::Error` or a type implementing `From<oauth2_api::Error>`.
+///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
 /// endpoint whose user is a type; `NameClient`, implementing the trait, with the same
 /// methods inherent (no import needed), the session operations (`begin_authorization`,

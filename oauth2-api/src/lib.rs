@@ -107,7 +107,7 @@ mod session;
 pub mod store;
 mod user;
 
-pub use crate::call::{Method, RawRequest, RawResponse};
+pub use crate::call::{FromAnswer, Method, RawRequest, RawResponse, Response};
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,

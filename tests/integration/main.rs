@@ -4,6 +4,7 @@
 // Declarations here are `pub` as an application would write them.
 #![allow(unreachable_pub)]
 
+mod answers;
 mod authorize;
 mod cache;
 mod callbacks;

@@ -80,20 +80,26 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         _ => quote!(&[#(#scopes),*]),
     };
     let ok = &e.ok_type;
+    // The call and its conversion are spanned on the declared answer and error types: a
+    // type that cannot be an answer, or an error type without `From<oauth2_api::Error>`,
+    // is reported there, and only there.
     let call = match &e.user {
-        User::Application => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
-            quote!(#call(&self.runtime, ::oauth2_api::UserRef::application(), __request))
-        }
-        User::Anonymous => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call_open::<#ok>);
-            quote!(#call(&self.runtime, __request))
-        }
+        User::Application => quote_spanned!(ok.span()=>
+            ::oauth2_api::__private::call::<#ok>(
+                &self.runtime, ::oauth2_api::UserRef::application(), __request).await),
+        User::Anonymous => quote_spanned!(ok.span()=>
+            ::oauth2_api::__private::call_open::<#ok>(&self.runtime, __request).await),
         User::Type(ty) => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
             let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
-            quote!(#call(&self.runtime, #user, __request))
+            quote_spanned!(ok.span()=>
+                ::oauth2_api::__private::call::<#ok>(&self.runtime, #user, __request).await)
         }
+    };
+    let result = match e.err_type {
+        Some(err) => quote_spanned!(err.span()=> ::core::result::Result::map_err(
+            #call, <#err as ::core::convert::From<::oauth2_api::Error>>::from)),
+        None => quote_spanned!(e.item.sig.output.span()=>
+            ::core::result::Result::map_err(#call, ::core::convert::Into::into)),
     };
     quote! {
         #(#docs)*
@@ -107,10 +113,7 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
             };
             let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
             #(#parts)*
-            ::core::result::Result::map_err(
-                #call.await,
-                ::core::convert::Into::into,
-            )
+            #result
         }
     }
 }

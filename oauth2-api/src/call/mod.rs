@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
+mod answer;
 mod challenge;
 mod raw;
 pub(crate) mod request;
@@ -22,6 +23,7 @@ pub(crate) use crate::scope::Scopes;
 use crate::scope::union;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
+pub use answer::{FromAnswer, Response};
 pub use raw::RawRequest;
 pub use response::RawResponse;
 use response::{insufficient_scope, redact_in};
