@@ -117,8 +117,39 @@ pub(crate) struct EndpointArgs {
     pub(crate) scopes: Slot<Vec<LitStr>>,
     pub(crate) user: Slot<User>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    pub(crate) paginate: Slot<PaginateArgs>,
     /// As [`ApiArgs::broken`].
     pub(crate) broken: bool,
+}
+
+/// `paginate(...)` as parsed: one way to page (`link`, `page`, `offset` or `cursor`),
+/// its companions, and where the items are.
+pub(crate) struct PaginateArgs {
+    /// The `paginate` key: where its errors point.
+    pub(crate) at: syn::Path,
+    /// The `link` flag.
+    pub(crate) link: Option<syn::Path>,
+    pub(crate) page: Slot<LitStr>,
+    pub(crate) per_page: Slot<LitStr>,
+    pub(crate) offset: Slot<LitStr>,
+    pub(crate) limit: Slot<LitStr>,
+    pub(crate) cursor: Slot<LitStr>,
+    pub(crate) param: Slot<LitStr>,
+    pub(crate) items: Slot<LitStr>,
+}
+
+/// `paginate(...)`, checked.
+pub(crate) struct Pagination<'a> {
+    pub(crate) style: PageStyle<'a>,
+    pub(crate) items: Option<&'a LitStr>,
+}
+
+pub(crate) enum PageStyle<'a> {
+    Link,
+    Page(&'a LitStr, Option<&'a LitStr>),
+    Offset(&'a LitStr, Option<&'a LitStr>),
+    /// The body's field, the query parameter.
+    Cursor(&'a LitStr, &'a LitStr),
 }
 
 /// One argument and its `#[query]`, `#[header(..)]` or `#[body]`, as parsed.
@@ -177,6 +208,7 @@ pub(crate) struct Endpoint<'a> {
     /// `E` of the declared `Result<T, E>`; `None` for an alias that fixes it
     /// (`ApiResult<T>`).
     pub(crate) err_type: Option<&'a Type>,
+    pub(crate) paginate: Option<Pagination<'a>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

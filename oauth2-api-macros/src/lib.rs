@@ -45,7 +45,16 @@ use syn::ItemTrait;
 /// `scope` (`"a"` or `["a", "b"]`), `user` (a type implementing `ApiUser`; the bare name
 /// `Application` for the client-credentials grant, or `Anonymous` for an open endpoint
 /// called without a token: a path such as `billing::Application` is a type of yours),
-/// `headers("Name" = "value")`. Each key is given once.
+/// `headers("Name" = "value")`, `paginate(...)`. Each key is given once.
+///
+/// `paginate(...)` declares a list endpoint returning the items of one page, and one
+/// way to reach the next page: `link` (the `Link` header's `rel="next"`), `page = "page"`
+/// (with `per_page = "per_page"`, the query parameter of the page size, when sent),
+/// `offset = "offset"` (with `limit = "limit"`), or `cursor = "next_cursor", param =
+/// "cursor"` (a field of the body, sent back in a query parameter); `items = "data"`
+/// names the body's field holding the items. Besides the method (the first page's
+/// items), the client gets `{name}_pages` and `{name}_items`, streams of the pages (as
+/// `Response<T>`) and of their items.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out), `#[header("Name")]`, `#[body]` (JSON).

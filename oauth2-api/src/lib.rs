@@ -107,7 +107,7 @@ mod session;
 pub mod store;
 mod user;
 
-pub use crate::call::{FromAnswer, Method, RawRequest, RawResponse, Response};
+pub use crate::call::{FromAnswer, Items, Method, Pages, RawRequest, RawResponse, Response};
 pub use crate::config::{Credentials, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,
@@ -128,5 +128,6 @@ pub use crate::session::{
 };
 pub use crate::user::{ApiUser, Application, UserRef};
 pub use async_trait::async_trait;
+pub use futures_core::Stream;
 pub use oauth2_api_macros::{endpoint, oauth2_api};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -16,6 +16,7 @@ mod lifecycle;
 mod lifecycle_stores;
 mod loopback;
 mod macros;
+mod pagination;
 mod peer;
 mod pending;
 mod postgres;

@@ -24,7 +24,23 @@ const API: Keys<ApiArgs> = Keys {
         (HEADERS, |_, a, m| a.headers.set(headers(m))),
     ],
     repeatable: &[ENVIRONMENT],
+    hints: &[
+        (
+            "paginate",
+            "`paginate(...)` goes on each `#[endpoint(...)]` that returns pages",
+        ),
+        ("method", ON_ENDPOINT),
+        ("path", ON_ENDPOINT),
+        ("user", ON_ENDPOINT),
+        ("scopes_separator", "write `scope_separator = \" \"`"),
+        (
+            "environments",
+            "write one `environment(name = \"...\", base_url = ..., auth_url = ..., token_url = ...)` per environment",
+        ),
+    ],
 };
+
+const ON_ENDPOINT: &str = "it goes on each method's `#[endpoint(...)]`";
 
 const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
     list: "`environment(...)`",
@@ -37,6 +53,7 @@ const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
         (ISSUER, |_, e, m| e.issuer.set(lit_str(m))),
     ],
     repeatable: &[],
+    hints: &[("url", "write `base_url = \"...\"`")],
 };
 
 /// Parses the arguments of `#[oauth2_api(...)]`.

@@ -12,7 +12,7 @@ use crate::ast::{Endpoint, ParamKind, User};
 use crate::path::Segment;
 
 /// The endpoint's arguments as declared, without our attributes, user argument first.
-fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
+pub(super) fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
     let mut args = Vec::new();
     if let User::Type(ty) = &e.user {
         args.push(quote!(user: &#ty));
@@ -26,7 +26,7 @@ fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
     args
 }
 
-fn output(e: &Endpoint<'_>) -> TokenStream {
+pub(super) fn output(e: &Endpoint<'_>) -> TokenStream {
     match &e.item.sig.output {
         syn::ReturnType::Type(_, ty) => quote!(#ty),
         syn::ReturnType::Default => quote!(()),
@@ -60,25 +60,15 @@ pub(super) fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
 }
 
 pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
-    let Names {
-        vis,
-        user: user_trait,
-        ..
-    } = names;
+    if e.paginate.is_some() {
+        return super::pages::paged_fns(e, names);
+    }
+    let vis = &names.vis;
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
     let args = signature_args(e);
     let output = output(e);
-    let name = ident.to_string();
-    let method = Ident::new(e.method.variant(), e.method_span);
-    let scopes = &e.scopes;
-    let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
-    let parts = request_parts(e);
-    // A person is asked at once for every scope of the API for their kind of user.
-    let authorize_scopes = match &e.user {
-        User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
-        _ => quote!(&[#(#scopes),*]),
-    };
+    let setup = request_setup(e, names);
     let ok = &e.ok_type;
     // The call and its conversion are spanned on the declared answer and error types: a
     // type that cannot be an answer, or an error type without `From<oauth2_api::Error>`,
@@ -104,17 +94,35 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     quote! {
         #(#docs)*
         #vis async fn #ident(&self, #(#args),*) -> #output {
-            static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
-                name: #name,
-                method: ::oauth2_api::Method::#method,
-                scopes: &[#(#scopes),*],
-                authorize_scopes: #authorize_scopes,
-                headers: &[#(#headers),*],
-            };
-            let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
-            #(#parts)*
+            #setup
             #result
         }
+    }
+}
+
+/// The endpoint's `static` description and `__request`, built from the arguments.
+pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let user_trait = &names.user;
+    let name = e.item.sig.ident.to_string();
+    let method = Ident::new(e.method.variant(), e.method_span);
+    let scopes = &e.scopes;
+    let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
+    let parts = request_parts(e);
+    // A person is asked at once for every scope of the API for their kind of user.
+    let authorize_scopes = match &e.user {
+        User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
+        _ => quote!(&[#(#scopes),*]),
+    };
+    quote! {
+        static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
+            name: #name,
+            method: ::oauth2_api::Method::#method,
+            scopes: &[#(#scopes),*],
+            authorize_scopes: #authorize_scopes,
+            headers: &[#(#headers),*],
+        };
+        let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        #(#parts)*
     }
 }
 

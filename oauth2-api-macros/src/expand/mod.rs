@@ -4,6 +4,7 @@
 //! methods, the enum, the user trait) are also what `fallback` emits.
 
 mod endpoint;
+mod pages;
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};

@@ -35,6 +35,11 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
     }
     scopes_are_words(cx, &e.args.scopes);
     super::header_names_are_valid(cx, &e.args.headers);
+    let paginate = e
+        .args
+        .paginate
+        .given()
+        .map(|p| super::paginate::check(cx, p, returns.map(|(ok, _)| ok)));
     let &(method, method_span) = method?;
     let endpoint = Endpoint {
         item: e.item,
@@ -53,6 +58,7 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
         params: params?,
         ok_type: returns?.0,
         err_type: returns?.1,
+        paginate: paginate.map_or(Some(None), |p| p.map(Some))?,
     };
     no_body_without_payload_method(cx, &endpoint);
     user_argument_is_free(cx, &endpoint);

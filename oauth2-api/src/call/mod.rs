@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 mod answer;
 mod challenge;
+pub(crate) mod pages;
 mod raw;
 pub(crate) mod request;
 mod response;
@@ -24,6 +25,7 @@ use crate::scope::union;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use answer::{FromAnswer, Response};
+pub use pages::{Items, Pages};
 pub use raw::RawRequest;
 pub use response::RawResponse;
 use response::{insufficient_scope, redact_in};

@@ -63,7 +63,7 @@ impl RawResponse {
     }
 
     /// At most `max` bytes of the body for an error value, without the sent token.
-    fn excerpt(&self, max: usize) -> String {
+    pub(crate) fn excerpt(&self, max: usize) -> String {
         match &self.sent_token {
             Some(token) => {
                 let text = String::from_utf8_lossy(&self.body);

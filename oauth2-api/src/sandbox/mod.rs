@@ -5,8 +5,9 @@
 //! endpoint (authorization code with PKCE S256, refresh with rotation and reuse
 //! detection, client credentials; client authentication by HTTP Basic or form body),
 //! revocation (RFC 7009), and HMRC-shaped API routes (`/hello/*`, VAT obligations and
-//! returns) with HMRC's error bodies. Token lifetime is configurable and faults can be
-//! injected into the next token request or API call.
+//! returns) with HMRC's error bodies, and a list paginated four ways (`/pages/*`). Token
+//! lifetime is configurable and faults can be injected into the next token request or
+//! API call.
 //!
 //! It is a test double of a provider, not a provider: everything lives in memory.
 
@@ -23,6 +24,7 @@
 
 mod api;
 mod oauth;
+mod pages;
 mod piste;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -290,6 +292,7 @@ impl Sandbox {
         let app = oauth::routes()
             .merge(api::routes())
             .merge(piste::routes())
+            .merge(pages::routes())
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
