@@ -64,6 +64,7 @@ pub(crate) struct ApiArgs {
     pub(crate) scope_separator: Slot<LitStr>,
     pub(crate) client_auth: Slot<ClientAuth>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    pub(crate) error_body: Slot<Type>,
     /// The list broke off (a missing comma): the keys after the break were not read,
     /// so none is reported missing.
     pub(crate) broken: bool,
@@ -174,6 +175,8 @@ pub(crate) struct Api {
     pub(crate) scope_separator: Option<LitStr>,
     pub(crate) client_auth: Option<ClientAuth>,
     pub(crate) headers: Vec<(LitStr, LitStr)>,
+    /// The type of the API's error bodies.
+    pub(crate) error_body: Option<Type>,
 }
 
 /// One environment, checked; the flat form is one named `default`.

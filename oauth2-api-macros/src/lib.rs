@@ -39,6 +39,7 @@ use syn::ItemTrait;
 /// | `scope_separator = " "` | how scopes are joined in requests |
 /// | `client_auth = "basic"` or `"body"` | how the client authenticates at the token endpoint |
 /// | `headers("Name" = "value", ...)` | headers sent with every call |
+/// | `error_body = Type` | the shape of the API's error bodies (`serde::Deserialize + Debug`): each `ApiError` whose body decodes as it hands it out with `body_as::<Type>()` |
 ///
 /// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
 /// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),

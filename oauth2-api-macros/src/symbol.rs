@@ -11,6 +11,7 @@ pub(crate) const NAME: &str = "name";
 pub(crate) const SCOPE_SEPARATOR: &str = "scope_separator";
 pub(crate) const CLIENT_AUTH: &str = "client_auth";
 pub(crate) const HEADERS: &str = "headers";
+pub(crate) const ERROR_BODY: &str = "error_body";
 
 pub(crate) const METHOD: &str = "method";
 pub(crate) const PATH: &str = "path";

@@ -80,6 +80,7 @@ pub(crate) struct ProviderConfig {
     pub(crate) scope_separator: String,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) error_body: Option<crate::error_body::ErrorBodyDecoder>,
     pub(crate) settings: Settings,
 }
 
@@ -363,6 +364,7 @@ impl RuntimeBuilder {
             scope_separator: self.provider.scope_separator.clone(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
+            error_body: self.provider.error_body,
             settings: self.settings.clone(),
         })
     }

@@ -92,6 +92,7 @@ pub mod __private;
 mod call;
 mod config;
 mod error;
+mod error_body;
 mod flow;
 #[cfg(feature = "hmrc")]
 pub mod hmrc;
@@ -99,6 +100,7 @@ mod hooks;
 mod http;
 mod oauth;
 mod provider;
+mod redact;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

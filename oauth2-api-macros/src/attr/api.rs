@@ -22,6 +22,9 @@ const API: Keys<ApiArgs> = Keys {
         (SCOPE_SEPARATOR, |_, a, m| a.scope_separator.set(lit_str(m))),
         (CLIENT_AUTH, |_, a, m| a.client_auth.set(client_auth(m))),
         (HEADERS, |_, a, m| a.headers.set(headers(m))),
+        (ERROR_BODY, |_, a, m| {
+            a.error_body.set(m.value().and_then(|v| v.parse()))
+        }),
     ],
     repeatable: &[ENVIRONMENT],
     hints: &[
@@ -32,6 +35,14 @@ const API: Keys<ApiArgs> = Keys {
         ("method", ON_ENDPOINT),
         ("path", ON_ENDPOINT),
         ("user", ON_ENDPOINT),
+        (
+            "error",
+            "write `error_body = YourErrorType` (a `serde::Deserialize` type)",
+        ),
+        (
+            "error_type",
+            "write `error_body = YourErrorType` (a `serde::Deserialize` type)",
+        ),
         ("scopes_separator", "write `scope_separator = \" \"`"),
         (
             "environments",

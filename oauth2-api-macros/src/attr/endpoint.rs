@@ -29,6 +29,10 @@ const ENDPOINT_KEYS: Keys<EndpointArgs> = Keys {
     repeatable: &[],
     hints: &[
         ("scopes", "write `scope = [\"a\", \"b\"]`"),
+        (
+            "error_body",
+            "`error_body = Type` is declared once, in `#[oauth2_api(...)]`",
+        ),
         ("pagination", PAGINATE_HINT),
         ("paginated", PAGINATE_HINT),
         ("pages", PAGINATE_HINT),

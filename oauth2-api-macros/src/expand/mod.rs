@@ -225,8 +225,14 @@ fn provider_expr(api: &Api) -> TokenStream {
         ClientAuth::Body => quote!(.client_auth(::oauth2_api::ClientAuth::RequestBody)),
     });
     let headers = api.headers.iter().map(|(n, v)| quote!(.header(#n, #v)));
+    // Spanned on the type: one that is not `Deserialize + Debug + Send + Sync` is
+    // reported there.
+    let error_body = api.error_body.as_ref().map(|ty| {
+        let method = quote_spanned!(ty.span()=> error_body::<#ty>);
+        quote!(.#method())
+    });
     quote! {
-        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)*
+        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #error_body
     }
 }
 

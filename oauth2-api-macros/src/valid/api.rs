@@ -23,6 +23,7 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
         scope_separator: args.scope_separator.given().cloned(),
         client_auth: args.client_auth.given().copied(),
         headers: args.headers.given().cloned().unwrap_or_default(),
+        error_body: args.error_body.given().cloned(),
     })
 }
 

@@ -358,10 +358,15 @@ impl Runtime {
     }
 
     /// An [`ApiError`] for a non-success answer, decoded by the runtime's
-    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes: what a
-    /// declared endpoint returns, for answers of the escape hatch.
+    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes, and as
+    /// the provider's [`error_body`](crate::Provider::error_body) type: what a declared
+    /// endpoint returns, for answers of the escape hatch.
     pub fn decode_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
         let mut error = answer.error(endpoint);
+        if let Some(body) = &self.inner.config.error_body {
+            // The body is already without the sent token (`send_once` redacts it).
+            error.typed = body.decode(&answer.body);
+        }
         if let Some(decoder) = &self.inner.api.extensions.error_decoder
             && let Some(decoded) = decoder.decode(answer.status, &answer.body)
         {

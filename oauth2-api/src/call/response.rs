@@ -82,6 +82,7 @@ impl RawResponse {
             provider: ProviderError::from_body(&self.body),
             body: self.excerpt(2048),
             retry_after: retry_after(&self.headers),
+            typed: None,
         }
     }
 }
