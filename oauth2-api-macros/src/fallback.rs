@@ -149,7 +149,7 @@ fn inherent_fn(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> TokenStrea
 }
 
 /// A paginated endpoint's `{name}_pages` and `{name}_items`, when its answer type can be
-/// read from `Result<T, ...>`.
+/// read from `Result<T, ...>` and is a list.
 fn paged_fns(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> Option<TokenStream> {
     if matches!(e.args.paginate, crate::ast::Slot::Absent) {
         return None;
@@ -164,6 +164,13 @@ fn paged_fns(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> Option<Token
         return None;
     };
     let ok = args.args.first()?;
+    // A `Response<T>` there is a mistake `valid` reports; `Items<Response<T>>` would be
+    // a second error.
+    if let syn::GenericArgument::Type(syn::Type::Path(ok)) = ok
+        && ok.path.segments.last()?.ident == "Response"
+    {
+        return None;
+    }
     let vis = &names.vis;
     let inputs = &sig.inputs;
     let (pages, items) = (
