@@ -36,6 +36,18 @@ pub trait Listing {
     #[endpoint(method = GET, path = "/pages/link", scope = "hello", user = Company, paginate(link))]
     async fn linked(&self, #[query] per_page: u32) -> Result<Vec<Item>, Error>;
 
+    /// The same with relative `Link` targets (`/pages/link?...`).
+    #[endpoint(method = GET, path = "/pages/link", scope = "hello", user = Company, paginate(link))]
+    async fn linked_relative(
+        &self,
+        #[query] per_page: u32,
+        #[query] relative: bool,
+    ) -> Result<Vec<Item>, Error>;
+
+    /// The same with `Link` targets on another origin.
+    #[endpoint(method = GET, path = "/pages/link", scope = "hello", user = Company, paginate(link))]
+    async fn linked_foreign(&self, #[query] foreign: bool) -> Result<Vec<Item>, Error>;
+
     /// Xero's way: page numbers, the items in a field; a short page is the last.
     #[endpoint(method = GET, path = "/pages/numbered", scope = "hello", user = Company,
                paginate(page = "page", per_page = "pageSize", items = "Items"))]
@@ -95,6 +107,8 @@ async fn link_headers_are_followed_page_by_page() {
 
     let all = client.linked_items(&company, 2).collect().await.unwrap();
     assert_eq!(ids(&all), [1, 2, 3, 4, 5, 6, 7]);
+    let all = client.linked_relative_items(&company, 3, true);
+    assert_eq!(ids(&all.collect().await.unwrap()), [1, 2, 3, 4, 5, 6, 7]);
 }
 
 #[tokio::test]
@@ -152,4 +166,24 @@ async fn each_page_has_the_token_handling_and_an_error_ends_the_stream() {
     let AppError(err) = pages.next().await.unwrap().unwrap_err();
     assert_eq!(err.provider_code(), Some("BOOM"));
     assert!(pages.next().await.is_none(), "an error ends the listing");
+}
+
+#[tokio::test]
+async fn a_link_to_another_origin_is_not_followed() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let company = Company(4);
+    let client = listing(&sandbox, &company).await;
+    let before = sandbox.counts().api;
+    let mut items = client.linked_foreign_items(&company, true);
+    for id in 1..=3 {
+        assert_eq!(items.next().await.unwrap().unwrap().id, id);
+    }
+    let err = items.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::ForeignUrl { .. }), "{err:?}");
+    assert!(items.next().await.is_none());
+    assert_eq!(
+        sandbox.counts().api - before,
+        1,
+        "the token went nowhere else"
+    );
 }

@@ -377,6 +377,6 @@ impl Runtime {
 }
 
 /// Whether a request's path is an absolute URL: declared paths begin with `/`.
-fn is_absolute(path: &str) -> bool {
+pub(crate) fn is_absolute(path: &str) -> bool {
     path.starts_with("https://") || path.starts_with("http://")
 }

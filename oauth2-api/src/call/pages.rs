@@ -30,7 +30,8 @@ pub struct Paginate {
 /// Where the next page comes from.
 #[derive(Debug)]
 pub enum PageStyle {
-    /// The `Link` header's `rel="next"` URL (RFC 8288).
+    /// The `Link` header's `rel="next"` URL (RFC 8288): absolute, or relative to the
+    /// environment's base URL; followed only on the environment's origin.
     Link,
     /// The page number in the query parameter `param` (the first page is 1); `size`
     /// names the query parameter giving the page size, when the request sends one.
@@ -243,13 +244,46 @@ async fn fetch<T: DeserializeOwned>(
         }
         Err(e) => return (Err(e), None),
     };
-    match read_page(&answer, &mut cursor) {
-        Ok((body, more)) => {
-            let page = Response::new(answer.status, answer.headers, body);
-            (Ok(page), more.then_some(cursor))
+    let (body, more) = match read_page(&answer, &mut cursor) {
+        Ok(read) => read,
+        Err(e) => return (Err(e), None),
+    };
+    if more && !super::is_absolute(&cursor.out.path) {
+        // Only a relative `Link` target leaves a relative path here.
+        if let Err(e) = resolve_link(&mut cursor).await {
+            return (Err(e), None);
         }
-        Err(e) => (Err(e), None),
     }
+    let page = Response::new(answer.status, answer.headers, body);
+    (Ok(page), more.then_some(cursor))
+}
+
+/// A relative `Link` target (RFC 8288 allows one), resolved against the base URL of the
+/// environment the listing runs in: exact for the usual `/path?query` form.
+async fn resolve_link(cursor: &mut Cursor) -> Result<(), Error> {
+    let runtime = &cursor.runtime;
+    let base = match &cursor.user {
+        Some(user) => {
+            let key = runtime.call_key(user.clone()).await?;
+            runtime
+                .environment_named(&key.environment)?
+                .base_url
+                .clone()
+        }
+        None => {
+            let config = &runtime.inner.config;
+            config.environments[config.default_environment]
+                .base_url
+                .clone()
+        }
+    };
+    let url = base.join(&cursor.out.path).map_err(|_| Error::Decode {
+        endpoint: cursor.out.endpoint.to_string(),
+        body: String::new(),
+        source: serde::de::Error::custom("the `Link` header's next URL is not a URL"),
+    })?;
+    cursor.out.path = url.into();
+    Ok(())
 }
 
 /// Decodes a page's items and turns `cursor` into the next page's request; `true` when

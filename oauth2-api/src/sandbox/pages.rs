@@ -3,7 +3,8 @@
 //! the `hello` scope:
 //!
 //! - `/pages/link?page=2&per_page=3`: an array, with GitHub's `Link: <...>; rel="next"`
-//!   (absolute URLs) until the last page;
+//!   (absolute URLs; relative ones with `relative=true`, on another origin with
+//!   `foreign=true`) until the last page;
 //! - `/pages/numbered?page=2&pageSize=3`: Xero's `{"Items": [...]}`, 1-based page numbers;
 //! - `/pages/offset?offset=3&limit=3`: an array;
 //! - `/pages/cursor?cursor=c3&limit=3`: `{"data": [...], "meta": {"next_cursor": "c6"}}`,
@@ -64,17 +65,32 @@ async fn link(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(p): P
         .and_then(|v| v.to_str().ok())
         .unwrap_or("127.0.0.1");
     let mut response = Json(items).into_response();
-    if page * size < TOTAL {
-        let next = format!(
-            "<http://{host}/pages/link?per_page={size}&page={}>; rel=\"next\", \
-             <http://{host}/pages/link?per_page={size}&page=1>; rel=\"first\"",
-            page + 1
-        );
-        if let Ok(value) = next.parse() {
-            response.headers_mut().insert(header::LINK, value);
-        }
+    if page * size < TOTAL
+        && let Ok(value) = link_header(&p, host, page, size).parse()
+    {
+        response.headers_mut().insert(header::LINK, value);
     }
     response
+}
+
+/// The `Link` header of page `page`: absolute targets; relative ones (which RFC 8288
+/// allows) when asked `relative=true`; on another origin (`localhost`, which a client
+/// must not follow with its token) when asked `foreign=true`.
+fn link_header(p: &HashMap<String, String>, host: &str, page: usize, size: usize) -> String {
+    let flag = |name: &str| p.get(name).is_some_and(|v| v == "true");
+    let (origin, rel) = if flag("relative") {
+        (String::new(), "&relative=true")
+    } else if flag("foreign") {
+        let port = host.rsplit(':').next().unwrap_or("80");
+        (format!("http://localhost:{port}"), "&foreign=true")
+    } else {
+        (format!("http://{host}"), "")
+    };
+    format!(
+        "<{origin}/pages/link?per_page={size}&page={}{rel}>; rel=\"next\", \
+         <{origin}/pages/link?per_page={size}&page=1{rel}>; rel=\"first\"",
+        page + 1
+    )
 }
 
 async fn numbered(
