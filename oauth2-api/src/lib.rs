@@ -16,7 +16,9 @@
 //! - [`RequestHook`], [`ErrorDecoder`], [`RetryPolicy`]: provider quirks; `hmrc` (feature)
 //!   for HMRC's fraud-prevention headers.
 //! - `sandbox` (feature): a local provider for demos and tests.
-//! - [`Error`]: every failure, typed.
+//! - [`Response`], [`Pages`] and [`Items`]: an answer with its headers, and the streams of
+//!   a paginated endpoint (`paginate(...)`).
+//! - [`Error`]: every failure, typed; [`ApiError::body_as`] for an API's own error body.
 //!
 //! An API declared and called (the generated `VatClient` holds a [`Runtime`]; each
 //! method takes the user first, gets a usable token, sends, and decodes the answer):
