@@ -69,6 +69,7 @@ pub(crate) struct ApiArgs {
     /// `scope_implies("broader" = "narrower", ...)`.
     pub(crate) scope_implies: Slot<Vec<(LitStr, LitStr)>>,
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
+    pub(crate) error_body: Slot<Type>,
     /// The list broke off (a missing comma): the keys after the break were not read,
     /// so none is reported missing.
     pub(crate) broken: bool,
@@ -127,8 +128,39 @@ pub(crate) struct EndpointArgs {
     pub(crate) headers: Slot<Vec<(LitStr, LitStr)>>,
     /// `base_url = identity`: one of the environments' named base URLs.
     pub(crate) base_url: Slot<Ident>,
+    pub(crate) paginate: Slot<PaginateArgs>,
     /// As [`ApiArgs::broken`].
     pub(crate) broken: bool,
+}
+
+/// `paginate(...)` as parsed: one way to page (`link`, `page`, `offset` or `cursor`),
+/// its companions, and where the items are.
+pub(crate) struct PaginateArgs {
+    /// The `paginate` key: where its errors point.
+    pub(crate) at: syn::Path,
+    /// The `link` flag.
+    pub(crate) link: Option<syn::Path>,
+    pub(crate) page: Slot<LitStr>,
+    pub(crate) per_page: Slot<LitStr>,
+    pub(crate) offset: Slot<LitStr>,
+    pub(crate) limit: Slot<LitStr>,
+    pub(crate) cursor: Slot<LitStr>,
+    pub(crate) param: Slot<LitStr>,
+    pub(crate) items: Slot<LitStr>,
+}
+
+/// `paginate(...)`, checked.
+pub(crate) struct Pagination<'a> {
+    pub(crate) style: PageStyle<'a>,
+    pub(crate) items: Option<&'a LitStr>,
+}
+
+pub(crate) enum PageStyle<'a> {
+    Link,
+    Page(&'a LitStr, Option<&'a LitStr>),
+    Offset(&'a LitStr, Option<&'a LitStr>),
+    /// The body's field, the query parameter.
+    Cursor(&'a LitStr, &'a LitStr),
 }
 
 /// One argument and its `#[query]`, `#[header(..)]` or `#[body]`, as parsed.
@@ -156,6 +188,8 @@ pub(crate) struct Api {
     pub(crate) scopes: Vec<LitStr>,
     pub(crate) scope_implies: Vec<(LitStr, LitStr)>,
     pub(crate) headers: Vec<(LitStr, LitStr)>,
+    /// The type of the API's error bodies.
+    pub(crate) error_body: Option<Type>,
 }
 
 /// One environment, checked; the flat form is one named `default`.
@@ -196,6 +230,10 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) params: Vec<Param>,
     /// `T` of the declared `Result<T, E>`.
     pub(crate) ok_type: &'a Type,
+    /// `E` of the declared `Result<T, E>`; `None` for an alias that fixes it
+    /// (`ApiResult<T>`).
+    pub(crate) err_type: Option<&'a Type>,
+    pub(crate) paginate: Option<Pagination<'a>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -173,13 +173,56 @@ fn impl_fn(sig: &Signature) -> TokenStream {
 fn inherent_fn(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> TokenStream {
     let docs = e.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
     let vis = &names.vis;
+    let paged = paged_fns(e, sig, names);
     quote! {
         #(#docs)*
         #[allow(unused_variables)]
         #vis #sig {
             ::core::unimplemented!()
         }
+        #paged
     }
+}
+
+/// A paginated endpoint's `{name}_pages` and `{name}_items`, when its answer type can be
+/// read from `Result<T, ...>` and is a list.
+fn paged_fns(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> Option<TokenStream> {
+    if matches!(e.args.paginate, crate::ast::Slot::Absent) {
+        return None;
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let syn::Type::Path(p) = &**ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    let ok = args.args.first()?;
+    // A `Response<T>` there is a mistake `valid` reports; `Items<Response<T>>` would be
+    // a second error.
+    if let syn::GenericArgument::Type(syn::Type::Path(ok)) = ok
+        && ok.path.segments.last()?.ident == "Response"
+    {
+        return None;
+    }
+    let vis = &names.vis;
+    let inputs = &sig.inputs;
+    let (pages, items) = (
+        quote::format_ident!("{}_pages", sig.ident),
+        quote::format_ident!("{}_items", sig.ident),
+    );
+    Some(quote! {
+        #[allow(unused_variables)]
+        #vis fn #pages(#inputs) -> ::oauth2_api::Pages<#ok> {
+            ::core::unimplemented!()
+        }
+        #[allow(unused_variables)]
+        #vis fn #items(#inputs) -> ::oauth2_api::Items<#ok> {
+            ::core::unimplemented!()
+        }
+    })
 }
 
 /// The environments that were named (the flat form's is `default`), each once.

@@ -43,6 +43,7 @@ use syn::ItemTrait;
 /// | `scope_implies("user" = "read:user", ...)` | a granted scope that covers another (GitHub's `user` covers `read:user`) |
 /// | `client_auth = "basic"` or `"body"` | how the client authenticates at the token endpoint |
 /// | `headers("Name" = "value", ...)` | headers sent with every call |
+/// | `error_body = Type` | the shape of the API's error bodies (`serde::Deserialize + Debug`): each `ApiError` whose body decodes as it hands it out with `body_as::<Type>()` |
 ///
 /// Keys of `#[endpoint(...)]` on each method: `method` (`GET` `POST` `PUT` `PATCH`
 /// `DELETE`), `path` (with `{name}` segments bound to same-named arguments, percent-encoded),
@@ -50,12 +51,26 @@ use syn::ItemTrait;
 /// `Application` for the client-credentials grant, or `Anonymous` for an open endpoint
 /// called without a token: a path such as `billing::Application` is a type of yours),
 /// `headers("Name" = "value")`, `base_url = name` (one of the environments'
-/// `base_urls`, instead of their `base_url`). Each key is given once.
+/// `base_urls`, instead of their `base_url`), `paginate(...)`. Each key is given once.
+///
+/// `paginate(...)` declares a list endpoint returning the items of one page, and one
+/// way to reach the next page: `link` (the `Link` header's `rel="next"`), `page = "page"`
+/// (with `per_page = "per_page"`, the query parameter of the page size, when sent),
+/// `offset = "offset"` (with `limit = "limit"`), or `cursor = "next_cursor", param =
+/// "cursor"` (a field of the body, sent back in a query parameter); `items = "data"`
+/// names the body's field holding the items. Besides the method (the first page's
+/// items), the client gets `{name}_pages` and `{name}_items`, streams of the pages (as
+/// `Response<T>`) and of their items.
 ///
 /// Arguments: path segments by name; `#[query]` (or `#[query(rename = "wireName")]`, an
 /// `Option` that is `None` is left out, a sequence repeats the parameter, a struct is
 /// flattened into one parameter per field under its serde name; a raw identifier such
 /// as `r#where` is sent as `where`), `#[header("Name")]`, `#[body]` (JSON).
+///
+/// Return types: `Result<T, E>` (or an alias whose name ends in `Result`, such as
+/// `ApiResult<T>`), where `T` is the decoded JSON body (`()` for none) or
+/// `oauth2_api::Response<T>` (status, headers and decoded body), and `E` is
+/// `oauth2_api::Error` or a type implementing `From<oauth2_api::Error>`.
 ///
 /// For a trait `Name` it generates: the trait, with a `user: &U` argument first on every
 /// endpoint whose user is a type; `NameClient`, implementing the trait, with the same

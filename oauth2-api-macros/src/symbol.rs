@@ -15,11 +15,22 @@ pub(crate) const SCOPE_POLICY: &str = "scope_policy";
 pub(crate) const SCOPES: &str = "scopes";
 pub(crate) const SCOPE_IMPLIES: &str = "scope_implies";
 pub(crate) const HEADERS: &str = "headers";
+pub(crate) const ERROR_BODY: &str = "error_body";
 
 pub(crate) const METHOD: &str = "method";
 pub(crate) const PATH: &str = "path";
 pub(crate) const SCOPE: &str = "scope";
 pub(crate) const USER: &str = "user";
+pub(crate) const PAGINATE: &str = "paginate";
+
+pub(crate) const LINK: &str = "link";
+pub(crate) const PAGE: &str = "page";
+pub(crate) const PER_PAGE: &str = "per_page";
+pub(crate) const OFFSET: &str = "offset";
+pub(crate) const LIMIT: &str = "limit";
+pub(crate) const CURSOR: &str = "cursor";
+pub(crate) const PARAM: &str = "param";
+pub(crate) const ITEMS: &str = "items";
 
 pub(crate) const ENDPOINT: &str = "endpoint";
 pub(crate) const QUERY: &str = "query";

@@ -4,11 +4,14 @@
 //! code or a PKCE verifier: those never reach an error value.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
+use crate::error_body::TypedBody;
+pub(crate) use crate::redact::{excerpt, redact};
 use crate::session::SessionKey;
 use crate::store::StoreError;
 
@@ -88,6 +91,20 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An absolute URL given to the escape hatch (or found in a `Link` header) that is
+    /// not on the origin of the user's environment: the token is sent only there.
+    #[error(
+        "a request to `{origin}` is refused: the token goes only to the environment's origin `{expected}`; give a path, or a URL on `{expected}`"
+    )]
+    ForeignUrl {
+        /// The request, as `METHOD url` (not in the message: a URL's query may carry
+        /// what should not be logged).
+        endpoint: String,
+        /// The scheme, host and port of the URL given (never its path or query).
+        origin: String,
+        /// The environment's origin.
+        expected: String,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -165,6 +182,15 @@ impl Error {
             Error::Api(e) => e.provider.as_ref().map(|p| p.code.as_str()),
             Error::Token(e) => e.code(),
             Error::AuthorizationDenied { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The API's error body decoded as its declared `error_body` type `T`, when this is
+    /// an [`Error::Api`] whose body has that shape; see [`ApiError::body_as`].
+    pub fn error_body<T: std::any::Any>(&self) -> Option<&T> {
+        match self {
+            Error::Api(e) => e.body_as(),
             _ => None,
         }
     }
@@ -423,9 +449,19 @@ pub struct ApiError {
     pub body: String,
     /// The `Retry-After` header, when the API sent one.
     pub retry_after: Option<Duration>,
+    /// The body decoded as the API's `error_body` type, when it declares one and the
+    /// body has its shape; read it with [`ApiError::body_as`].
+    pub(crate) typed: Option<Arc<dyn TypedBody>>,
 }
 
 impl ApiError {
+    /// The body decoded as the API's declared error type (`#[oauth2_api(error_body =
+    /// XeroError)]`, or [`Provider::error_body`](crate::Provider::error_body)); `None`
+    /// when the API declares another type or none, or the body does not have its shape.
+    pub fn body_as<T: std::any::Any>(&self) -> Option<&T> {
+        self.typed.as_deref()?.as_any().downcast_ref()
+    }
+
     fn describe_provider(&self) -> String {
         match &self.provider {
             Some(p) => match &p.message {
@@ -462,6 +498,29 @@ pub struct ProviderErrorDetail {
     /// The JSON path of the offending field.
     #[serde(default)]
     pub path: Option<String>,
+}
+
+impl ProviderErrorDetail {
+    /// A detail with its code, for [`ErrorDecoder`](crate::ErrorDecoder)s.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: None,
+            path: None,
+        }
+    }
+
+    /// With its message.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// With the JSON path of the offending field.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
 }
 
 impl ProviderError {
@@ -502,95 +561,5 @@ impl ProviderError {
             message,
             errors: shape.errors,
         })
-    }
-}
-
-/// At most `max` bytes of `body`, cut on a character boundary, for error values.
-pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(body);
-    if text.len() <= max {
-        return text.into_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// `text` with every occurrence of each secret (as sent: raw, form- or JSON-encoded)
-/// replaced by `[redacted]`: what an error page that echoes its request would show.
-pub(crate) fn redact<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets {
-        let secret = secret.as_ref();
-        // Shorter values are not secrets worth hiding and would garble the text.
-        if secret.len() < 4 {
-            continue;
-        }
-        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        // Percent-encodings may use lower-case hex (`%2f`).
-        let form_lower = lower_hex(&form);
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json.trim_matches('"').to_owned();
-        // JSON may also escape `/` (PHP's json_encode does).
-        let json_slashes = json.replace('/', "\\/");
-        for shape in [secret, &form, &form_lower, &json, &json_slashes] {
-            if !shape.is_empty() && text.contains(shape) {
-                text = text.replace(shape, "[redacted]");
-            }
-        }
-    }
-    text
-}
-
-/// `text` with the hex digits of its `%XX` escapes in lower case.
-fn lower_hex(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut escape = 0;
-    for c in text.chars() {
-        if c == '%' {
-            escape = 2;
-            out.push(c);
-        } else if escape > 0 {
-            escape -= 1;
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_google_style_tokens_in_every_encoding() {
-        let token = "1//0gAb-c/A+c=";
-        for page in [
-            "raw 1//0gAb-c/A+c= end",
-            "form 1%2F%2F0gAb-c%2FA%2Bc%3D end",
-            "lower 1%2f%2f0gAb-c%2fA%2bc%3d end",
-            r#"json "1\/\/0gAb-c\/A+c=" end"#,
-        ] {
-            let got = redact(page, &[token]);
-            assert!(
-                got.contains("[redacted]") && !got.contains("0gAb"),
-                "{page} -> {got}"
-            );
-        }
-    }
-
-    #[test]
-    fn redacts_every_shape_of_a_secret() {
-        let page = "echo: refresh_token=a%2Fb%2Bc&x=1 raw a/b+c json \"a\\/b+c\"";
-        let got = redact(page, &["a/b+c", "ab"]);
-        assert!(
-            !got.contains("a/b+c") && !got.contains("a%2Fb%2Bc"),
-            "{got}"
-        );
-        assert_eq!(got.matches("[redacted]").count(), 3, "{got}");
     }
 }

@@ -16,7 +16,9 @@
 //! - [`RequestHook`], [`ErrorDecoder`], [`RetryPolicy`]: provider quirks; `hmrc` (feature)
 //!   for HMRC's fraud-prevention headers.
 //! - `sandbox` (feature): a local provider for demos and tests.
-//! - [`Error`]: every failure, typed.
+//! - [`Response`], [`Pages`] and [`Items`]: an answer with its headers, and the streams of
+//!   a paginated endpoint (`paginate(...)`).
+//! - [`Error`]: every failure, typed; [`ApiError::body_as`] for an API's own error body.
 //!
 //! An API declared and called (the generated `VatClient` holds a [`Runtime`]; each
 //! method takes the user first, gets a usable token, sends, and decodes the answer):
@@ -92,6 +94,7 @@ pub mod __private;
 mod call;
 mod config;
 mod error;
+mod error_body;
 mod flow;
 #[cfg(feature = "hmrc")]
 pub mod hmrc;
@@ -99,6 +102,7 @@ mod hooks;
 mod http;
 mod oauth;
 mod provider;
+mod redact;
 mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -107,7 +111,7 @@ mod session;
 pub mod store;
 mod user;
 
-pub use crate::call::{Method, RawRequest, RawResponse};
+pub use crate::call::{FromAnswer, Items, Method, Pages, RawRequest, RawResponse, Response};
 pub use crate::config::{Credentials, DEFAULT_USER_AGENT, RuntimeBuilder};
 pub use crate::error::{
     ApiError, AuthorizationReason, AuthorizationRequired, BoxError, CallbackError, Error,
@@ -133,5 +137,6 @@ pub use crate::session::{
 };
 pub use crate::user::{ApiUser, Application, UserRef};
 pub use async_trait::async_trait;
+pub use futures_core::Stream;
 pub use oauth2_api_macros::{endpoint, oauth2_api};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,6 +1,18 @@
 //! What generated code calls. Not a public API: it changes without notice.
 
+pub use crate::call::pages::{PageStyle, Paginate, pages};
 pub use crate::call::request::{Endpoint, Request, call, call_open};
+
+/// The parts of a declared return type, `Result<T, E>` or an alias of one: the
+/// paginated methods name `E` through it.
+pub trait Declared {
+    /// `E`.
+    type Err;
+}
+
+impl<T, E> Declared for Result<T, E> {
+    type Err = E;
+}
 pub use crate::http::Method;
 
 /// Entry points of the fuzz targets (`fuzz/`): the parsers that meet untrusted input.

@@ -99,6 +99,7 @@ pub struct Provider {
     pub(crate) authorization_scopes: Vec<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) error_body: Option<crate::error_body::ErrorBodyDecoder>,
 }
 
 impl Provider {
@@ -112,6 +113,7 @@ impl Provider {
             authorization_scopes: Vec::new(),
             client_auth: ClientAuth::default(),
             headers: Vec::new(),
+            error_body: None,
         }
     }
 
@@ -168,6 +170,17 @@ impl Provider {
     /// A header sent with every API call, e.g. HMRC's versioned `Accept`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The shape of the API's error bodies: every non-success answer whose body decodes
+    /// as `T` carries it, read with [`ApiError::body_as`](crate::ApiError::body_as) or
+    /// [`Error::error_body`](crate::Error::error_body) (`#[oauth2_api(error_body = T)]`).
+    pub fn error_body<T>(mut self) -> Self
+    where
+        T: serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    {
+        self.error_body = Some(crate::error_body::ErrorBodyDecoder::of::<T>());
         self
     }
 

@@ -4,12 +4,14 @@
 // Declarations here are `pub` as an application would write them.
 #![allow(unreachable_pub)]
 
+mod answers;
 mod authorize;
 mod base_urls;
 mod cache;
 mod callbacks;
 mod calls;
 mod credentials;
+mod escape_hatch;
 mod faults;
 mod flows;
 mod kit;
@@ -17,6 +19,7 @@ mod lifecycle;
 mod lifecycle_stores;
 mod loopback;
 mod macros;
+mod pagination;
 mod peer;
 mod pending;
 mod postgres;

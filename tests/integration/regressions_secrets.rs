@@ -33,7 +33,10 @@ async fn authorized() -> (Sandbox, Runtime, Company) {
 fn hostile_token_bodies() -> Vec<String> {
     let big = "a".repeat(60 * 1024);
     let mut bodies: Vec<String> = [
-        r#"{"error":"invalid_grant"}"#,
+        // A string `error` is the provider's refusal whatever the status (a 200
+        // `invalid_grant` ends the grant as a 400 would): only a broken one is hostile.
+        r#"{"error":7}"#,
+        r#"{"error":"invalid_grant","access_token":"b\r\nx","token_type":"bearer"}"#,
         r#"{"access_token":"ok","access_token":"b\r\nx","token_type":"bearer"}"#,
         r#"{"access_token":"b\r\nx","access_token":"ok","token_type":"bearer"}"#,
         r#"{"access_token":"ok","token_type":"bearer","scope":["hello",5,null,{"x":1},["y"]]}"#,

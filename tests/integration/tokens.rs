@@ -381,3 +381,28 @@ async fn reqwest_get(url: &str, bearer: &str) -> u16 {
         .unwrap();
     response.status().as_u16()
 }
+
+/// GitHub answers a refused token request with 200 and an error object: the provider's
+/// code is kept, not reported as a malformed answer.
+#[tokio::test]
+async fn a_token_error_answered_with_200_is_the_providers_error() {
+    let (sandbox, runtime) = sandbox_runtime(SandboxConfig::default()).await;
+    let company = Company(6);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    oauth2_api_tests::expire_stored_token(&runtime, &company).await;
+    sandbox.fail_next_token_request(TokenFault::Body(
+        r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#
+            .to_owned(),
+    ));
+    let err = hello_user(&runtime, &company).await.unwrap_err();
+    match &err {
+        Error::Token(TokenError::Rejected { code, .. }) => {
+            assert_eq!(code, "bad_verification_code");
+        }
+        other => panic!("expected the provider's refusal, got {other:?}"),
+    }
+    assert_eq!(err.provider_code(), Some("bad_verification_code"));
+    hello_user(&runtime, &company)
+        .await
+        .expect("the session is kept: the next refresh succeeds");
+}

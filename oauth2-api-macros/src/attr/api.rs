@@ -30,9 +30,36 @@ const API: Keys<ApiArgs> = Keys {
             a.scope_implies.set(pairs(m, "\"user\" = \"read:user\""))
         }),
         (HEADERS, |_, a, m| a.headers.set(headers(m))),
+        (ERROR_BODY, |_, a, m| {
+            a.error_body.set(m.value().and_then(|v| v.parse()))
+        }),
     ],
     repeatable: &[ENVIRONMENT],
+    hints: &[
+        (
+            "paginate",
+            "`paginate(...)` goes on each `#[endpoint(...)]` that returns pages",
+        ),
+        ("method", ON_ENDPOINT),
+        ("path", ON_ENDPOINT),
+        ("user", ON_ENDPOINT),
+        (
+            "error",
+            "write `error_body = YourErrorType` (a `serde::Deserialize` type)",
+        ),
+        (
+            "error_type",
+            "write `error_body = YourErrorType` (a `serde::Deserialize` type)",
+        ),
+        ("scopes_separator", "write `scope_separator = \" \"`"),
+        (
+            "environments",
+            "write one `environment(name = \"...\", base_url = ..., auth_url = ..., token_url = ...)` per environment",
+        ),
+    ],
 };
+
+const ON_ENDPOINT: &str = "it goes on each method's `#[endpoint(...)]`";
 
 const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
     list: "`environment(...)`",
@@ -46,6 +73,7 @@ const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
         (ISSUER, |_, e, m| e.issuer.set(lit_str(m))),
     ],
     repeatable: &[],
+    hints: &[("url", "write `base_url = \"...\"`")],
 };
 
 /// Parses the arguments of `#[oauth2_api(...)]`.

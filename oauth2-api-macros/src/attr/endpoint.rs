@@ -10,7 +10,9 @@ use syn::{
 };
 
 use super::{Keys, headers, lit_str};
-use crate::ast::{EndpointArgs, EndpointFn, HttpMethod, ParamArgs, ParamKind, Slot, User};
+use crate::ast::{
+    EndpointArgs, EndpointFn, HttpMethod, PaginateArgs, ParamArgs, ParamKind, Slot, User,
+};
 use crate::ctxt::Ctxt;
 use crate::path::Template;
 use crate::symbol::*;
@@ -24,8 +26,62 @@ const ENDPOINT_KEYS: Keys<EndpointArgs> = Keys {
         (USER, |_, e, m| e.user.set(user(m))),
         (HEADERS, |_, e, m| e.headers.set(headers(m))),
         (BASE_URL, |_, e, m| e.base_url.set(base_url(m))),
+        (PAGINATE, |cx, e, m| e.paginate.set(paginate(cx, m))),
     ],
     repeatable: &[],
+    hints: &[
+        ("scopes", "write `scope = [\"a\", \"b\"]`"),
+        (
+            "error_body",
+            "`error_body = Type` is declared once, in `#[oauth2_api(...)]`",
+        ),
+        ("pagination", PAGINATE_HINT),
+        ("paginated", PAGINATE_HINT),
+        ("pages", PAGINATE_HINT),
+        ("returns", RETURNS_HINT),
+        ("response", RETURNS_HINT),
+        ("query", "mark the argument instead: `#[query] name: Type`"),
+        (
+            "body",
+            "mark the argument instead: `#[body] payload: &Payload`",
+        ),
+        (
+            "header",
+            "mark the argument instead: `#[header(\"Name\")] value: &str`, or give fixed ones as `headers(\"Name\" = \"value\")`",
+        ),
+    ],
+};
+
+const PAGINATE_HINT: &str = "write `paginate(link)`, `paginate(page = \"page\")`, \
+    `paginate(offset = \"offset\")` or `paginate(cursor = \"next_cursor\", param = \"cursor\")`";
+
+const RETURNS_HINT: &str = "the method's return type says what the answer decodes into: \
+    `-> Result<T, Error>`, or `-> Result<Response<T>, Error>` for the status and headers too";
+
+const PAGINATE_KEYS: Keys<PaginateArgs> = Keys {
+    list: "`paginate(...)`",
+    keys: &[
+        (LINK, |_, p, m| link(p, m)),
+        (PAGE, |_, p, m| p.page.set(lit_str(m))),
+        (PER_PAGE, |_, p, m| p.per_page.set(lit_str(m))),
+        (OFFSET, |_, p, m| p.offset.set(lit_str(m))),
+        (LIMIT, |_, p, m| p.limit.set(lit_str(m))),
+        (CURSOR, |_, p, m| p.cursor.set(lit_str(m))),
+        (PARAM, |_, p, m| p.param.set(lit_str(m))),
+        (ITEMS, |_, p, m| p.items.set(lit_str(m))),
+    ],
+    repeatable: &[],
+    hints: &[
+        ("per_page", "`per_page` goes with `page = \"page\"`"),
+        (
+            "next",
+            "write `link` for the `Link` header's `rel=\"next\"`, or `cursor = \"next\"` for a field of the body",
+        ),
+        (
+            "data",
+            "write `items = \"data\"` for the field of the body holding the items",
+        ),
+    ],
 };
 
 /// Parses one trait method: its `#[endpoint(...)]`, if any, and its arguments.
@@ -133,6 +189,39 @@ fn user(meta: &ParseNestedMeta<'_>) -> syn::Result<User> {
     })
 }
 
+/// `paginate(link)`, `paginate(page = "page", per_page = "per_page")`, ...: read whole,
+/// its rules are `valid`'s.
+fn paginate(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<PaginateArgs> {
+    let mut args = PaginateArgs {
+        at: meta.path.clone(),
+        link: None,
+        page: Slot::Absent,
+        per_page: Slot::Absent,
+        offset: Slot::Absent,
+        limit: Slot::Absent,
+        cursor: Slot::Absent,
+        param: Slot::Absent,
+        items: Slot::Absent,
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(
+            "expected `paginate(link)`, `paginate(page = \"page\")`, \
+             `paginate(offset = \"offset\")` or `paginate(cursor = \"next_cursor\", param = \"cursor\")`",
+        ));
+    }
+    meta.parse_nested_meta(PAGINATE_KEYS.visitor(cx, &mut args))?;
+    Ok(args)
+}
+
+/// `link`, a flag: the next page is the `Link` header's.
+fn link(args: &mut PaginateArgs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+        return Err(meta.error("`link` takes no value: write `paginate(link)`"));
+    }
+    args.link = Some(meta.path.clone());
+    Ok(())
+}
+
 /// `#[query(rename = "wireName")]`.
 #[derive(Default)]
 struct QueryArgs {
@@ -143,6 +232,7 @@ const QUERY_KEYS: Keys<QueryArgs> = Keys {
     list: "`#[query(...)]`",
     keys: &[(RENAME, |_, q, m| q.rename.set(lit_str(m)))],
     repeatable: &[],
+    hints: &[("name", "write `#[query(rename = \"wireName\")]`")],
 };
 
 /// One argument: what each of our attributes on it says.

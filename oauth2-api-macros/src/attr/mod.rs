@@ -47,6 +47,9 @@ struct Keys<A: 'static> {
     keys: &'static [(&'static str, KeyFn<A>)],
     /// Keys that may be given more than once (`environment`).
     repeatable: &'static [&'static str],
+    /// What to write instead of a key that is not one of this list but says what was
+    /// meant (`scopes`, `pagination`, a key of another list).
+    hints: &'static [(&'static str, &'static str)],
 }
 
 impl<A> Keys<A> {
@@ -84,8 +87,14 @@ impl<A> Keys<A> {
             None => path.to_token_stream().to_string().replace(' ', ""),
         };
         let known: Vec<&str> = self.keys.iter().map(|(k, _)| *k).collect();
+        let hint = self
+            .hints
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, hint)| format!(": {hint}"))
+            .unwrap_or_default();
         format!(
-            "unknown key `{key}` in {}; expected one of: {}",
+            "unknown key `{key}` in {}{hint}; expected one of: {}",
             self.list,
             one_of(&known)
         )

@@ -13,7 +13,7 @@ use crate::ast::{Endpoint, ParamKind, User};
 use crate::path::Segment;
 
 /// The endpoint's arguments as declared, without our attributes, user argument first.
-fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
+pub(super) fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
     let mut args = Vec::new();
     if let User::Type(ty) = &e.user {
         args.push(quote!(user: &#ty));
@@ -27,7 +27,7 @@ fn signature_args(e: &Endpoint<'_>) -> Vec<TokenStream> {
     args
 }
 
-fn output(e: &Endpoint<'_>) -> TokenStream {
+pub(super) fn output(e: &Endpoint<'_>) -> TokenStream {
     match &e.item.sig.output {
         syn::ReturnType::Type(_, ty) => quote!(#ty),
         syn::ReturnType::Default => quote!(()),
@@ -61,16 +61,50 @@ pub(super) fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
 }
 
 pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
-    let Names {
-        vis,
-        user: user_trait,
-        ..
-    } = names;
+    if e.paginate.is_some() {
+        return super::pages::paged_fns(e, names);
+    }
+    let vis = &names.vis;
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
     let args = signature_args(e);
     let output = output(e);
-    let name = ident.to_string();
+    let setup = request_setup(e, names);
+    let ok = &e.ok_type;
+    // The call and its conversion are spanned on the declared answer and error types: a
+    // type that cannot be an answer, or an error type without `From<oauth2_api::Error>`,
+    // is reported there, and only there.
+    let call = match &e.user {
+        User::Application => quote_spanned!(ok.span()=>
+            ::oauth2_api::__private::call::<#ok>(
+                &self.runtime, ::oauth2_api::UserRef::application(), __request).await),
+        User::Anonymous => quote_spanned!(ok.span()=>
+            ::oauth2_api::__private::call_open::<#ok>(&self.runtime, __request).await),
+        User::Type(ty) => {
+            let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
+            quote_spanned!(ok.span()=>
+                ::oauth2_api::__private::call::<#ok>(&self.runtime, #user, __request).await)
+        }
+    };
+    let result = match e.err_type {
+        Some(err) => quote_spanned!(err.span()=> ::core::result::Result::map_err(
+            #call, <#err as ::core::convert::From<::oauth2_api::Error>>::from)),
+        None => quote_spanned!(e.item.sig.output.span()=>
+            ::core::result::Result::map_err(#call, ::core::convert::Into::into)),
+    };
+    quote! {
+        #(#docs)*
+        #vis async fn #ident(&self, #(#args),*) -> #output {
+            #setup
+            #result
+        }
+    }
+}
+
+/// The endpoint's `static` description and `__request`, built from the arguments.
+pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let user_trait = &names.user;
+    let name = e.item.sig.ident.to_string();
     let method = Ident::new(e.method.variant(), e.method_span);
     let scopes = &e.scopes;
     let headers = e.headers.iter().map(|(n, v)| quote!((#n, #v)));
@@ -87,40 +121,17 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
         _ => quote!(&[#(#scopes),*]),
     };
-    let ok = &e.ok_type;
-    let call = match &e.user {
-        User::Application => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
-            quote!(#call(&self.runtime, ::oauth2_api::UserRef::application(), __request))
-        }
-        User::Anonymous => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call_open::<#ok>);
-            quote!(#call(&self.runtime, __request))
-        }
-        User::Type(ty) => {
-            let call = quote_spanned!(ok.span()=> ::oauth2_api::__private::call::<#ok>);
-            let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
-            quote!(#call(&self.runtime, #user, __request))
-        }
-    };
     quote! {
-        #(#docs)*
-        #vis async fn #ident(&self, #(#args),*) -> #output {
-            static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
-                name: #name,
-                method: ::oauth2_api::Method::#method,
-                scopes: &[#(#scopes),*],
-                authorize_scopes: #authorize_scopes,
-                headers: &[#(#headers),*],
-                base_url: #base_url,
-            };
-            let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
-            #(#parts)*
-            ::core::result::Result::map_err(
-                #call.await,
-                ::core::convert::Into::into,
-            )
-        }
+        static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
+            name: #name,
+            method: ::oauth2_api::Method::#method,
+            scopes: &[#(#scopes),*],
+            authorize_scopes: #authorize_scopes,
+            headers: &[#(#headers),*],
+            base_url: #base_url,
+        };
+        let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        #(#parts)*
     }
 }
 

@@ -4,6 +4,7 @@
 //! methods, the enum, the user trait) are also what `fallback` emits.
 
 mod endpoint;
+mod pages;
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -241,8 +242,14 @@ fn provider_expr(api: &Api) -> TokenStream {
         .scope_implies
         .iter()
         .map(|(b, n)| quote!(.scope_implies(#b, #n)));
+    // Spanned on the type: one that is not `Deserialize + Debug + Send + Sync` is
+    // reported there.
+    let error_body = api.error_body.as_ref().map(|ty| {
+        let method = quote_spanned!(ty.span()=> error_body::<#ty>);
+        quote!(.#method())
+    });
     quote! {
-        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #(#always)* #policy #(#implies)*
+        ::oauth2_api::Provider::new(#name) #(#envs)* #separator #auth #(#headers)* #(#always)* #policy #(#implies)* #error_body
     }
 }
 

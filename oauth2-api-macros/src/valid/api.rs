@@ -27,6 +27,7 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
         scopes: args.scopes.given().cloned().unwrap_or_default(),
         scope_implies: args.scope_implies.given().cloned().unwrap_or_default(),
         headers: args.headers.given().cloned().unwrap_or_default(),
+        error_body: args.error_body.given().cloned(),
     })
 }
 

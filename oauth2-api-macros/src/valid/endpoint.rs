@@ -29,9 +29,17 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
     if let Some(params) = &params {
         at_most_one_body(cx, params);
     }
-    let ok_type = returns_result(cx, e.item);
+    let returns = returns_result(cx, e.item);
+    if let Some((ok, _)) = returns {
+        not_a_raw_response(cx, ok);
+    }
     scopes_are_words(cx, &e.args.scopes);
     super::header_names_are_valid(cx, &e.args.headers);
+    let paginate = e
+        .args
+        .paginate
+        .given()
+        .map(|p| super::paginate::check(cx, p, returns.map(|(ok, _)| ok)));
     let &(method, method_span) = method?;
     let endpoint = Endpoint {
         item: e.item,
@@ -49,7 +57,9 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
         headers: e.args.headers.given().map_or(&[], Vec::as_slice),
         base_url: e.args.base_url.given(),
         params: params?,
-        ok_type: ok_type?,
+        ok_type: returns?.0,
+        err_type: returns?.1,
+        paginate: paginate.map_or(Some(None), |p| p.map(Some))?,
     };
     no_body_without_payload_method(cx, &endpoint);
     user_argument_is_free(cx, &endpoint);
@@ -214,23 +224,52 @@ fn at_most_one_body(cx: &Ctxt, params: &[Param]) {
     }
 }
 
-/// The answer is decoded into `T` of `Result<T, oauth2_api::Error>`.
-fn returns_result<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<&'a Type> {
-    let message = "an endpoint returns `Result<T, oauth2_api::Error>`, where `T` is the decoded answer (`()` for none)";
+/// The answer is decoded into `T` of `Result<T, E>`, and the runtime's error converted
+/// into `E`: `Result` itself, or an alias whose name ends in `Result` (`ApiResult<T>`,
+/// `anyhow::Result<T>`), which may fix `E`.
+fn returns_result<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> Option<(&'a Type, Option<&'a Type>)> {
+    let message = "an endpoint returns `Result<T, E>` or an alias such as `ApiResult<T>`: \
+                   `T` is the decoded answer (`()` for none) or `oauth2_api::Response<T>` \
+                   for the status and headers too; `E` is `oauth2_api::Error` or your own \
+                   error type implementing `From<oauth2_api::Error>`";
     let syn::ReturnType::Type(_, ty) = &item.sig.output else {
         cx.error_spanned_by(&item.sig, message);
         return None;
     };
     if let Type::Path(p) = &**ty
         && let Some(last) = p.path.segments.last()
-        && last.ident == "Result"
+        && last.ident.to_string().ends_with("Result")
         && let syn::PathArguments::AngleBracketed(args) = &last.arguments
-        && let Some(syn::GenericArgument::Type(ok)) = args.args.first()
     {
-        return Some(ok);
+        let mut types = args.args.iter().filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        });
+        if let Some(ok) = types.next() {
+            return Some((ok, types.next()));
+        }
     }
     cx.error_spanned_by(ty, message);
     None
+}
+
+/// `RawResponse` is the escape hatch's answer, undecoded; a declared endpoint that wants
+/// the status and headers returns `Response<T>`.
+fn not_a_raw_response(cx: &Ctxt, ok: &Type) {
+    if let Type::Path(p) = ok
+        && p.path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "RawResponse")
+    {
+        cx.error_spanned_by(
+            ok,
+            "a declared endpoint decodes its answer: return `oauth2_api::Response<T>` for the \
+             status, headers and decoded body (`Response<serde_json::Value>` for any JSON, \
+             `Response<()>` for none); `RawResponse` is what the escape hatch \
+             `runtime.request(user, method, path)` returns",
+        );
+    }
 }
 
 /// Scopes are joined by a separator in requests: one with a space would read as two.

@@ -5,6 +5,7 @@
 
 mod api;
 mod endpoint;
+mod paginate;
 
 use syn::{ItemTrait, LitStr};
 
@@ -68,19 +69,32 @@ fn trait_declares_endpoints(cx: &Ctxt, item: &ItemTrait) {
     }
 }
 
-/// Each endpoint becomes a method of the trait and of the client: a second one of the
-/// same name would be a duplicate definition inside the expansion.
+/// Each endpoint becomes a method of the trait and of the client, and a paginated one
+/// two more (`{name}_pages`, `{name}_items`): a second one of the same name would be a
+/// duplicate definition inside the expansion.
 fn endpoint_names_are_distinct(cx: &Ctxt, endpoints: &[EndpointFn<'_>]) {
-    for (i, e) in endpoints.iter().enumerate() {
+    // Each name, and whether a paginated endpoint made it.
+    let mut taken: Vec<(String, bool)> = Vec::new();
+    for e in endpoints {
         let ident = &e.item.sig.ident;
-        if endpoints[..i]
-            .iter()
-            .any(|earlier| earlier.item.sig.ident == *ident)
-        {
-            cx.error_spanned_by(
-                ident,
-                format!("`{ident}` is declared twice: give each endpoint its own name"),
-            );
+        let mut names = vec![(ident.to_string(), false)];
+        if e.args.paginate.given().is_some() {
+            names.push((format!("{ident}_pages"), true));
+            names.push((format!("{ident}_items"), true));
+        }
+        for (name, made) in names {
+            if let Some((_, made_before)) = taken.iter().find(|(n, _)| *n == name) {
+                let paged = if made || *made_before {
+                    " (a paginated endpoint `x` also makes `x_pages` and `x_items`)"
+                } else {
+                    ""
+                };
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{name}` is declared twice{paged}: give each endpoint its own name"),
+                );
+            }
+            taken.push((name, made));
         }
     }
 }

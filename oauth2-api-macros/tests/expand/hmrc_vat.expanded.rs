@@ -161,7 +161,7 @@ impl HmrcVatClient {
                 Obligations,
             >(&self.runtime, ::oauth2_api::ApiUser::user_ref(user), __request)
                 .await,
-            ::core::convert::Into::into,
+            <Error as ::core::convert::From<::oauth2_api::Error>>::from,
         )
     }
     pub async fn hello(&self, scenario: &str, body: &Message) -> Result<(), Error> {
@@ -182,7 +182,7 @@ impl HmrcVatClient {
                 (),
             >(&self.runtime, ::oauth2_api::UserRef::application(), __request)
                 .await,
-            ::core::convert::Into::into,
+            <Error as ::core::convert::From<::oauth2_api::Error>>::from,
         )
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
+mod answer;
 mod challenge;
+pub(crate) mod pages;
 mod raw;
 pub(crate) mod request;
 mod response;
@@ -23,6 +25,8 @@ pub(crate) use crate::scope::Scopes;
 use crate::scope::union;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
+pub use answer::{FromAnswer, Response};
+pub use pages::{Items, Pages};
 pub use raw::RawRequest;
 pub use response::RawResponse;
 use response::{insufficient_scope, redact_in};
@@ -76,6 +80,10 @@ impl Runtime {
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.call_key(user).await?;
         async {
+            if is_absolute(&out.path) {
+                // Before any token is fetched: a foreign URL is the caller's mistake.
+                self.target_url(&key, out)?;
+            }
             let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
             let first = self.send_with(&key, Some(&token), out).await?;
             if let Some(wanted) = insufficient_scope(&first) {
@@ -254,17 +262,7 @@ impl Runtime {
         token: Option<&Arc<TokenSet>>,
         out: &Outgoing,
     ) -> Result<reqwest::RequestBuilder, Error> {
-        let env = self.environment_named(&key.environment)?;
-        let base = env.base_url_of(out.base_url.as_deref())?;
-        let mut url = base.clone();
-        url.set_path(&format!(
-            "{}{}",
-            base.path().trim_end_matches('/'),
-            out.path
-        ));
-        if !out.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&out.query);
-        }
+        let url = self.target_url(key, out)?;
         // Hooks see (and may change) every header of the request; without hooks the
         // declared ones are sent as they are.
         let hooks = &self.inner.api.extensions.request_hooks;
@@ -311,6 +309,41 @@ impl Runtime {
         Ok(request)
     }
 
+    /// The URL `out` goes to: its path under the environment's base URL, or an absolute
+    /// URL (a `Link` header's) on the environment's origin, where the token may go.
+    fn target_url(&self, key: &SessionKey, out: &Outgoing) -> Result<url::Url, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let base = env.base_url_of(out.base_url.as_deref())?;
+        let mut url = if is_absolute(&out.path) {
+            let url = url::Url::parse(&out.path).ok();
+            match url {
+                Some(url) if url.origin() == base.origin() => url,
+                _ => {
+                    return Err(Error::ForeignUrl {
+                        endpoint: out.endpoint.clone().into_owned(),
+                        origin: url.map_or_else(
+                            || "an unreadable URL".to_owned(),
+                            |u| u.origin().ascii_serialization(),
+                        ),
+                        expected: base.origin().ascii_serialization(),
+                    });
+                }
+            }
+        } else {
+            let mut url = base.clone();
+            url.set_path(&format!(
+                "{}{}",
+                base.path().trim_end_matches('/'),
+                out.path
+            ));
+            url
+        };
+        if !out.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&out.query);
+        }
+        Ok(url)
+    }
+
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
@@ -321,10 +354,15 @@ impl Runtime {
     }
 
     /// An [`ApiError`] for a non-success answer, decoded by the runtime's
-    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes: what a
-    /// declared endpoint returns, for answers of the escape hatch.
+    /// [`ErrorDecoder`](crate::ErrorDecoder) first, then by the built-in shapes, and as
+    /// the provider's [`error_body`](crate::Provider::error_body) type: what a declared
+    /// endpoint returns, for answers of the escape hatch.
     pub fn decode_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
         let mut error = answer.error(endpoint);
+        if let Some(body) = &self.inner.config.error_body {
+            // The body is already without the sent token (`send_once` redacts it).
+            error.typed = body.decode(&answer.body);
+        }
         if let Some(decoder) = &self.inner.api.extensions.error_decoder
             && let Some(decoded) = decoder.decode(answer.status, &answer.body)
         {
@@ -344,4 +382,9 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> tracing::Span {
         user = %key.user,
         status = tracing::field::Empty,
     )
+}
+
+/// Whether a request's path is an absolute URL: declared paths begin with `/`.
+pub(crate) fn is_absolute(path: &str) -> bool {
+    path.starts_with("https://") || path.starts_with("http://")
 }

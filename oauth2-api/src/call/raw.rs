@@ -14,6 +14,12 @@ impl Runtime {
     /// Starts an authorized request to a path no trait declares yet (the escape hatch).
     /// It gets the same token handling and 401 retry as a declared endpoint, and returns
     /// the raw answer whatever its status.
+    ///
+    /// `path` is appended to the environment's base URL (`"/user/repos"`), or is an
+    /// absolute URL on the environment's origin (what a `Link: <...>; rel="next"` header
+    /// gives), sent as it is with any [`query`](RawRequest::query) added; an absolute URL
+    /// on another origin is refused with [`Error::ForeignUrl`], before any token is
+    /// fetched, so the token never goes there.
     pub fn request(&self, user: &impl ApiUser, method: Method, path: &str) -> RawRequest {
         RawRequest {
             runtime: self.clone(),

@@ -5,10 +5,9 @@ use std::borrow::Cow;
 
 use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::call::{Outgoing, Scopes};
+use crate::call::{FromAnswer, Outgoing, Scopes};
 use crate::error::Error;
 use crate::http::{Method, UNRESERVED};
 use crate::runtime::Runtime;
@@ -182,7 +181,7 @@ fn values_of(value: Value) -> Result<Vec<String>, String> {
 }
 
 /// Sends the request for `user` and decodes the answer as `T`.
-pub async fn call<T: DeserializeOwned>(
+pub async fn call<T: FromAnswer>(
     runtime: &Runtime,
     user: UserRef,
     request: Request,
@@ -195,10 +194,7 @@ pub async fn call<T: DeserializeOwned>(
 }
 
 /// Sends the request with no token (an open endpoint) and decodes the answer as `T`.
-pub async fn call_open<T: DeserializeOwned>(
-    runtime: &Runtime,
-    request: Request,
-) -> Result<T, Error> {
+pub async fn call_open<T: FromAnswer>(runtime: &Runtime, request: Request) -> Result<T, Error> {
     if let Some(error) = request.error {
         return Err(error);
     }
@@ -206,7 +202,7 @@ pub async fn call_open<T: DeserializeOwned>(
     decode(runtime, &request, answer)
 }
 
-fn decode<T: DeserializeOwned>(
+fn decode<T: FromAnswer>(
     runtime: &Runtime,
     request: &Request,
     answer: crate::RawResponse,
@@ -214,7 +210,7 @@ fn decode<T: DeserializeOwned>(
     if !answer.is_success() {
         return Err(runtime.decode_error(&answer, &request.out.endpoint).into());
     }
-    answer.json(&request.out.endpoint)
+    T::from_answer(answer, &request.out.endpoint)
 }
 
 #[cfg(test)]

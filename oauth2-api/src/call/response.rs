@@ -63,7 +63,7 @@ impl RawResponse {
     }
 
     /// At most `max` bytes of the body for an error value, without the sent token.
-    fn excerpt(&self, max: usize) -> String {
+    pub(crate) fn excerpt(&self, max: usize) -> String {
         match &self.sent_token {
             Some(token) => {
                 let text = String::from_utf8_lossy(&self.body);
@@ -82,6 +82,7 @@ impl RawResponse {
             provider: ProviderError::from_body(&self.body),
             body: self.excerpt(2048),
             retry_after: retry_after(&self.headers),
+            typed: None,
         }
     }
 }

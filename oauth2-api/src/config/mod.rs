@@ -43,6 +43,7 @@ pub(crate) struct ProviderConfig {
     pub(crate) authorization_scopes: Vec<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) error_body: Option<crate::error_body::ErrorBodyDecoder>,
     pub(crate) settings: Settings,
 }
 
@@ -430,6 +431,7 @@ impl RuntimeBuilder {
             authorization_scopes: self.provider.authorization_scopes.clone(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
+            error_body: self.provider.error_body,
             settings: self.settings.clone(),
         })
     }

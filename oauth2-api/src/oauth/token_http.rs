@@ -134,8 +134,12 @@ impl TokenHttp {
             Err(BodyError::Read(e)) => return Err(send_failure(e)),
         };
         let json: Option<Value> = serde_json::from_slice(&body).ok();
+        // Some providers answer a refusal with 200 (GitHub's `bad_verification_code`): an
+        // RFC 6749 error object is the provider's error whatever the status.
+        let refusal = matches!(&json, Some(Value::Object(map))
+            if map.get("error").is_some_and(Value::is_string) && !map.contains_key("access_token"));
 
-        if status.is_success() {
+        if status.is_success() && !refusal {
             let Some(json) = json else {
                 return Err(HttpFailure::NotJson {
                     content_type: if content_type.is_empty() {
@@ -153,13 +157,19 @@ impl TokenHttp {
         // Only an RFC 6749 error object goes to the `oauth2` decoder; anything else
         // (an HTML 500 page, a gateway's 503) keeps its status.
         match json {
-            Some(Value::Object(mut map)) if map.get("error").is_some_and(Value::is_string) => {
+            Some(Value::Object(mut map)) if refusal => {
                 // Kept in the error and the session's last error: not what we sent.
                 for field in ["error", "error_description", "error_uri"] {
                     if let Some(Value::String(text)) = map.get_mut(field) {
                         *text = redact(text, &secrets);
                     }
                 }
+                // The `oauth2` decoder reads an error object only from a non-200 answer.
+                let status = if status.is_success() {
+                    http::StatusCode::BAD_REQUEST
+                } else {
+                    status
+                };
                 Ok(json_response(status, Value::Object(map)))
             }
             _ => Err(HttpFailure::Status {

@@ -5,8 +5,9 @@
 //! endpoint (authorization code with PKCE S256, refresh with rotation and reuse
 //! detection, client credentials; client authentication by HTTP Basic or form body),
 //! revocation (RFC 7009), and HMRC-shaped API routes (`/hello/*`, VAT obligations and
-//! returns) with HMRC's error bodies. Token lifetime is configurable and faults can be
-//! injected into the next token request or API call.
+//! returns) with HMRC's error bodies, and a list paginated four ways (`/pages/*`). Token
+//! lifetime is configurable and faults can be injected into the next token request or
+//! API call.
 //!
 //! It is a test double of a provider, not a provider: everything lives in memory.
 
@@ -24,6 +25,7 @@
 mod api;
 mod kit;
 mod oauth;
+mod pages;
 mod piste;
 
 pub use kit::SandboxGrant;
@@ -304,7 +306,10 @@ impl Sandbox {
     /// Starts a sandbox on 127.0.0.1, with its HMRC- and PISTE-shaped API routes.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         Self::launch(config, |shared| {
-            api::routes().merge(piste::routes()).with_state(shared)
+            api::routes()
+                .merge(piste::routes())
+                .merge(pages::routes())
+                .with_state(shared)
         })
         .await
     }

@@ -26,11 +26,17 @@ pub struct Message {
     pub message: ::std::string::String,
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct Problem {
+    pub title: ::std::string::String,
+}
+
 #[::oauth2_api::oauth2_api(provider = "HMRC",
     environment(name = "sandbox", base_url = "https://test-api.service.hmrc.gov.uk",
                 auth_url = "https://test-www.tax.service.gov.uk/oauth/authorize",
                 token_url = "https://test-api.service.hmrc.gov.uk/oauth/token"),
-    headers("Accept" = "application/vnd.hmrc.1.0+json"))]
+    headers("Accept" = "application/vnd.hmrc.1.0+json"),
+    error_body = Problem)]
 pub trait Hello {
     #[endpoint(method = GET, path = "/hello/{name}", scope = "hello", user = Company)]
     async fn hello(&self, name: &str, #[query] loud: ::std::option::Option<bool>)
@@ -39,6 +45,15 @@ pub trait Hello {
     #[endpoint(method = POST, path = "/hello/application", scope = ["hello", "openid"], user = Application)]
     async fn hello_application(&self, #[body] m: &::std::string::String, #[header("X-Trace")] trace: u64)
         -> ::std::result::Result<(), ::oauth2_api::Error>;
+
+    #[endpoint(method = GET, path = "/messages", scope = "hello", user = Company,
+               paginate(cursor = "next", param = "after", items = "data"))]
+    async fn messages(&self, #[query] limit: u32)
+        -> ::std::result::Result<::std::vec::Vec<Message>, ::oauth2_api::Error>;
+
+    #[endpoint(method = GET, path = "/hello/world", user = Anonymous, paginate(link))]
+    async fn world(&self)
+        -> ::std::result::Result<::std::vec::Vec<Message>, ::oauth2_api::Error>;
 }
 
 fn main() {}

@@ -1,0 +1,20 @@
+#[allow(unused_imports)]
+use oauth2_api::{oauth2_api, ApiUser, Error, UserRef};
+
+pub struct Company;
+impl ApiUser for Company {
+    fn user_ref(&self) -> UserRef {
+        UserRef::new("company", "1")
+    }
+}
+
+/// Not `Deserialize`.
+#[derive(Debug)]
+pub struct XeroError;
+
+#[oauth2_api(provider = "X", base_url = "https://api.example.com", auth_url = "https://www.example.com/auth", token_url = "https://api.example.com/token", error_body = XeroError)]
+pub trait Vat {
+    #[endpoint(method = GET, path = "/a", user = Company)]
+    async fn a(&self) -> Result<(), Error>;
+}
+fn main() {}
