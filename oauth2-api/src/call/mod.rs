@@ -331,11 +331,11 @@ impl Runtime {
             }
         } else {
             let mut url = base.clone();
-            url.set_path(&format!(
-                "{}{}",
-                base.path().trim_end_matches('/'),
-                out.path
-            ));
+            match base.path() {
+                // The common base (an origin): the path as it is, without a copy.
+                "" | "/" => url.set_path(&out.path),
+                prefix => url.set_path(&format!("{}{}", prefix.trim_end_matches('/'), out.path)),
+            }
             url
         };
         if !out.query.is_empty() {
@@ -373,7 +373,12 @@ impl Runtime {
 }
 
 /// The span of one call: what it is for, never a token; `status` is recorded once known.
+/// None when nothing listens at `INFO`: creating a disabled span still costs its fields
+/// (and a `log` record where `tracing`'s `log` feature is on).
 fn call_span(key: &SessionKey, out: &Outgoing) -> tracing::Span {
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return tracing::Span::none();
+    }
     tracing::info_span!(
         "oauth2_api.call",
         provider = %key.provider,

@@ -120,13 +120,10 @@ impl Request {
     }
 
     fn query_value(&mut self, argument: &str, name: &str, value: Value) {
-        match values_of(value) {
-            Ok(values) => {
-                for v in values {
-                    self.out.query.push((name.to_owned(), v));
-                }
-            }
-            Err(message) => self.fail(argument, message),
+        let query = &mut self.out.query;
+        let pushed = each_scalar(value, |v| query.push((name.to_owned(), v)));
+        if let Err(message) = pushed {
+            self.fail(argument, message);
         }
     }
 
@@ -161,22 +158,32 @@ fn scalars<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
 
 /// [`scalars`] of a value already serialized.
 fn values_of(value: Value) -> Result<Vec<String>, String> {
-    let one = |v: Value| match v {
-        Value::String(s) => Ok(Some(s)),
-        Value::Number(n) => Ok(Some(n.to_string())),
-        Value::Bool(b) => Ok(Some(b.to_string())),
-        Value::Null => Ok(None),
-        Value::Array(_) | Value::Object(_) => {
-            Err("is not a scalar (a string, number, boolean or unit enum variant)".to_owned())
+    let mut values = Vec::new();
+    each_scalar(value, |v| values.push(v))?;
+    Ok(values)
+}
+
+/// Hands each string a value sends to `sink`: itself if a scalar, each item if a
+/// sequence, nothing for `None`. Without an intermediate list: a call's query values are
+/// built on every call.
+fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String> {
+    let mut one = |v: Value| {
+        match v {
+            Value::String(s) => sink(s),
+            Value::Number(n) => sink(n.to_string()),
+            Value::Bool(b) => sink(b.to_string()),
+            Value::Null => {}
+            Value::Array(_) | Value::Object(_) => {
+                return Err(
+                    "is not a scalar (a string, number, boolean or unit enum variant)".to_owned(),
+                );
+            }
         }
+        Ok(())
     };
     match value {
-        Value::Array(items) => items
-            .into_iter()
-            .map(one)
-            .filter_map(Result::transpose)
-            .collect(),
-        v => Ok(one(v)?.into_iter().collect()),
+        Value::Array(items) => items.into_iter().try_for_each(one),
+        v => one(v),
     }
 }
 
