@@ -2,5 +2,8 @@
 //! example targets in `examples/` share with the tests.
 
 pub mod declarations;
+pub mod fakes;
+pub mod github;
 pub mod quickstart;
 pub mod setup;
+pub mod xero;

@@ -12,6 +12,7 @@ mod callbacks;
 mod calls;
 mod credentials;
 mod escape_hatch;
+mod examples;
 mod faults;
 mod flows;
 mod kit;

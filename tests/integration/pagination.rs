@@ -187,3 +187,36 @@ async fn a_link_to_another_origin_is_not_followed() {
         "the token went nowhere else"
     );
 }
+
+/// Page numbers under a base URL with a path (Xero's `/api.xro/2.0`): every page is
+/// requested under it, not only the first.
+#[tokio::test]
+async fn later_pages_keep_the_base_urls_path() {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use std::collections::HashMap;
+    let numbered = |Query(q): Query<HashMap<String, u32>>| async move {
+        let page = q.get("page").copied().unwrap_or(1);
+        let items: Vec<_> = (page <= 3)
+            .then(|| serde_json::json!({"id": page}))
+            .into_iter()
+            .collect();
+        axum::Json(serde_json::json!({ "Items": items }))
+    };
+    let routes = axum::Router::new().route("/v2/pages/numbered", get(numbered));
+    let sandbox = Sandbox::serve(SandboxConfig::default(), routes)
+        .await
+        .unwrap();
+    let runtime = ListingClient::builder()
+        .credentials(oauth2_api_tests::sandbox_client(REDIRECT_URL))
+        .all_urls_at(sandbox.url())
+        .base_url("sandbox", format!("{}/v2", sandbox.url()))
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let client = ListingClient::new(runtime);
+    let company = Company(5);
+    authorize(&sandbox, client.runtime(), &company, &["hello"]).await;
+    let all = client.numbered_unsized_items(&company).collect().await;
+    assert_eq!(ids(&all.unwrap()), [1, 2, 3]);
+}

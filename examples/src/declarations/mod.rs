@@ -3,9 +3,11 @@
 
 use oauth2_api::{ApiUser, UserRef};
 
+pub mod github;
 pub mod hmrc_hello;
 pub mod hmrc_vat;
 pub mod piste_legifrance;
+pub mod xero;
 
 /// A company of the application: the party that authorizes HMRC access.
 #[derive(Clone, Debug)]

@@ -248,8 +248,11 @@ async fn fetch<T: DeserializeOwned>(
         Ok(read) => read,
         Err(e) => return (Err(e), None),
     };
-    if more && !super::is_absolute(&cursor.out.path) {
-        // Only a relative `Link` target leaves a relative path here.
+    let linked = matches!(cursor.paginate.style, PageStyle::Link);
+    if more && linked && !super::is_absolute(&cursor.out.path) {
+        // A relative `Link` target. The other styles keep the declared path, which each
+        // request puts under the endpoint's base URL, its path included (`/api.xro/2.0`):
+        // resolving it here would drop that path.
         if let Err(e) = resolve_link(&mut cursor).await {
             return (Err(e), None);
         }
