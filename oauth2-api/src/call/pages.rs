@@ -261,25 +261,19 @@ async fn fetch<T: DeserializeOwned>(
     (Ok(page), more.then_some(cursor))
 }
 
-/// A relative `Link` target (RFC 8288 allows one), resolved against the base URL of the
-/// environment the listing runs in: exact for the usual `/path?query` form.
+/// A relative `Link` target (RFC 8288 allows one), resolved against the endpoint's base
+/// URL in the environment the listing runs in: exact for the usual `/path?query` form.
 async fn resolve_link(cursor: &mut Cursor) -> Result<(), Error> {
     let runtime = &cursor.runtime;
-    let base = match &cursor.user {
+    let env = match &cursor.user {
         Some(user) => {
             let key = runtime.call_key(user.clone()).await?;
-            runtime
-                .environment_named(&key.environment)?
-                .base_url
-                .clone()
+            runtime.environment_named(&key.environment)?
         }
-        None => {
-            let config = &runtime.inner.config;
-            config.environments[config.default_environment]
-                .base_url
-                .clone()
-        }
+        None => runtime.default_environment(),
     };
+    // The endpoint's own base URL (`base_url = name`), not always the environment's main one.
+    let base = env.base_url_of(cursor.out.base_url.as_deref())?.clone();
     let url = base.join(&cursor.out.path).map_err(|_| Error::Decode {
         endpoint: cursor.out.endpoint.to_string(),
         body: String::new(),
