@@ -105,6 +105,14 @@ pub enum Error {
         /// The environment's origin.
         expected: String,
     },
+    /// A paginated endpoint pointed back to a page it had already sent (a repeated
+    /// cursor, a `Link` to the same page, page numbers it ignores): the listing ends here
+    /// rather than forever.
+    #[error("`{endpoint}` pointed back to a page it had already sent: the listing stops")]
+    RepeatedPage {
+        /// The endpoint paged.
+        endpoint: String,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -317,7 +317,14 @@ impl Runtime {
         let mut url = if is_absolute(&out.path) {
             let url = url::Url::parse(&out.path).ok();
             match url {
-                Some(url) if url.origin() == base.origin() => url,
+                // Credentials in a URL would go out as a second `Authorization` header.
+                Some(url)
+                    if url.origin() == base.origin()
+                        && url.username().is_empty()
+                        && url.password().is_none() =>
+                {
+                    url
+                }
                 _ => {
                     return Err(Error::ForeignUrl {
                         endpoint: out.endpoint.clone().into_owned(),
@@ -329,6 +336,13 @@ impl Runtime {
                     });
                 }
             }
+        } else if !out.path.starts_with('/') {
+            // `javascript:x`, `HTTPS:` handled above; anything else that is not a path.
+            return Err(Error::InvalidArgument {
+                endpoint: out.endpoint.to_string(),
+                argument: "path".to_owned(),
+                message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
+            });
         } else {
             let mut url = base.clone();
             match base.path() {
@@ -389,7 +403,12 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> tracing::Span {
     )
 }
 
-/// Whether a request's path is an absolute URL: declared paths begin with `/`.
+/// Whether a request's path is an absolute URL: declared paths begin with `/`. Schemes
+/// are case-insensitive (`HTTPS://` is one too).
 pub(crate) fn is_absolute(path: &str) -> bool {
-    path.starts_with("https://") || path.starts_with("http://")
+    let scheme = |s: &str| {
+        path.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    };
+    scheme("https://") || scheme("http://")
 }

@@ -2,7 +2,9 @@
 //! request comes from the answer (a `Link` header, a cursor in the body) or from the
 //! request (the next page number or offset).
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -64,6 +66,10 @@ struct Cursor {
     user: Option<UserRef>,
     out: Outgoing,
     paginate: &'static Paginate,
+    /// Fingerprints of the requests sent and the pages read so far: a server that points
+    /// back to a page already read (a repeated cursor, a `Link` to itself, page numbers
+    /// it ignores) ends the listing instead of paging forever.
+    seen: HashSet<u64>,
 }
 
 type Fetch<T> = Pin<Box<dyn Future<Output = (Result<Response<T>, Error>, Option<Cursor>)> + Send>>;
@@ -102,6 +108,7 @@ where
         user,
         out: request.out,
         paginate,
+        seen: HashSet::new(),
     };
     let pending: Option<Fetch<T>> = match request.error {
         // An argument that cannot be sent is the stream's one item.
@@ -244,6 +251,8 @@ async fn fetch<T: DeserializeOwned>(
         }
         Err(e) => return (Err(e), None),
     };
+    let request = fingerprint(&(&cursor.out.path, &cursor.out.query));
+    let page = fingerprint(&answer.body);
     let (body, more) = match read_page(&answer, &mut cursor) {
         Ok(read) => read,
         Err(e) => return (Err(e), None),
@@ -257,8 +266,22 @@ async fn fetch<T: DeserializeOwned>(
             return (Err(e), None);
         }
     }
+    // The page just read must be new, and so must the request for the next one.
+    let next = fingerprint(&(&cursor.out.path, &cursor.out.query));
+    cursor.seen.insert(request);
+    if !cursor.seen.insert(page.rotate_left(1)) || (more && cursor.seen.contains(&next)) {
+        let endpoint = cursor.out.endpoint.to_string();
+        return (Err(Error::RepeatedPage { endpoint }), None);
+    }
     let page = Response::new(answer.status, answer.headers, body);
     (Ok(page), more.then_some(cursor))
+}
+
+/// A fingerprint of a request or a page, to tell one seen before.
+fn fingerprint(value: &impl Hash) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A relative `Link` target (RFC 8288 allows one), resolved against the endpoint's base
