@@ -47,7 +47,13 @@ pub(crate) fn fallback(parsed: &Parsed<'_>) -> TokenStream {
         })
         .map(|(e, sig)| inherent_fn(e, sig, &names))
         .collect();
-    let client_items = expand::client_items(&names, quote!(::core::unimplemented!()), methods);
+    let client_items = expand::client_items(
+        &names,
+        quote!(::core::panic!(
+            "a stand-in beside the errors of a declaration: it never runs"
+        )),
+        methods,
+    );
     // A generic trait (a mistake of its own) cannot be implemented without knowing what
     // it was meant to be generic over.
     let trait_impl = parsed.item.generics.params.is_empty().then(|| {
@@ -158,8 +164,12 @@ fn trait_fn(e: &EndpointFn<'_>, sig: &Signature) -> TraitItem {
 
 fn impl_fn(sig: &Signature) -> TokenStream {
     let body = match sig.asyncness {
-        Some(_) => quote!(async { ::core::unimplemented!() }),
-        None => quote!(::core::unimplemented!()),
+        Some(_) => quote!(async {
+            ::core::panic!("a stand-in beside the errors of a declaration: it never runs")
+        }),
+        None => quote!(::core::panic!(
+            "a stand-in beside the errors of a declaration: it never runs"
+        )),
     };
     let sig = trait_signature(sig);
     quote! {
@@ -178,7 +188,7 @@ fn inherent_fn(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> TokenStrea
         #(#docs)*
         #[allow(unused_variables)]
         #vis #sig {
-            ::core::unimplemented!()
+            ::core::panic!("a stand-in beside the errors of a declaration: it never runs")
         }
         #paged
     }
@@ -216,11 +226,11 @@ fn paged_fns(e: &EndpointFn<'_>, sig: &Signature, names: &Names) -> Option<Token
     Some(quote! {
         #[allow(unused_variables)]
         #vis fn #pages(#inputs) -> ::oauth2_api::Pages<#ok> {
-            ::core::unimplemented!()
+            ::core::panic!("a stand-in beside the errors of a declaration: it never runs")
         }
         #[allow(unused_variables)]
         #vis fn #items(#inputs) -> ::oauth2_api::Items<#ok> {
-            ::core::unimplemented!()
+            ::core::panic!("a stand-in beside the errors of a declaration: it never runs")
         }
     })
 }
