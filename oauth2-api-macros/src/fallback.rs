@@ -11,7 +11,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, LitStr, Pat, Signature, TraitItem, parse_quote};
 
 use crate::ast::{EndpointFn, Parsed};
-use crate::expand::{self, CLIENT_METHODS, DERIVED_METHODS, Names};
+use crate::expand;
+use crate::names::{self, CLIENT_METHODS, DERIVED_METHODS, Names};
 use crate::symbol::{BODY, HEADER, QUERY};
 
 /// The stand-ins for `parsed`.
@@ -249,7 +250,7 @@ fn environment_enum(parsed: &Parsed<'_>, names: &Names) -> TokenStream {
     {
         if !env_names
             .iter()
-            .any(|n| expand::variant(n) == expand::variant(env_name))
+            .any(|n| names::variant(n) == names::variant(env_name))
         {
             env_names.push(env_name);
         }

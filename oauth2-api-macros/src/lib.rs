@@ -6,6 +6,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod names;
 mod path;
 mod symbol;
 mod valid;

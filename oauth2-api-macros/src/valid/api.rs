@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Api, ApiArgs, EnvironmentArgs, EnvironmentDecl, Slot};
 use crate::ctxt::Ctxt;
-use crate::expand::variant;
+use crate::names::variant;
 use crate::symbol::*;
 
 /// Checks `#[oauth2_api(...)]`; `Some` only when every rule holds.

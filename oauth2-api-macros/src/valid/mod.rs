@@ -11,7 +11,7 @@ use syn::{ItemTrait, LitStr};
 
 use crate::ast::{Declaration, EndpointFn, Parsed, Slot};
 use crate::ctxt::Ctxt;
-use crate::expand::{CLIENT_METHODS, DERIVED_METHODS, Names};
+use crate::names::{CLIENT_METHODS, DERIVED_METHODS, Names};
 use crate::symbol::one_of;
 
 /// Checks a whole declaration; `Some` only when every rule holds.
