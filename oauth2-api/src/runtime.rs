@@ -11,8 +11,8 @@ use crate::error::Error;
 use crate::hooks::CallContext;
 use crate::oauth::TokenSource;
 use crate::provider::Provider;
-use crate::session::{LastError, Session, SessionKey, SessionState};
-use crate::store::{CasOutcome, SessionStore};
+use crate::session::{LastError, Session, SessionKey};
+use crate::store::SessionStore;
 use crate::user::{ApiUser, UserRef};
 
 /// A handle on one provider's configuration, session store and HTTP clients.
@@ -35,8 +35,8 @@ pub(crate) struct Inner {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("provider", &self.inner.config.provider)
-            .field("environments", &self.inner.config.environments)
+            .field("provider", self.inner.config.provider())
+            .field("environments", &self.inner.config.environments())
             .finish_non_exhaustive()
     }
 }
@@ -71,17 +71,17 @@ impl Runtime {
 
     /// The provider's name, under which sessions are stored.
     pub fn provider(&self) -> &str {
-        &self.inner.config.provider
+        self.inner.config.provider()
     }
 
     /// The session store.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
-        &self.inner.tokens.store
+        self.inner.tokens.store()
     }
 
     /// The declared environment names, default first.
     pub fn environments(&self) -> impl Iterator<Item = &str> {
-        self.inner.config.environments.iter().map(|e| &*e.name)
+        self.inner.config.environments().iter().map(|e| &*e.name)
     }
 
     /// Each environment with a redirect URL, and that URL: where callbacks arrive.
@@ -89,7 +89,7 @@ impl Runtime {
     pub(crate) fn redirect_urls(&self) -> impl Iterator<Item = (&str, &url::Url)> {
         self.inner
             .config
-            .environments
+            .environments()
             .iter()
             .filter_map(|e| Some((&*e.name, e.redirect_url.as_ref()?)))
     }
@@ -97,7 +97,7 @@ impl Runtime {
     pub(crate) fn environment_named(&self, name: &str) -> Result<&ResolvedEnvironment, Error> {
         self.inner
             .config
-            .environments
+            .environments()
             .iter()
             .find(|e| &*e.name == name)
             .ok_or_else(|| Error::UnknownEnvironment {
@@ -116,8 +116,8 @@ impl Runtime {
         let env = self.environment_named(environment)?;
         self.inner
             .tokens
-            .store
-            .set_environment(&self.inner.config.provider, &user.user_ref(), &env.name)
+            .store()
+            .set_environment(self.inner.config.provider(), &user.user_ref(), &env.name)
             .await?;
         Ok(())
     }
@@ -138,8 +138,8 @@ impl Runtime {
         match self
             .inner
             .tokens
-            .store
-            .environment(&self.inner.config.provider, user)
+            .store()
+            .environment(self.inner.config.provider(), user)
             .await?
         {
             Some(name) => self.environment_named(&name),
@@ -149,12 +149,12 @@ impl Runtime {
 
     /// The environment of users who have not chosen one.
     pub(crate) fn default_environment(&self) -> &ResolvedEnvironment {
-        &self.inner.config.environments[self.inner.config.default_environment]
+        &self.inner.config.environments()[self.inner.config.default_environment()]
     }
 
     /// The key of `user`'s session in `env`.
     pub(crate) fn key_in(&self, env: &ResolvedEnvironment, user: UserRef) -> SessionKey {
-        SessionKey::new(self.inner.config.provider.clone(), env.name.clone(), user)
+        SessionKey::new(self.inner.config.provider().clone(), env.name.clone(), user)
     }
 
     /// The key of `user`'s session in the environment it works in.
@@ -170,8 +170,8 @@ impl Runtime {
         let chosen = self
             .inner
             .tokens
-            .cache
-            .environment_of(&self.inner.config.provider, &user)
+            .cache()
+            .environment_of(self.inner.config.provider(), &user)
             .await?;
         let env = match chosen {
             Some(name) => self.environment_named(&name)?,
@@ -183,7 +183,7 @@ impl Runtime {
     /// `user`'s session in the environment it works in, if any.
     pub async fn session(&self, user: &impl ApiUser) -> Result<Option<Session>, Error> {
         let key = self.session_key(user).await?;
-        Ok(self.inner.tokens.store.load(&key).await?)
+        Ok(self.inner.tokens.store().load(&key).await?)
     }
 
     /// Whether `user` holds tokens granted for every scope in `scopes`. An expired access
@@ -193,74 +193,15 @@ impl Runtime {
         Ok(session.and_then(|s| s.state.tokens).is_some_and(|t| {
             t.covers(scopes)
                 && (t.refresh_token.is_some()
-                    || t.is_fresh(SystemTime::now(), self.inner.config.settings.expiry_margin))
+                    || t.is_fresh(
+                        SystemTime::now(),
+                        self.inner.config.settings().expiry_margin,
+                    ))
         }))
     }
 
     /// Why `user`'s session last failed, if it did.
     pub async fn last_error(&self, user: &impl ApiUser) -> Result<Option<LastError>, Error> {
         Ok(self.session(user).await?.and_then(|s| s.state.last_error))
-    }
-
-    /// Revokes `user`'s tokens at the provider (when it has a revocation URL) and forgets
-    /// the session. The session is forgotten even when revocation fails (the failure is
-    /// returned so it can be shown) and even when its row cannot be read (then nothing is
-    /// revoked). A refresh running meanwhile finds the session gone and discards its
-    /// result.
-    pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
-        let key = self.session_key(user).await?;
-        let unsaved = self.inner.tokens.unsaved.take(&key).map(|u| u.tokens);
-        let stored = match self.inner.tokens.store.load(&key).await {
-            Ok(session) => session.and_then(|s| s.state.tokens),
-            Err(e) => {
-                tracing::warn!(session = %key, error = %e, "the session cannot be read: forgotten without revoking its tokens");
-                None
-            }
-        };
-        self.inner.tokens.store.delete(&key).await?;
-        let env = self.environment_named(&key.environment)?;
-        let mut outcome = Ok(());
-        for tokens in stored.iter().chain(unsaved.iter()) {
-            if let Err(e) = self.revoke(env, &key, tokens).await {
-                outcome = Err(e);
-            }
-        }
-        outcome
-    }
-
-    /// Records `error` as the session's last error, keeping its tokens. Best effort: a
-    /// failure to record must not hide the error being recorded.
-    pub(crate) async fn record_error(&self, key: &SessionKey, error: LastError) {
-        for _ in 0..5 {
-            let current = match self.inner.tokens.store.load(key).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
-                    return;
-                }
-            };
-            let (version, tokens) = match current {
-                Some(s) => (s.version, s.state.tokens),
-                None => (0, None),
-            };
-            let state = SessionState {
-                tokens,
-                last_error: Some(error.clone()),
-            };
-            match self
-                .inner
-                .tokens
-                .store
-                .compare_and_swap(key, version, &state)
-                .await
-            {
-                Ok(CasOutcome::Written(_)) => return,
-                Ok(CasOutcome::Conflict) => continue,
-                Err(e) => {
-                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
-                    return;
-                }
-            }
-        }
     }
 }

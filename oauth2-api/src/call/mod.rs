@@ -33,8 +33,8 @@ use response::{insufficient_scope, redact_in};
 
 /// How a runtime calls the API: its HTTP client and the provider's extension points.
 pub(crate) struct ApiClient {
-    pub(crate) http: reqwest::Client,
-    pub(crate) extensions: crate::hooks::Extensions,
+    http: reqwest::Client,
+    extensions: crate::hooks::Extensions,
 }
 
 impl ApiClient {
@@ -229,7 +229,7 @@ impl Runtime {
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let limit = self.inner.config.settings.max_response_bytes;
+        let limit = self.inner.config.settings().max_response_bytes;
         let mut body = match read_capped(&mut response, limit).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
@@ -289,7 +289,7 @@ impl Runtime {
         if let Some(token) = token {
             request = request.bearer_auth(token.access_token.expose_secret());
         }
-        for (name, value) in &self.inner.config.headers {
+        for (name, value) in self.inner.config.headers() {
             request = request.header(name, value);
         }
         if hooks.is_empty() {
@@ -373,7 +373,7 @@ impl Runtime {
     /// endpoint returns, for answers of the escape hatch.
     pub fn decode_error(&self, answer: &RawResponse, endpoint: &str) -> ApiError {
         let mut error = answer.error(endpoint);
-        if let Some(body) = &self.inner.config.error_body {
+        if let Some(body) = &self.inner.config.error_body() {
             // The body is already without the sent token (`send_once` redacts it).
             error.typed = body.decode(&answer.body);
         }

@@ -34,17 +34,60 @@ enum UrlKind {
 /// credentials attached), how it wants scopes and client credentials sent, its headers,
 /// and the runtime's timings and limits.
 pub(crate) struct ProviderConfig {
-    pub(crate) provider: Arc<str>,
-    pub(crate) environments: Vec<ResolvedEnvironment>,
-    pub(crate) default_environment: usize,
-    pub(crate) scope_separator: String,
-    pub(crate) scope_rules: crate::scope::ScopeRules,
+    provider: Arc<str>,
+    environments: Vec<ResolvedEnvironment>,
+    default_environment: usize,
+    scope_separator: String,
+    scope_rules: crate::scope::ScopeRules,
     /// Asked for in every authorization of a person; see [`Provider::authorization_scope`].
-    pub(crate) authorization_scopes: Vec<String>,
-    pub(crate) client_auth: ClientAuth,
-    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    pub(crate) error_body: Option<crate::error_body::ErrorBodyDecoder>,
-    pub(crate) settings: Settings,
+    authorization_scopes: Vec<String>,
+    client_auth: ClientAuth,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    error_body: Option<crate::error_body::ErrorBodyDecoder>,
+    settings: Settings,
+}
+
+/// Read by every layer; written only here, when the builder resolves the provider.
+impl ProviderConfig {
+    pub(crate) fn provider(&self) -> &Arc<str> {
+        &self.provider
+    }
+
+    pub(crate) fn environments(&self) -> &[ResolvedEnvironment] {
+        &self.environments
+    }
+
+    pub(crate) fn default_environment(&self) -> usize {
+        self.default_environment
+    }
+
+    pub(crate) fn scope_separator(&self) -> &str {
+        &self.scope_separator
+    }
+
+    pub(crate) fn scope_rules(&self) -> &crate::scope::ScopeRules {
+        &self.scope_rules
+    }
+
+    pub(crate) fn authorization_scopes(&self) -> &[String] {
+        &self.authorization_scopes
+    }
+
+    pub(crate) fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+    }
+
+    pub(crate) fn headers(&self) -> &[(http::HeaderName, http::HeaderValue)] {
+        &self.headers
+    }
+
+    pub(crate) fn error_body(&self) -> Option<&crate::error_body::ErrorBodyDecoder> {
+        self.error_body.as_ref()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 fn parse_headers(

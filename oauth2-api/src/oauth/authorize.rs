@@ -176,7 +176,7 @@ impl Runtime {
             .set_pkce_challenge(challenge);
         // The provider's always-asked scopes go into the URL only: they are required by
         // no endpoint, so a grant without them is not a grant of less than asked.
-        let always = &self.inner.config.authorization_scopes;
+        let always = &self.inner.config.authorization_scopes();
         let asked = match always.is_empty() {
             true => std::borrow::Cow::Borrowed(&pending.scopes),
             false => std::borrow::Cow::Owned(crate::scope::union(&pending.scopes, always)),
@@ -205,7 +205,7 @@ impl Runtime {
         return_to: Option<String>,
         browser: Option<&str>,
     ) -> Result<PendingAuthorization, Error> {
-        let store = &self.inner.tokens.store;
+        let store = &self.inner.tokens.store();
         let now = SystemTime::now();
         store.purge_pending(now - USED_STATE_MEMORY).await?;
         let reusable = store
@@ -216,7 +216,7 @@ impl Runtime {
             .find(|p| {
                 scope::same_set(&p.scopes, &scopes)
                     && p.return_to == return_to
-                    && p.expires_at > now + self.inner.config.settings.state_ttl / 2
+                    && p.expires_at > now + self.inner.config.settings().state_ttl / 2
             });
         if let Some(mut pending) = reusable {
             let same_browser = browser.is_none() || pending.browser_binding.as_deref() == browser;
@@ -236,7 +236,7 @@ impl Runtime {
             return_to,
             browser_binding: browser.map(str::to_owned),
             created_at: now,
-            expires_at: now + self.inner.config.settings.state_ttl,
+            expires_at: now + self.inner.config.settings().state_ttl,
         };
         store.insert_pending(&pending).await?;
         Ok(pending)
@@ -321,7 +321,7 @@ impl Runtime {
             .state
             .as_deref()
             .ok_or(CallbackError::MissingState)?;
-        let store = &self.inner.tokens.store;
+        let store = &self.inner.tokens.store();
         let (key, env) = self.check_callback(callback, state, checks).await?;
         if callback.error.is_none() && callback.code.is_none() {
             return Err(CallbackError::MissingCode.into());
@@ -383,7 +383,7 @@ impl Runtime {
         self.inner.tokens.unsaved.take(key);
         // What this grant replaces, should it have to wait in memory: a disconnect or
         // another authorization stored meanwhile must then win. Unreadable: anything.
-        let basis = match self.inner.tokens.store.load(key).await {
+        let basis = match self.inner.tokens.store().load(key).await {
             Ok(session) => Some(Basis::of(session.and_then(|s| s.state.tokens).as_ref())),
             Err(_) => None,
         };
@@ -411,12 +411,12 @@ impl Runtime {
         let pending = self
             .inner
             .tokens
-            .store
+            .store()
             .peek_pending(state)
             .await?
             .ok_or(CallbackError::UnknownState)?;
         let key = pending.key.clone();
-        if key.provider != self.inner.config.provider {
+        if key.provider != *self.inner.config.provider() {
             return Err(CallbackError::StateMismatch("provider").into());
         }
         let env = self
@@ -458,7 +458,7 @@ impl Runtime {
         Ok(self
             .inner
             .tokens
-            .store
+            .store()
             .pending_for(&key, SystemTime::now())
             .await?)
     }

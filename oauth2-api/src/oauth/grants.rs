@@ -44,7 +44,7 @@ impl Runtime {
         let mut client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(env.auth_url.clone()))
             .set_token_uri(TokenUrl::from_url(env.token_url.clone()))
-            .set_auth_type(match self.inner.config.client_auth {
+            .set_auth_type(match self.inner.config.client_auth() {
                 ClientAuth::RequestBody => AuthType::RequestBody,
                 _ => AuthType::BasicAuth,
             });
@@ -61,7 +61,7 @@ impl Runtime {
     /// another separator gets a single pre-joined scope.
     pub(crate) fn scope_param(&self, scopes: &[String]) -> Option<Scope> {
         (!scopes.is_empty())
-            .then(|| Scope::new(scope::join(scopes, &self.inner.config.scope_separator)))
+            .then(|| Scope::new(scope::join(scopes, self.inner.config.scope_separator())))
     }
 
     /// The token set of an answer, or [`TokenError::Malformed`] when a value could not be
@@ -79,7 +79,7 @@ impl Runtime {
             .map(|scopes| {
                 scopes
                     .iter()
-                    .flat_map(|s| scope::split(s, &self.inner.config.scope_separator))
+                    .flat_map(|s| scope::split(s, self.inner.config.scope_separator()))
                     .collect()
             })
             .unwrap_or_default();
@@ -126,7 +126,7 @@ impl Runtime {
                 true => Some(SystemTime::UNIX_EPOCH),
                 false => expires_in.and_then(|d| sent_at.checked_add(d)),
             },
-            scopes: self.inner.config.scope_rules.covered(granted, asked),
+            scopes: self.inner.config.scope_rules().covered(granted, asked),
             token_type,
         })
     }
@@ -198,7 +198,7 @@ impl Runtime {
             let stored = self
                 .inner
                 .tokens
-                .store
+                .store()
                 .load(key)
                 .await?
                 .and_then(|s| s.state.tokens);
@@ -270,7 +270,7 @@ impl Runtime {
                 .client_secret
                 .as_ref()
                 .map(|s| s.expose_secret()),
-            auth: self.inner.config.client_auth,
+            auth: self.inner.config.client_auth(),
         };
         self.inner
             .tokens

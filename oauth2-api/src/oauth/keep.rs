@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::error::Error;
 use crate::runtime::Runtime;
-use crate::session::{Session, SessionKey, SessionState, TokenSet};
+use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet};
 use crate::store::{CasOutcome, StoreError};
+use crate::user::ApiUser;
 
 /// Pauses between attempts at a write that failed: about 1 s in all, so a store that
 /// hiccups (SQLite busy, a PostgreSQL connection reset) does not cost a grant.
@@ -134,6 +136,68 @@ impl UnsavedTokens {
 }
 
 impl Runtime {
+    /// Revokes `user`'s tokens at the provider (when it has a revocation URL) and forgets
+    /// the session. The session is forgotten even when revocation fails (the failure is
+    /// returned so it can be shown) and even when its row cannot be read (then nothing is
+    /// revoked). A refresh running meanwhile finds the session gone and discards its
+    /// result.
+    pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
+        let key = self.session_key(user).await?;
+        let unsaved = self.inner.tokens.unsaved.take(&key).map(|u| u.tokens);
+        let stored = match self.inner.tokens.store().load(&key).await {
+            Ok(session) => session.and_then(|s| s.state.tokens),
+            Err(e) => {
+                tracing::warn!(session = %key, error = %e, "the session cannot be read: forgotten without revoking its tokens");
+                None
+            }
+        };
+        self.inner.tokens.store().delete(&key).await?;
+        let env = self.environment_named(&key.environment)?;
+        let mut outcome = Ok(());
+        for tokens in stored.iter().chain(unsaved.iter()) {
+            if let Err(e) = self.revoke(env, &key, tokens).await {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    }
+
+    /// Records `error` as the session's last error, keeping its tokens. Best effort: a
+    /// failure to record must not hide the error being recorded.
+    pub(crate) async fn record_error(&self, key: &SessionKey, error: LastError) {
+        for _ in 0..5 {
+            let current = match self.inner.tokens.store().load(key).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
+                    return;
+                }
+            };
+            let (version, tokens) = match current {
+                Some(s) => (s.version, s.state.tokens),
+                None => (0, None),
+            };
+            let state = SessionState {
+                tokens,
+                last_error: Some(error.clone()),
+            };
+            match self
+                .inner
+                .tokens
+                .store()
+                .compare_and_swap(key, version, &state)
+                .await
+            {
+                Ok(CasOutcome::Written(_)) => return,
+                Ok(CasOutcome::Conflict) => continue,
+                Err(e) => {
+                    tracing::warn!(session = %key, error = %e, "could not record the session's last error");
+                    return;
+                }
+            }
+        }
+    }
+
     /// Writes `state` if the stored tokens are still `basis`, retrying a version conflict
     /// (a last error recorded meanwhile) and a failing store, a bounded number of times.
     pub(crate) async fn write_if(
@@ -154,7 +218,7 @@ impl Runtime {
         state: &SessionState,
         backoff: &[Duration],
     ) -> Result<Written, StoreError> {
-        let store = &self.inner.tokens.store;
+        let store = &self.inner.tokens.store();
         let mut failure = None;
         // Conflicts are retried at once, as many times as failures would be.
         for attempt in 0..=backoff.len().max(3) {
@@ -208,7 +272,7 @@ impl Runtime {
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
-            match self.inner.tokens.store.replace(key, state).await {
+            match self.inner.tokens.store().replace(key, state).await {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt == WRITE_BACKOFF.len() => return Err(e),
                 Err(e) => {
@@ -252,7 +316,7 @@ impl Runtime {
             Pending::Granted(None) => self
                 .inner
                 .tokens
-                .store
+                .store()
                 .replace(key, &state)
                 .await
                 .map(|_| Written::Yes),

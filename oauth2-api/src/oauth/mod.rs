@@ -29,18 +29,28 @@ pub(crate) struct TokenSource {
     /// The application's store behind [`CachedStore`]: what
     /// [`Runtime::store`](crate::Runtime::store) hands out, so the application's own
     /// writes also reach the cache.
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) cache: Arc<CachedStore>,
-    pub(crate) token_http: token_http::TokenHttp,
+    store: Arc<dyn SessionStore>,
+    cache: Arc<CachedStore>,
+    token_http: token_http::TokenHttp,
     /// Names this runtime as a refresh-lease holder in a shared store.
-    pub(crate) holder: String,
+    holder: String,
     /// One async mutex per session being renewed, so a process refreshes once.
-    pub(crate) flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
+    flights: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Tokens issued but not yet taken by the store (see [`keep`]).
-    pub(crate) unsaved: keep::UnsavedTokens,
+    unsaved: keep::UnsavedTokens,
 }
 
 impl TokenSource {
+    /// The store (behind the call cache): what every layer reads sessions from.
+    pub(crate) fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The call cache in front of the store: environment choices and usable tokens.
+    pub(crate) fn cache(&self) -> &CachedStore {
+        &self.cache
+    }
+
     pub(crate) fn new(store: Arc<dyn SessionStore>, settings: &Settings) -> Result<Self, Error> {
         let token_http = token_http::TokenHttp::new(settings.token_timeout, &settings.user_agent)
             .map_err(|e| Error::HttpClient(Box::new(e)))?;

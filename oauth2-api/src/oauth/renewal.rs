@@ -98,7 +98,7 @@ impl Runtime {
         }
         let (scopes, ask) = (scopes.to_vec(), ask.to_vec());
         let epoch = cache.epoch();
-        let session = self.inner.tokens.store.load(key).await?;
+        let session = self.inner.tokens.store().load(key).await?;
         let seen = stale.map(|s| Seen {
             access: Some(SecretString::from(s.to_owned())),
             refused: true,
@@ -189,7 +189,7 @@ impl Runtime {
     fn renew_at(&self, tokens: &TokenSet, stored_at: SystemTime) -> Option<SystemTime> {
         let expires_at = tokens.expires_at?;
         let lifetime = expires_at.duration_since(stored_at).unwrap_or_default();
-        let margin = self.inner.config.settings.expiry_margin.min(lifetime / 2);
+        let margin = self.inner.config.settings().expiry_margin.min(lifetime / 2);
         Some(expires_at.checked_sub(margin).unwrap_or(expires_at))
     }
 
@@ -237,8 +237,8 @@ impl Runtime {
                 .into());
             }
         }
-        let store = &self.inner.tokens.store;
-        let settings = &self.inner.config.settings;
+        let store = &self.inner.tokens.store();
+        let settings = &self.inner.config.settings();
         // A live holder renews its lease for as long as its token request may take.
         let patience = settings.token_timeout + settings.lease_ttl * 2 + Duration::from_secs(5);
         let started = tokio::time::Instant::now();
@@ -280,7 +280,7 @@ impl Runtime {
         ask: &[String],
         seen: &Seen,
     ) -> Result<Due, Error> {
-        let session = self.inner.tokens.store.load(key).await?;
+        let session = self.inner.tokens.store().load(key).await?;
         match self.assess(session.as_ref(), key, scopes, Some(seen)) {
             Assessment::Usable(usable) => Ok(Due::No(usable.tokens)),
             Assessment::Authorize(reason) => Err(self
@@ -307,14 +307,14 @@ impl Runtime {
         let current = session.and_then(|s| s.state.tokens.clone());
         let renewal = self.renew_from(key, scopes, ask, current);
         tokio::pin!(renewal);
-        let ttl = self.inner.config.settings.lease_ttl;
+        let ttl = self.inner.config.settings().lease_ttl;
         let beat = (ttl / 3).max(Duration::from_millis(10));
         loop {
             tokio::select! {
                 result = &mut renewal => return result,
                 () = tokio::time::sleep(beat) => {
                     let now = SystemTime::now();
-                    match self.inner.tokens.store.acquire_lease(key, &self.inner.tokens.holder, now, now + ttl).await {
+                    match self.inner.tokens.store().acquire_lease(key, &self.inner.tokens.holder, now, now + ttl).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(session = %key, "the refresh lease was taken over while renewing"),
                         Err(e) => tracing::warn!(session = %key, error = %e, "could not renew the refresh lease"),
