@@ -253,6 +253,8 @@ async fn fetch<T: DeserializeOwned>(
     };
     let request = fingerprint(&(&cursor.out.path, &cursor.out.query));
     let page = fingerprint(&answer.body);
+    // The page's own request: a relative `Link` is resolved against it (RFC 3986).
+    let asked = cursor.out.clone();
     let (body, more) = match read_page(&answer, &mut cursor) {
         Ok(read) => read,
         Err(e) => return (Err(e), None),
@@ -262,7 +264,7 @@ async fn fetch<T: DeserializeOwned>(
         // A relative `Link` target. The other styles keep the declared path, which each
         // request puts under the endpoint's base URL, its path included (`/api.xro/2.0`):
         // resolving it here would drop that path.
-        if let Err(e) = resolve_link(&mut cursor).await {
+        if let Err(e) = resolve_link(&mut cursor, &asked).await {
             return (Err(e), None);
         }
     }
@@ -284,19 +286,15 @@ fn fingerprint(value: &impl Hash) -> u64 {
     hasher.finish()
 }
 
-/// A relative `Link` target (RFC 8288 allows one), resolved against the endpoint's base
-/// URL in the environment the listing runs in: exact for the usual `/path?query` form.
-async fn resolve_link(cursor: &mut Cursor) -> Result<(), Error> {
+/// A relative `Link` target (RFC 8288 allows one), resolved against the URL of the page
+/// that sent it (`asked`), as RFC 3986 says: `?page=2`, `next`, `/v1/items?page=2`.
+async fn resolve_link(cursor: &mut Cursor, asked: &Outgoing) -> Result<(), Error> {
     let runtime = &cursor.runtime;
-    let env = match &cursor.user {
-        Some(user) => {
-            let key = runtime.call_key(user.clone()).await?;
-            runtime.environment_named(&key.environment)?
-        }
-        None => runtime.default_environment(),
+    let key = match &cursor.user {
+        Some(user) => runtime.call_key(user.clone()).await?,
+        None => runtime.key_in(runtime.default_environment(), UserRef::anonymous()),
     };
-    // The endpoint's own base URL (`base_url = name`), not always the environment's main one.
-    let base = env.base_url_of(cursor.out.base_url.as_deref())?.clone();
+    let base = runtime.target_url(&key, asked)?;
     let url = base.join(&cursor.out.path).map_err(|_| Error::Decode {
         endpoint: cursor.out.endpoint.to_string(),
         body: String::new(),
