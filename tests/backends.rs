@@ -89,11 +89,14 @@ impl Backend {
     }
 }
 
-/// A store that fails the next N session writes it is told to, then behaves.
+/// A store that fails the next N session writes it is told to, then behaves, and counts
+/// the reads a call could make.
 pub struct FlakyStore {
     inner: Arc<dyn SessionStore>,
     failing_writes: AtomicUsize,
     lost_answers: AtomicUsize,
+    loads: AtomicUsize,
+    environment_reads: AtomicUsize,
 }
 
 impl FlakyStore {
@@ -103,7 +106,18 @@ impl FlakyStore {
             inner,
             failing_writes: AtomicUsize::new(0),
             lost_answers: AtomicUsize::new(0),
+            loads: AtomicUsize::new(0),
+            environment_reads: AtomicUsize::new(0),
         })
+    }
+
+    /// The session loads and environment reads since the last time this was asked: the
+    /// reads a call could make.
+    pub fn reads(&self) -> (usize, usize) {
+        (
+            self.loads.swap(0, Ordering::SeqCst),
+            self.environment_reads.swap(0, Ordering::SeqCst),
+        )
     }
 
     /// The next `n` session writes (compare-and-swap, replace) fail, as a busy SQLite
@@ -146,6 +160,7 @@ impl FlakyStore {
 #[async_trait]
 impl SessionStore for FlakyStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
         self.inner.load(key).await
     }
     async fn compare_and_swap(
@@ -190,6 +205,7 @@ impl SessionStore for FlakyStore {
         self.inner.purge_pending(cutoff).await
     }
     async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.environment_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.environment(api, user).await
     }
     async fn set_environment(

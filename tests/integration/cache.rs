@@ -2,102 +2,20 @@
 //! the store while it holds, and never use what a write or the API has made stale.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
-use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{
-    AuthorizationReason, Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState,
-    UserRef, async_trait,
-};
+use oauth2_api::store::{MemoryStore, SessionStore};
+use oauth2_api::{AuthorizationReason, Method, Runtime};
+use oauth2_api_tests::backends::FlakyStore;
 use oauth2_api_tests::{Company, authorize, sandbox_builder};
-
-/// A memory store that counts the reads every call could make.
-#[derive(Default)]
-struct CountingStore {
-    store: MemoryStore,
-    loads: AtomicUsize,
-    environment_reads: AtomicUsize,
-}
-
-impl CountingStore {
-    fn reads(&self) -> (usize, usize) {
-        (
-            self.loads.swap(0, Ordering::SeqCst),
-            self.environment_reads.swap(0, Ordering::SeqCst),
-        )
-    }
-}
-
-#[async_trait]
-impl SessionStore for CountingStore {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.store.load(key).await
-    }
-    async fn compare_and_swap(
-        &self,
-        key: &SessionKey,
-        expected: u64,
-        state: &SessionState,
-    ) -> Result<CasOutcome, StoreError> {
-        self.store.compare_and_swap(key, expected, state).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.store.delete(key).await
-    }
-    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
-        self.store.insert_pending(pending).await
-    }
-    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        self.store.peek_pending(state).await
-    }
-    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
-        self.store.consume_pending(state, now).await
-    }
-    async fn pending_for(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> Result<Vec<PendingAuthorization>, StoreError> {
-        self.store.pending_for(key, now).await
-    }
-    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        self.store.purge_pending(cutoff).await
-    }
-    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
-        self.environment_reads.fetch_add(1, Ordering::SeqCst);
-        self.store.environment(api, user).await
-    }
-    async fn set_environment(
-        &self,
-        api: &str,
-        user: &UserRef,
-        environment: &str,
-    ) -> Result<(), StoreError> {
-        self.store.set_environment(api, user, environment).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &SessionKey,
-        holder: &str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.store.acquire_lease(key, holder, now, until).await
-    }
-    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
-        self.store.release_lease(key, holder).await
-    }
-}
 
 /// Long enough that no entry ages out during a test, however slow the machine.
 const LONG: Duration = Duration::from_secs(3600);
 
-async fn setup(ttl: Duration) -> (Sandbox, Arc<CountingStore>, Runtime) {
+async fn setup(ttl: Duration) -> (Sandbox, Arc<FlakyStore>, Runtime) {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let store = Arc::new(CountingStore::default());
+    let store = FlakyStore::new(Arc::new(MemoryStore::new()));
     let runtime = sandbox_builder(&sandbox)
         .shared_store(store.clone())
         .cache_ttl(ttl)
