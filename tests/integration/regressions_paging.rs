@@ -217,14 +217,14 @@ async fn link_headers_hostile_and_odd() {
     );
 }
 
-#[tokio::test]
-async fn a_cursor_that_repeats_forever_ends() {
-    let (sandbox, client, m, _) = attack(|b| b).await;
-    let mut pages = client.looping_pages(&m);
+/// How many pages a listing gives before it ends (at most 50): a listing that points back
+/// to a page already read must end with `RepeatedPage`.
+async fn pages_read<T: serde::de::DeserializeOwned + Send + 'static>(
+    mut pages: oauth2_api::Pages<T>,
+) -> usize {
     let mut n = 0;
-    while let Some(p) = pages.next().await {
-        // The listing ends with `RepeatedPage` instead of going on.
-        if let Err(e) = p {
+    while let Some(page) = pages.next().await {
+        if let Err(e) = page {
             assert!(matches!(e, oauth2_api::Error::RepeatedPage { .. }), "{e}");
             break;
         }
@@ -233,6 +233,13 @@ async fn a_cursor_that_repeats_forever_ends() {
             break;
         }
     }
+    n
+}
+
+#[tokio::test]
+async fn a_cursor_that_repeats_forever_ends() {
+    let (sandbox, client, m, _) = attack(|b| b).await;
+    let n = pages_read(client.looping_pages(&m)).await;
     println!(
         "repeating cursor: {n} pages fetched, {} API requests",
         sandbox.counts().api
@@ -246,19 +253,7 @@ async fn a_cursor_that_repeats_forever_ends() {
 #[tokio::test]
 async fn a_link_to_itself_ends() {
     let (_sandbox, client, m, _) = attack(|b| b).await;
-    let mut pages = client.link_pages(&m, "self");
-    let mut n = 0;
-    while let Some(p) = pages.next().await {
-        // The listing ends with `RepeatedPage` instead of going on.
-        if let Err(e) = p {
-            assert!(matches!(e, oauth2_api::Error::RepeatedPage { .. }), "{e}");
-            break;
-        }
-        n += 1;
-        if n == 50 {
-            break;
-        }
-    }
+    let n = pages_read(client.link_pages(&m, "self")).await;
     println!("Link rel=next to the same URL: {n} pages");
     assert!(n < 50, "a Link to the page itself is followed forever");
 }
@@ -266,19 +261,7 @@ async fn a_link_to_itself_ends() {
 #[tokio::test]
 async fn pages_larger_than_asked_that_ignore_the_page_number_end() {
     let (_sandbox, client, m, seen) = attack(|b| b).await;
-    let mut pages = client.numbered_pages(&m, 2);
-    let mut n = 0;
-    while let Some(p) = pages.next().await {
-        // The listing ends with `RepeatedPage` instead of going on.
-        if let Err(e) = p {
-            assert!(matches!(e, oauth2_api::Error::RepeatedPage { .. }), "{e}");
-            break;
-        }
-        n += 1;
-        if n == 50 {
-            break;
-        }
-    }
+    let n = pages_read(client.numbered_pages(&m, 2)).await;
     println!(
         "server ignoring page/per_page (5 items per page): {n} pages; last request {:?}",
         seen.lock().unwrap().last()
