@@ -6,7 +6,7 @@ use std::time::Duration;
 use oauth2_api::sandbox::{Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::MemoryStore;
 use oauth2_api::{CallbackError, CallbackParams, Environment, Error, Provider, Runtime};
-use oauth2_api_tests::{Company, authorize, sandbox_builder};
+use oauth2_api_tests::{Company, approved_callback, authorize, sandbox_builder};
 
 /// A runtime where company 1 is authorized and company 2 has a pending authorization.
 struct Setup {
@@ -23,11 +23,7 @@ async fn setup() -> Setup {
         .build()
         .unwrap();
     authorize(&sandbox, &runtime, &Company(1), &["hello"]).await;
-    let request = runtime
-        .begin_authorization(&Company(2), &["hello"], None)
-        .await
-        .unwrap();
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let (request, callback) = approved_callback(&sandbox, &runtime, &Company(2), &["hello"]).await;
     Setup {
         sandbox,
         runtime,
@@ -119,11 +115,7 @@ async fn expired_state() {
         .state_ttl(Duration::from_millis(20))
         .build()
         .unwrap();
-    let request = runtime
-        .begin_authorization(&Company(2), &["hello"], None)
-        .await
-        .unwrap();
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let (_, callback) = approved_callback(&sandbox, &runtime, &Company(2), &["hello"]).await;
     tokio::time::sleep(Duration::from_millis(40)).await;
     let err = runtime
         .complete_authorization(&CallbackParams::from_url(&callback).unwrap())
@@ -350,11 +342,7 @@ async fn an_issuer_that_is_not_the_provider() {
         .store(MemoryStore::new())
         .build()
         .unwrap();
-    let request = runtime
-        .begin_authorization(&Company(2), &["hello"], None)
-        .await
-        .unwrap();
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let (_, callback) = approved_callback(&sandbox, &runtime, &Company(2), &["hello"]).await;
     let err = runtime
         .complete_authorization(
             &CallbackParams::from_url(&format!("{callback}&iss=https%3A%2F%2Fevil.example"))
@@ -466,12 +454,8 @@ async fn a_missing_issuer_is_refused_when_the_provider_declares_one() {
         .store(MemoryStore::new())
         .build()
         .unwrap();
-    let request = runtime
-        .begin_authorization(&Company(2), &["hello"], None)
-        .await
-        .unwrap();
     // The sandbox sends no `iss`.
-    let callback = sandbox.approve(request.url.as_str()).await.unwrap();
+    let (_, callback) = approved_callback(&sandbox, &runtime, &Company(2), &["hello"]).await;
     let params = CallbackParams::from_url(&callback).unwrap();
     let err = runtime.complete_authorization(&params).await.unwrap_err();
     assert!(matches!(err, Error::Callback(_)), "{err:?}");
