@@ -14,6 +14,7 @@ impl<T, E> Declared for Result<T, E> {
     type Err = E;
 }
 pub use crate::http::Method;
+pub use crate::scope::ScopeSet;
 
 /// Entry points of the fuzz targets (`fuzz/`): the parsers that meet untrusted input.
 pub mod fuzz {
@@ -22,8 +23,8 @@ pub mod fuzz {
     static FUZZ: Endpoint = Endpoint {
         name: "fuzz",
         method: Method::Get,
-        scopes: &[],
-        authorize_scopes: &[],
+        scopes: crate::scope::ScopeSet::EMPTY,
+        authorize_scopes: crate::scope::ScopeSet::EMPTY,
         headers: &[],
         base_url: None,
     };

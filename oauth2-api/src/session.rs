@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::scope::ScopeSet;
 use crate::user::UserRef;
 
 /// What a session is stored under: (provider, environment, user).
@@ -69,7 +70,7 @@ impl TokenSet {
 
     /// Whether every scope in `required` was granted.
     pub fn covers<S: AsRef<str>>(&self, required: &[S]) -> bool {
-        crate::scope::covers(&self.scopes, required)
+        crate::scope::all_granted(required.iter().map(AsRef::as_ref), &self.scopes)
     }
 
     /// Whether both sets hold the same access token.
@@ -121,12 +122,37 @@ pub struct LastError {
 }
 
 impl LastError {
+    /// The [`kind`](Self::kind) of an authorization granted fewer scopes than it asked
+    /// for; [`withheld_scopes`](Self::withheld_scopes) names them.
+    pub const SCOPES_NOT_GRANTED: &'static str = "scopes_not_granted";
+
+    /// How the message of [`SCOPES_NOT_GRANTED`](Self::SCOPES_NOT_GRANTED) begins: the
+    /// scopes follow, space separated, so the record stays one readable sentence in every
+    /// store.
+    const NOT_GRANTED: &'static str = "the provider did not grant the scopes ";
+
     pub(crate) fn now(kind: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             at: SystemTime::now(),
             kind: kind.into(),
             message: message.into(),
         }
+    }
+
+    pub(crate) fn scopes_not_granted(withheld: &ScopeSet) -> Self {
+        let message = format!("{}{}", Self::NOT_GRANTED, withheld.join(" "));
+        Self::now(Self::SCOPES_NOT_GRANTED, message)
+    }
+
+    /// The scopes an authorization asked for and the provider did not grant, when this
+    /// is such an error: asking the person again would end the same way, so the redirect
+    /// middleware does not.
+    pub fn withheld_scopes(&self) -> Option<Vec<&str>> {
+        if self.kind != Self::SCOPES_NOT_GRANTED {
+            return None;
+        }
+        let scopes = self.message.strip_prefix(Self::NOT_GRANTED)?;
+        Some(scopes.split_whitespace().collect())
     }
 }
 

@@ -121,12 +121,13 @@ pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         User::Type(ty) => quote!(<#ty as #user_trait>::SCOPES),
         _ => quote!(&[#(#scopes),*]),
     };
+    let scope_set = quote!(::oauth2_api::__private::ScopeSet::declared);
     quote! {
         static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
             name: #name,
             method: ::oauth2_api::Method::#method,
-            scopes: &[#(#scopes),*],
-            authorize_scopes: #authorize_scopes,
+            scopes: #scope_set(&[#(#scopes),*]),
+            authorize_scopes: #scope_set(#authorize_scopes),
             headers: &[#(#headers),*],
             base_url: #base_url,
         };

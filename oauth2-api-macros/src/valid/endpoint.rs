@@ -272,14 +272,21 @@ fn not_a_raw_response(cx: &Ctxt, ok: &Type) {
     }
 }
 
-/// Scopes are joined by a separator in requests: one with a space would read as two.
+/// Scopes are joined by a separator in requests: one with a space would read as two. A
+/// declaration's list is used as a set as it stands, so each scope is named once.
 pub(super) fn scopes_are_words(cx: &Ctxt, scopes: &Slot<Vec<syn::LitStr>>) {
-    for s in scopes.given().into_iter().flatten() {
+    let scopes = scopes.given().map_or(&[][..], Vec::as_slice);
+    for (i, s) in scopes.iter().enumerate() {
         if s.value().is_empty() || s.value().contains(char::is_whitespace) {
             cx.error_spanned_by(
                 s,
                 "a scope is one word; list several as `scope = [\"a\", \"b\"]`",
             );
+        } else if scopes[..i]
+            .iter()
+            .any(|earlier| earlier.value() == s.value())
+        {
+            cx.error_spanned_by(s, format!("scope `{}` is listed twice", s.value()));
         }
     }
 }

@@ -145,8 +145,10 @@ impl HmrcVatClient {
         static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
             name: "obligations",
             method: ::oauth2_api::Method::Get,
-            scopes: &["read:vat"],
-            authorize_scopes: <Company as HmrcVatUser>::SCOPES,
+            scopes: ::oauth2_api::__private::ScopeSet::declared(&["read:vat"]),
+            authorize_scopes: ::oauth2_api::__private::ScopeSet::declared(
+                <Company as HmrcVatUser>::SCOPES,
+            ),
             headers: &[],
             base_url: ::core::option::Option::None,
         };
@@ -168,8 +170,8 @@ impl HmrcVatClient {
         static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
             name: "hello",
             method: ::oauth2_api::Method::Post,
-            scopes: &["hello"],
-            authorize_scopes: &["hello"],
+            scopes: ::oauth2_api::__private::ScopeSet::declared(&["hello"]),
+            authorize_scopes: ::oauth2_api::__private::ScopeSet::declared(&["hello"]),
             headers: &[],
             base_url: ::core::option::Option::None,
         };

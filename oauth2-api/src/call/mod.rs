@@ -21,8 +21,7 @@ pub use crate::http::Method;
 use crate::http::{BodyError, describe_reqwest, read_capped};
 use crate::oauth::keep::Basis;
 use crate::runtime::Runtime;
-pub(crate) use crate::scope::Scopes;
-use crate::scope::union;
+use crate::scope::ScopeSet;
 use crate::session::{LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use answer::{FromAnswer, Response};
@@ -66,10 +65,10 @@ pub(crate) struct Outgoing {
     pub(crate) path: String,
     /// The environment's base URL of this name, instead of its own.
     pub(crate) base_url: Option<Cow<'static, str>>,
-    pub(crate) scopes: Scopes,
+    pub(crate) scopes: ScopeSet,
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
-    pub(crate) ask: Scopes,
+    pub(crate) ask: ScopeSet,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
@@ -117,8 +116,8 @@ impl Runtime {
             Err(self
                 .authorization_required(
                     &key,
-                    &out.scopes.to_vec(),
-                    &out.ask.to_vec(),
+                    &out.scopes,
+                    &out.ask,
                     None,
                     AuthorizationReason::Unauthorized,
                 )
@@ -137,14 +136,15 @@ impl Runtime {
         out: &Outgoing,
         token: &TokenSet,
         answer: RawResponse,
-        wanted: Vec<String>,
+        wanted: ScopeSet,
     ) -> Result<RawResponse, Error> {
         tracing::Span::current().record("status", answer.status);
         if key.user.is_application() {
             return Ok(answer);
         }
-        let ask = union(&union(&token.scopes, &out.ask.to_vec()), &wanted);
-        let scopes = union(&out.scopes.to_vec(), &wanted);
+        let granted: ScopeSet = token.scopes.iter().collect();
+        let ask = granted.union(&out.ask).union(&wanted);
+        let scopes = out.scopes.union(&wanted);
         Err(self
             .authorization_required(
                 key,

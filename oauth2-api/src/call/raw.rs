@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use crate::call::{Outgoing, Scopes};
+use crate::call::Outgoing;
 use crate::error::Error;
 use crate::http::Method;
 use crate::runtime::Runtime;
+use crate::scope::ScopeSet;
 use crate::user::{ApiUser, UserRef};
 
 use super::RawResponse;
@@ -29,8 +30,8 @@ impl Runtime {
                 method,
                 path: path.to_owned(),
                 base_url: None,
-                scopes: Scopes::Declared(&[]),
-                ask: Scopes::Declared(&[]),
+                scopes: ScopeSet::EMPTY,
+                ask: ScopeSet::EMPTY,
                 query: Vec::new(),
                 headers: Vec::new(),
                 body: None,
@@ -51,7 +52,7 @@ pub struct RawRequest {
 impl RawRequest {
     /// Scopes the token must cover.
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
-        self.out.scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
+        self.out.scopes = scopes.iter().collect();
         self.out.ask = self.out.scopes.clone();
         self
     }

@@ -7,10 +7,11 @@ use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::call::{FromAnswer, Outgoing, Scopes};
+use crate::call::{FromAnswer, Outgoing};
 use crate::error::Error;
 use crate::http::{Method, UNRESERVED};
 use crate::runtime::Runtime;
+use crate::scope::ScopeSet;
 use crate::user::UserRef;
 
 /// A declared endpoint, as a `static` in the generated method.
@@ -21,9 +22,9 @@ pub struct Endpoint {
     /// The HTTP method.
     pub method: Method,
     /// The scopes the token must cover.
-    pub scopes: &'static [&'static str],
+    pub scopes: ScopeSet,
     /// The scopes to ask a person for: every scope of the API for this user type.
-    pub authorize_scopes: &'static [&'static str],
+    pub authorize_scopes: ScopeSet,
     /// Fixed headers of this endpoint.
     pub headers: &'static [(&'static str, &'static str)],
     /// The name of the environment's base URL it is sent to, if not the environment's own.
@@ -46,8 +47,8 @@ impl Request {
                 method: endpoint.method,
                 path: String::new(),
                 base_url: endpoint.base_url.map(Cow::Borrowed),
-                scopes: Scopes::Declared(endpoint.scopes),
-                ask: Scopes::Declared(endpoint.authorize_scopes),
+                scopes: endpoint.scopes.clone(),
+                ask: endpoint.authorize_scopes.clone(),
                 query: Vec::new(),
                 headers: endpoint
                     .headers
@@ -227,8 +228,8 @@ mod tests {
     static ENDPOINT: Endpoint = Endpoint {
         name: "view_return",
         method: Method::Get,
-        scopes: &["read:vat"],
-        authorize_scopes: &["read:vat"],
+        scopes: ScopeSet::declared(&["read:vat"]),
+        authorize_scopes: ScopeSet::declared(&["read:vat"]),
         headers: &[("Accept", "application/vnd.hmrc.1.0+json")],
         base_url: None,
     };

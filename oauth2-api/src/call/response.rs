@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Error, ProviderError, excerpt, redact};
 use crate::http::retry_after;
+use crate::scope::ScopeSet;
 use crate::session::TokenSet;
 
 use super::challenge::challenges;
@@ -89,7 +90,7 @@ impl RawResponse {
 
 /// The scopes an answer says the token lacks: RFC 6750 §3.1's `insufficient_scope` in a
 /// `Bearer` challenge of a 401 or 403 (its `scope`, when given).
-pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<Vec<String>> {
+pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<ScopeSet> {
     if answer.status != 401 && answer.status != 403 {
         return None;
     }
@@ -101,9 +102,11 @@ pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<Vec<String>> {
     let bearer = challenges(values).into_iter().find(|c| {
         c.scheme.eq_ignore_ascii_case("bearer") && c.param("error") == Some("insufficient_scope")
     })?;
-    Some(bearer.param("scope").map_or_else(Vec::new, |v| {
-        v.split_whitespace().map(str::to_owned).collect()
-    }))
+    Some(
+        bearer
+            .param("scope")
+            .map_or(ScopeSet::EMPTY, |v| v.split_whitespace().collect()),
+    )
 }
 
 /// Replaces each occurrence of `secret` in `body` with `[redacted]`.
@@ -150,12 +153,10 @@ mod tests {
             401,
             r#"Bearer realm="api", error="insufficient_scope", scope="read:vat write:vat""#,
         );
-        assert_eq!(
-            insufficient_scope(&wide),
-            Some(vec!["read:vat".into(), "write:vat".into()])
-        );
+        let wanted = insufficient_scope(&wide).map(|s| s.join(" "));
+        assert_eq!(wanted.as_deref(), Some("read:vat write:vat"));
         let bare = answer(403, "Bearer error=insufficient_scope");
-        assert_eq!(insufficient_scope(&bare), Some(vec![]));
+        assert_eq!(insufficient_scope(&bare), Some(ScopeSet::EMPTY));
         assert_eq!(
             insufficient_scope(&answer(401, r#"Bearer error="invalid_token""#)),
             None

@@ -40,7 +40,7 @@ pub(crate) struct ProviderConfig {
     scope_separator: String,
     scope_rules: crate::scope::ScopeRules,
     /// Asked for in every authorization of a person; see [`Provider::authorization_scope`].
-    authorization_scopes: Vec<String>,
+    authorization_scopes: crate::scope::ScopeSet,
     client_auth: ClientAuth,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     error_body: Option<crate::error_body::ErrorBodyDecoder>,
@@ -69,7 +69,7 @@ impl ProviderConfig {
         &self.scope_rules
     }
 
-    pub(crate) fn authorization_scopes(&self) -> &[String] {
+    pub(crate) fn authorization_scopes(&self) -> &crate::scope::ScopeSet {
         &self.authorization_scopes
     }
 
@@ -471,7 +471,7 @@ impl RuntimeBuilder {
             default_environment,
             scope_separator: self.provider.scope_separator.clone(),
             scope_rules: self.provider.scope_rules.clone(),
-            authorization_scopes: self.provider.authorization_scopes.clone(),
+            authorization_scopes: self.provider.authorization_scopes.iter().collect(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
             error_body: self.provider.error_body,

@@ -88,7 +88,10 @@ impl<'a> AuthorizeAndRetry<'a> {
             // The grant just made lacks scopes the call needs: say so rather than hand
             // back a plain "authorization required" an application would act on again.
             Err(Error::AuthorizationRequired(mut again))
-                if !crate::scope::covers(&authorized.scopes, &again.scopes) =>
+                if !crate::scope::all_granted(
+                    again.scopes.iter().map(String::as_str),
+                    &authorized.scopes,
+                ) =>
             {
                 again.reason = AuthorizationReason::ScopesNotGranted;
                 Err(Error::AuthorizationRequired(again))

@@ -16,7 +16,7 @@ use crate::oauth::callback::CallbackParams;
 use crate::oauth::keep::{Basis, Pending};
 use crate::oauth::renewal::last_error_of;
 use crate::runtime::Runtime;
-use crate::scope::{self, union};
+use crate::scope::ScopeSet;
 use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };
@@ -55,13 +55,6 @@ pub struct Authorized {
     pub state: String,
 }
 
-/// [`LastError::kind`] of a completed authorization that was granted fewer scopes than
-/// asked: the redirect middleware then does not send the person to the provider again.
-pub(crate) const SCOPES_NOT_GRANTED: &str = "scopes_not_granted";
-
-/// How its [`LastError::message`] begins; the scopes follow, space separated.
-pub(crate) const NOT_GRANTED_PREFIX: &str = "the provider did not grant the scopes ";
-
 impl Runtime {
     /// Begins authorizing `user` for `scopes` in the environment it works in. The state
     /// is stored with the PKCE verifier and `return_to`, so any instance sharing the
@@ -82,7 +75,7 @@ impl Runtime {
         return_to: Option<&str>,
     ) -> Result<AuthorizationRequest, Error> {
         let key = self.session_key(user).await?;
-        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let scopes = scopes.iter().collect();
         self.begin_for_key(&key, scopes, return_to.map(str::to_owned))
             .await
     }
@@ -101,7 +94,7 @@ impl Runtime {
         return_to: Option<&str>,
     ) -> Result<BrowserAuthorization, Error> {
         let key = self.session_key(user).await?;
-        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let scopes = scopes.iter().collect();
         self.begin_for_browser(&key, scopes, return_to.map(str::to_owned))
             .await
     }
@@ -109,7 +102,7 @@ impl Runtime {
     pub(crate) async fn begin_for_key(
         &self,
         key: &SessionKey,
-        scopes: Vec<String>,
+        scopes: ScopeSet,
         return_to: Option<String>,
     ) -> Result<AuthorizationRequest, Error> {
         self.begin(key, scopes, return_to, None).await
@@ -118,7 +111,7 @@ impl Runtime {
     pub(crate) async fn begin_for_browser(
         &self,
         key: &SessionKey,
-        scopes: Vec<String>,
+        scopes: ScopeSet,
         return_to: Option<String>,
     ) -> Result<BrowserAuthorization, Error> {
         let (value, hash) = binding::new_binding();
@@ -146,7 +139,7 @@ impl Runtime {
     async fn begin(
         &self,
         key: &SessionKey,
-        scopes: Vec<String>,
+        scopes: ScopeSet,
         return_to: Option<String>,
         browser: Option<&str>,
     ) -> Result<AuthorizationRequest, Error> {
@@ -176,12 +169,9 @@ impl Runtime {
             .set_pkce_challenge(challenge);
         // The provider's always-asked scopes go into the URL only: they are required by
         // no endpoint, so a grant without them is not a grant of less than asked.
-        let always = &self.inner.config.authorization_scopes();
-        let asked = match always.is_empty() {
-            true => std::borrow::Cow::Borrowed(&pending.scopes),
-            false => std::borrow::Cow::Owned(crate::scope::union(&pending.scopes, always)),
-        };
-        if let Some(scope) = self.scope_param(&asked) {
+        let always = self.inner.config.authorization_scopes();
+        let asked: ScopeSet = pending.scopes.iter().collect();
+        if let Some(scope) = self.scope_param(&asked.union(always)) {
             request = request.add_scope(scope);
         }
         let (url, _) = request.url();
@@ -201,7 +191,7 @@ impl Runtime {
     async fn pending_to_send(
         &self,
         key: &SessionKey,
-        scopes: Vec<String>,
+        scopes: ScopeSet,
         return_to: Option<String>,
         browser: Option<&str>,
     ) -> Result<PendingAuthorization, Error> {
@@ -214,7 +204,7 @@ impl Runtime {
             .into_iter()
             .rev()
             .find(|p| {
-                scope::same_set(&p.scopes, &scopes)
+                p.scopes.iter().collect::<ScopeSet>() == scopes
                     && p.return_to == return_to
                     && p.expires_at > now + self.inner.config.settings().state_ttl / 2
             });
@@ -232,7 +222,7 @@ impl Runtime {
             state: CsrfToken::new_random_len(32).secret().to_owned(),
             key: key.clone(),
             pkce_verifier: SecretString::from(verifier.secret().to_owned()),
-            scopes,
+            scopes: scopes.to_vec(),
             return_to,
             browser_binding: browser.map(str::to_owned),
             created_at: now,
@@ -247,18 +237,18 @@ impl Runtime {
     pub(crate) async fn authorization_required(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         session: Option<&Session>,
         reason: AuthorizationReason,
     ) -> Error {
         // Ask again for what was granted before as well, so authorizing for one endpoint
         // does not take away another's scopes.
-        let granted = session
-            .and_then(|s| s.state.tokens.as_ref())
-            .map(|t| t.scopes.as_slice())
-            .unwrap_or_default();
-        let wanted = union(&union(granted, scopes), ask);
+        let granted: ScopeSet = (session.and_then(|s| s.state.tokens.as_ref()))
+            .iter()
+            .flat_map(|t| &t.scopes)
+            .collect();
+        let wanted = granted.union(scopes).union(ask);
         match self.begin_for_key(key, wanted, None).await {
             Ok(request) => Error::AuthorizationRequired(Box::new(AuthorizationRequired {
                 url: request.url,
@@ -347,13 +337,16 @@ impl Runtime {
             .as_ref()
             .map(|c| c.expose_secret().to_owned())
             .unwrap_or_default();
+        let asked: ScopeSet = pending.scopes.iter().collect();
         match self
-            .exchange_code(env, &key, code, &pending.pkce_verifier, &pending.scopes)
+            .exchange_code(env, &key, code, &pending.pkce_verifier, &asked)
             .await
         {
             Ok(tokens) => {
                 let scopes = tokens.scopes.clone();
-                let withheld = not_granted(&pending.scopes, &scopes);
+                let withheld = asked.missing_from(&scopes);
+                let withheld =
+                    (!withheld.is_empty()).then(|| LastError::scopes_not_granted(&withheld));
                 self.keep_granted(&key, tokens, withheld).await;
                 tracing::info!(session = %key, "authorization completed");
                 Ok(Authorized {
@@ -493,16 +486,4 @@ fn check_issuer(env: &ResolvedEnvironment, got: Option<&str>) -> Result<(), Call
         (Some(_), None) if !env.issuer_optional => Err(CallbackError::MissingIssuer),
         _ => Ok(()),
     }
-}
-
-/// The last error of a grant that lacks some of the scopes asked for (a provider that
-/// drops or renames scopes): asking again would only come back with the same.
-fn not_granted(asked: &[String], granted: &[String]) -> Option<LastError> {
-    let missing = scope::missing(asked, granted);
-    (!missing.is_empty()).then(|| {
-        LastError::now(
-            SCOPES_NOT_GRANTED,
-            format!("{NOT_GRANTED_PREFIX}{}", missing.join(" ")),
-        )
-    })
 }

@@ -18,7 +18,7 @@ use crate::oauth::keep::Basis;
 use crate::oauth::token_http::{HttpFailure, Revocation};
 use crate::provider::ClientAuth;
 use crate::runtime::Runtime;
-use crate::scope;
+use crate::scope::ScopeSet;
 use crate::session::{SessionKey, TokenSet};
 
 /// How long to wait, and how often, when the provider says a refresh is in progress.
@@ -59,9 +59,8 @@ impl Runtime {
 
     /// The scopes as one `scope` value: `oauth2` joins with spaces, so a provider with
     /// another separator gets a single pre-joined scope.
-    pub(crate) fn scope_param(&self, scopes: &[String]) -> Option<Scope> {
-        (!scopes.is_empty())
-            .then(|| Scope::new(scope::join(scopes, self.inner.config.scope_separator())))
+    pub(crate) fn scope_param(&self, scopes: &ScopeSet) -> Option<Scope> {
+        (!scopes.is_empty()).then(|| Scope::new(scopes.join(self.inner.config.scope_separator())))
     }
 
     /// The token set of an answer, or [`TokenError::Malformed`] when a value could not be
@@ -70,19 +69,14 @@ impl Runtime {
         &self,
         request: TokenRequest,
         response: &BasicTokenResponse,
-        asked: &[String],
+        asked: &ScopeSet,
         previous_refresh: Option<&SecretString>,
         sent_at: SystemTime,
     ) -> Result<TokenSet, TokenError> {
-        let granted: Vec<String> = response
-            .scopes()
-            .map(|scopes| {
-                scopes
-                    .iter()
-                    .flat_map(|s| scope::split(s, self.inner.config.scope_separator()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let separator = self.inner.config.scope_separator();
+        let granted: ScopeSet = (response.scopes().into_iter().flatten())
+            .flat_map(|s| ScopeSet::split(s, separator).to_vec())
+            .collect();
         let malformed = |what: &str| TokenError::Malformed {
             request,
             detail: format!("the {what} is empty or holds a control character"),
@@ -126,7 +120,12 @@ impl Runtime {
                 true => Some(SystemTime::UNIX_EPOCH),
                 false => expires_in.and_then(|d| sent_at.checked_add(d)),
             },
-            scopes: self.inner.config.scope_rules().covered(granted, asked),
+            scopes: self
+                .inner
+                .config
+                .scope_rules()
+                .covered(granted, asked)
+                .to_vec(),
             token_type,
         })
     }
@@ -137,7 +136,7 @@ impl Runtime {
         key: &SessionKey,
         code: String,
         verifier: &SecretString,
-        asked: &[String],
+        asked: &ScopeSet,
     ) -> Result<TokenSet, Error> {
         let client = self.oauth_client(env, &key.user)?;
         let answer = client
@@ -162,12 +161,12 @@ impl Runtime {
         let answer = client
             .exchange_refresh_token(&token)
             .request_async(&self.inner.tokens.token_http);
-        let asked = &current.scopes;
+        let asked: ScopeSet = current.scopes.iter().collect();
         self.tokens_of(
             key,
             TokenRequest::RefreshToken,
             answer,
-            asked,
+            &asked,
             Some(refresh),
         )
         .await
@@ -214,7 +213,7 @@ impl Runtime {
         &self,
         env: &ResolvedEnvironment,
         key: &SessionKey,
-        scopes: &[String],
+        scopes: &ScopeSet,
     ) -> Result<TokenSet, Error> {
         let client = self.oauth_client(env, &key.user)?;
         let mut request = client.exchange_client_credentials();
@@ -233,7 +232,7 @@ impl Runtime {
         key: &SessionKey,
         request: TokenRequest,
         answer: impl Future<Output = Result<BasicTokenResponse, GrantFailure>>,
-        asked: &[String],
+        asked: &ScopeSet,
         previous_refresh: Option<&SecretString>,
     ) -> Result<TokenSet, Error> {
         // Counted from before the request, so a lifetime is never overstated.

@@ -42,7 +42,7 @@ use crate::error::{AuthorizationReason, Error, TokenError, TokenRequest};
 use crate::oauth::grants::is_unusable;
 use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
-use crate::scope::{Scopes, union};
+use crate::scope::ScopeSet;
 use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
 
 /// How long to wait before looking at the store again while another process refreshes.
@@ -66,7 +66,7 @@ impl Runtime {
         scopes: &[&str],
     ) -> Result<TokenSet, Error> {
         let key = self.call_key(user.user_ref()).await?;
-        let scopes = Scopes::Given(scopes.iter().map(|s| (*s).to_owned()).collect());
+        let scopes: ScopeSet = scopes.iter().collect();
         let tokens = self.access_token(&key, &scopes, &scopes, None).await?;
         Ok(Arc::unwrap_or_clone(tokens))
     }
@@ -77,8 +77,8 @@ impl Runtime {
     pub(crate) async fn access_token(
         &self,
         key: &SessionKey,
-        scopes: &Scopes,
-        ask: &Scopes,
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         stale: Option<&str>,
     ) -> Result<Arc<TokenSet>, Error> {
         let cache = &self.inner.tokens.cache;
@@ -86,7 +86,7 @@ impl Runtime {
         match stale {
             None if !unsaved => {
                 if let Some(usable) = cache.tokens(key)
-                    && scopes.covered_by(&usable.tokens.scopes)
+                    && scopes.is_subset_of(&usable.tokens.scopes)
                     && usable.is_fresh_at(SystemTime::now())
                 {
                     return Ok(usable.tokens);
@@ -96,7 +96,7 @@ impl Runtime {
             // Refused by the API: whatever else, not that token again.
             Some(_) => cache.forget_tokens(key),
         }
-        let (scopes, ask) = (scopes.to_vec(), ask.to_vec());
+        let (scopes, ask) = (scopes.clone(), ask.clone());
         let epoch = cache.epoch();
         let session = self.inner.tokens.store().load(key).await?;
         let seen = stale.map(|s| Seen {
@@ -140,12 +140,12 @@ impl Runtime {
         &self,
         session: Option<&Session>,
         key: &SessionKey,
-        scopes: &[String],
+        scopes: &ScopeSet,
         seen: Option<&Seen>,
     ) -> Assessment {
         let tokens = session.and_then(|s| s.state.tokens.as_ref());
         if let (Some(session), Some(t)) = (session, tokens)
-            && t.covers(scopes)
+            && scopes.is_subset_of(&t.scopes)
         {
             let renew_at = self.renew_at(t, session.updated_at);
             let now = SystemTime::now();
@@ -171,7 +171,7 @@ impl Runtime {
         }
         match tokens {
             None => Assessment::Authorize(AuthorizationReason::NotAuthorized),
-            Some(t) if !t.covers(scopes) => {
+            Some(t) if !scopes.is_subset_of(&t.scopes) => {
                 Assessment::Authorize(AuthorizationReason::MissingScopes)
             }
             Some(t) if t.refresh_token.is_none() => {
@@ -196,8 +196,8 @@ impl Runtime {
     async fn renew(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         seen: &Seen,
     ) -> Result<Arc<TokenSet>, Error> {
         let flight = self.flight(key);
@@ -215,8 +215,8 @@ impl Runtime {
     async fn renew_once(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         seen: &Seen,
     ) -> Result<Arc<TokenSet>, Error> {
         if let Some(kept) = self.settle_unsaved(key).await {
@@ -224,7 +224,7 @@ impl Runtime {
                 .tokens
                 .expires_at
                 .is_none_or(|at| SystemTime::now() < at);
-            if fresh && kept.tokens.covers(scopes) {
+            if fresh && scopes.is_subset_of(&kept.tokens.scopes) {
                 return Ok(Arc::new(kept.tokens));
             }
             if self.inner.tokens.unsaved.holds(key) {
@@ -276,8 +276,8 @@ impl Runtime {
     async fn due(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         seen: &Seen,
     ) -> Result<Due, Error> {
         let session = self.inner.tokens.store().load(key).await?;
@@ -296,8 +296,8 @@ impl Runtime {
     async fn renew_under_lease(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         seen: &Seen,
     ) -> Result<Arc<TokenSet>, Error> {
         let session = match self.due(key, scopes, ask, seen).await? {
@@ -329,8 +329,8 @@ impl Runtime {
     async fn renew_from(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         current: Option<TokenSet>,
     ) -> Result<Arc<TokenSet>, Error> {
         let env = self.environment_named(&key.environment)?;
@@ -339,11 +339,8 @@ impl Runtime {
             // Ask for what was granted before too, so endpoints with different scopes
             // do not take turns replacing each other's token.
             _ if key.user.is_application() => {
-                let granted = current
-                    .as_ref()
-                    .map(|t| t.scopes.as_slice())
-                    .unwrap_or_default();
-                let wanted = union(granted, scopes);
+                let granted: ScopeSet = current.iter().flat_map(|t| &t.scopes).collect();
+                let wanted = granted.union(scopes);
                 self.client_credentials_grant(env, key, &wanted).await
             }
             Some(current) => self.refresh_patiently(env, key, current).await,
@@ -379,7 +376,7 @@ impl Runtime {
             Err(Error::Token(TokenError::Rejected {
                 code, description, ..
             })) if code == "invalid_grant" && !key.user.is_application() => {
-                let granted = current.map(|t| t.scopes).unwrap_or_default();
+                let granted: ScopeSet = current.iter().flat_map(|t| &t.scopes).collect();
                 self.refresh_refused(key, scopes, ask, &basis, &granted, description)
                     .await
             }
@@ -395,8 +392,8 @@ impl Runtime {
     async fn keep_renewed(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         basis: &Basis,
         tokens: TokenSet,
     ) -> Result<Arc<TokenSet>, Error> {
@@ -423,10 +420,10 @@ impl Runtime {
     async fn refresh_refused(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         basis: &Basis,
-        granted: &[String],
+        granted: &ScopeSet,
         description: Option<String>,
     ) -> Result<Arc<TokenSet>, Error> {
         let message = format!(
@@ -447,7 +444,7 @@ impl Runtime {
             }
         }
         // The session is cleared: ask again for what the refused grant held.
-        let ask_again = union(granted, ask);
+        let ask_again = granted.union(ask);
         Err(self
             .authorization_required(
                 key,
@@ -463,8 +460,8 @@ impl Runtime {
     async fn use_newer(
         &self,
         key: &SessionKey,
-        scopes: &[String],
-        ask: &[String],
+        scopes: &ScopeSet,
+        ask: &ScopeSet,
         now: Option<Box<Session>>,
     ) -> Result<Arc<TokenSet>, Error> {
         let now = now.map(|s| *s);

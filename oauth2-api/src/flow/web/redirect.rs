@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use super::PendingRedirect;
 use crate::error::{AuthorizationReason, AuthorizationRequired};
 use crate::flow::page::{error_page, page, respond};
-use crate::oauth::authorize::{NOT_GRANTED_PREFIX, SCOPES_NOT_GRANTED};
 use crate::runtime::Runtime;
+use crate::scope::ScopeSet;
 use crate::session::Session;
 
 /// After an authorization that came back without some scopes, how long the same user is
@@ -43,7 +43,11 @@ pub async fn redirect_to_authorize(
         return refused;
     }
     match runtime
-        .begin_for_browser(&required.session, required.scopes.clone(), Some(return_to))
+        .begin_for_browser(
+            &required.session,
+            required.scopes.iter().collect(),
+            Some(return_to),
+        )
         .await
     {
         Ok(bound) => bound.into_response(),
@@ -87,31 +91,20 @@ async fn loop_guard(runtime: &Runtime, required: &AuthorizationRequired) -> Opti
     let recent = SystemTime::now()
         .duration_since(last.at)
         .map_or(true, |age| age < LOOP_WINDOW);
-    if last.kind != SCOPES_NOT_GRANTED || !recent {
-        return None;
-    }
-    let not_granted: Vec<&str> = last
-        .message
-        .strip_prefix(NOT_GRANTED_PREFIX)?
-        .split_whitespace()
-        .collect();
-    let granted = session
-        .state
-        .tokens
-        .as_ref()
-        .map(|t| &t.scopes[..])
-        .unwrap_or_default();
-    let missing = crate::scope::missing(&required.scopes, granted);
+    let not_granted = last.withheld_scopes().filter(|_| recent)?;
+    let granted = session.state.tokens.as_ref().map(|t| &t.scopes[..]);
+    let required_scopes: ScopeSet = required.scopes.iter().collect();
+    let missing = required_scopes.missing_from(granted.unwrap_or_default());
     // Only the scopes the provider has just refused: others may still be granted.
-    if !missing.iter().any(|s| not_granted.contains(s)) {
+    if !missing.iter().any(|s| not_granted.contains(&s)) {
         return None;
     }
-    tracing::warn!(session = %required.session, missing = %missing.join(" "), "the provider does not grant these scopes: not redirecting again");
+    let missing = missing.join(" ");
+    tracing::warn!(session = %required.session, missing = %missing, "the provider does not grant these scopes: not redirecting again");
     let message = format!(
-        "The provider did not grant the scopes {} that this page needs, so asking it \
+        "The provider did not grant the scopes {missing} that this page needs, so asking it \
          again would end the same way. Check the application's registration and \
-         permissions at the provider.",
-        missing.join(" ")
+         permissions at the provider."
     );
     Some(incomplete(&message))
 }
