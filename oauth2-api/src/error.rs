@@ -137,6 +137,14 @@ pub enum Error {
     /// The configuration is unusable (a bad URL, missing credentials).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A [`RequestHook`](crate::RequestHook) stopped the call before it was sent: what
+    /// the call's context holds cannot make the request the provider requires (HMRC's
+    /// fraud-prevention headers without a client, or with a value HMRC refuses).
+    #[error("the request was not sent: {reason}")]
+    RequestRefused {
+        /// What the hook needs, for a person to fix.
+        reason: String,
+    },
     /// An operating-system resource failed: the browser could not be started, the
     /// callback port could not be listened on.
     #[error("{action}")]

@@ -218,3 +218,20 @@ impl fmt::Debug for PendingAuthorization {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn withheld_scopes_are_read_back_only_from_their_own_kind() {
+        let withheld: ScopeSet = ["write:vat", "read:vat"].iter().collect();
+        let error = LastError::scopes_not_granted(&withheld);
+        assert_eq!(error.kind, LastError::SCOPES_NOT_GRANTED);
+        assert_eq!(error.withheld_scopes(), Some(vec!["write:vat", "read:vat"]));
+        let other = LastError::now("invalid_grant", error.message.clone());
+        assert_eq!(other.withheld_scopes(), None);
+        let reworded = LastError::now(LastError::SCOPES_NOT_GRANTED, "something else");
+        assert_eq!(reworded.withheld_scopes(), None);
+    }
+}

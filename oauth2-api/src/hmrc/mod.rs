@@ -98,7 +98,9 @@ fn screen(s: &Screen) -> Result<String, Error> {
 }
 
 fn invalid(header: &str, why: &str) -> Error {
-    Error::Config(format!("fraud-prevention header `{header}`: {why}"))
+    Error::RequestRefused {
+        reason: format!("fraud-prevention header `{header}`: {why}"),
+    }
 }
 
 /// The request hook that adds the fraud-prevention headers to every call.
@@ -132,11 +134,11 @@ impl FraudPrevention {
         } else if let Some(batch) = context.get::<BatchClient>().or(self.batch.as_ref()) {
             self.batch_process(&mut h, batch)?;
         } else {
-            return Err(Error::Config(
-                "HMRC needs fraud-prevention headers: attach a `hmrc::WebClient` or `hmrc::BatchClient` \
-                 with `runtime.with_context(...)`"
+            return Err(Error::RequestRefused {
+                reason: "HMRC needs fraud-prevention headers: attach a `hmrc::WebClient` or \
+                         `hmrc::BatchClient` with `runtime.with_context(...)`"
                     .to_owned(),
-            ));
+            });
         }
         Ok(h.0)
     }
