@@ -94,11 +94,34 @@ impl fmt::Debug for TokenSet {
     }
 }
 
+/// A token as a call sends it: the set, and its `Authorization` value, made once per
+/// token rather than once per call. `None` when the token cannot be a header value
+/// (then the call says so when it builds the request).
+#[derive(Clone, Debug)]
+pub(crate) struct Bearer {
+    pub(crate) tokens: Arc<TokenSet>,
+    pub(crate) authorization: Option<http::HeaderValue>,
+}
+
+impl Bearer {
+    pub(crate) fn new(tokens: Arc<TokenSet>) -> Self {
+        let value = format!("Bearer {}", tokens.access_token.expose_secret());
+        let authorization = http::HeaderValue::try_from(value).ok().map(|mut v| {
+            v.set_sensitive(true);
+            v
+        });
+        Self {
+            tokens,
+            authorization,
+        }
+    }
+}
+
 /// A token a call may use, and when it is due for renewal (`None`: when the API refuses
 /// it). What the lifecycle hands out and the call cache keeps.
 #[derive(Clone, Debug)]
 pub(crate) struct Usable {
-    pub(crate) tokens: Arc<TokenSet>,
+    pub(crate) bearer: Bearer,
     pub(crate) renew_at: Option<SystemTime>,
 }
 

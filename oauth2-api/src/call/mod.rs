@@ -2,7 +2,6 @@
 //! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use tracing::Instrument;
@@ -13,6 +12,8 @@ pub(crate) mod pages;
 mod raw;
 pub(crate) mod request;
 mod response;
+mod target;
+mod text;
 
 use crate::error::{ApiError, AuthorizationReason, Error};
 use crate::hooks::OutgoingRequest;
@@ -22,7 +23,7 @@ use crate::http::{BodyError, describe_reqwest, read_capped};
 use crate::oauth::keep::Basis;
 use crate::runtime::Runtime;
 use crate::scope::ScopeSet;
-use crate::session::{LastError, SessionKey, SessionState, TokenSet};
+use crate::session::{Bearer, LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use answer::{FromAnswer, Response};
 pub use pages::{Items, Pages};
@@ -34,6 +35,7 @@ use response::{insufficient_scope, redact_in};
 pub(crate) struct ApiClient {
     http: reqwest::Client,
     extensions: crate::hooks::Extensions,
+    recent_urls: target::RecentUrls,
 }
 
 impl ApiClient {
@@ -52,7 +54,11 @@ impl ApiClient {
                 .build()
                 .map_err(|e| Error::HttpClient(Box::new(e)))?,
         };
-        Ok(Self { http, extensions })
+        Ok(Self {
+            http,
+            extensions,
+            recent_urls: target::RecentUrls::default(),
+        })
     }
 }
 
@@ -78,7 +84,7 @@ impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.call_key(user).await?;
-        async {
+        let call = async {
             if is_absolute(&out.path) {
                 // Before any token is fetched: a foreign URL is the caller's mistake.
                 self.target_url(&key, out)?;
@@ -87,7 +93,7 @@ impl Runtime {
             let first = self.send_with(&key, Some(&token), out).await?;
             if let Some(wanted) = insufficient_scope(&first) {
                 return self
-                    .needs_wider_scopes(&key, out, &token, first, wanted)
+                    .needs_wider_scopes(&key, out, &token.tokens, first, wanted)
                     .await;
             }
             if first.status != 401 {
@@ -95,14 +101,14 @@ impl Runtime {
                 return Ok(first);
             }
             tracing::debug!("the API answered 401: renewing the token once");
-            let stale = token.access_token.expose_secret();
+            let stale = token.tokens.access_token.expose_secret();
             let token = self
                 .access_token(&key, &out.scopes, &out.ask, Some(stale))
                 .await?;
             let second = self.send_with(&key, Some(&token), out).await?;
             if let Some(wanted) = insufficient_scope(&second) {
                 return self
-                    .needs_wider_scopes(&key, out, &token, second, wanted)
+                    .needs_wider_scopes(&key, out, &token.tokens, second, wanted)
                     .await;
             }
             tracing::Span::current().record("status", second.status);
@@ -111,7 +117,7 @@ impl Runtime {
             }
             // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).
             let message = format!("`{}` refused a freshly renewed token", out.endpoint);
-            self.forget_tokens(&key, &token, LastError::now("unauthorized", message))
+            self.forget_tokens(&key, &token.tokens, LastError::now("unauthorized", message))
                 .await?;
             Err(self
                 .authorization_required(
@@ -122,9 +128,11 @@ impl Runtime {
                     AuthorizationReason::Unauthorized,
                 )
                 .await)
+        };
+        match call_span(&key, out) {
+            Some(span) => call.instrument(span).await,
+            None => call.await,
         }
-        .instrument(call_span(&key, out))
-        .await
     }
 
     /// The API refused `token` for lack of scopes (`wanted`, when it said which): the
@@ -176,7 +184,7 @@ impl Runtime {
     async fn send_with(
         &self,
         key: &SessionKey,
-        token: Option<&Arc<TokenSet>>,
+        token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let mut attempt = 0;
@@ -214,7 +222,7 @@ impl Runtime {
     async fn send_once(
         &self,
         key: &SessionKey,
-        token: Option<&Arc<TokenSet>>,
+        token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let request = self.build_request(key, token, out)?;
@@ -244,13 +252,13 @@ impl Runtime {
             && let Some(token) = token
         {
             // An error page that echoes the request must not carry the token into an error.
-            redact_in(&mut body, token.access_token.expose_secret());
+            redact_in(&mut body, token.tokens.access_token.expose_secret());
         }
         Ok(RawResponse {
             status,
             headers,
             body,
-            sent_token: token.cloned(),
+            sent_token: token.map(|t| t.tokens.clone()),
         })
     }
 
@@ -259,7 +267,7 @@ impl Runtime {
     fn build_request(
         &self,
         key: &SessionKey,
-        token: Option<&Arc<TokenSet>>,
+        token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let url = self.target_url(key, out)?;
@@ -286,8 +294,16 @@ impl Runtime {
             })?;
         }
         let mut request = self.inner.api.http.request(out.method.as_http(), url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token.access_token.expose_secret());
+        match token {
+            Some(Bearer {
+                authorization: Some(value),
+                ..
+            }) => request = request.header(http::header::AUTHORIZATION, value.clone()),
+            // Not a header value: reqwest's own error says so when the request is sent.
+            Some(Bearer { tokens, .. }) => {
+                request = request.bearer_auth(tokens.access_token.expose_secret());
+            }
+            None => {}
         }
         for (name, value) in self.inner.config.headers() {
             request = request.header(name, value);
@@ -309,62 +325,15 @@ impl Runtime {
         Ok(request)
     }
 
-    /// The URL `out` goes to: its path under the environment's base URL, or an absolute
-    /// URL (a `Link` header's) on the environment's origin, where the token may go.
-    fn target_url(&self, key: &SessionKey, out: &Outgoing) -> Result<url::Url, Error> {
-        let env = self.environment_named(&key.environment)?;
-        let base = env.base_url_of(out.base_url.as_deref())?;
-        let mut url = if is_absolute(&out.path) {
-            let url = url::Url::parse(&out.path).ok();
-            match url {
-                // Credentials in a URL would go out as a second `Authorization` header.
-                Some(url)
-                    if url.origin() == base.origin()
-                        && url.username().is_empty()
-                        && url.password().is_none() =>
-                {
-                    url
-                }
-                _ => {
-                    return Err(Error::ForeignUrl {
-                        endpoint: out.endpoint.clone().into_owned(),
-                        origin: url.map_or_else(
-                            || "an unreadable URL".to_owned(),
-                            |u| u.origin().ascii_serialization(),
-                        ),
-                        expected: base.origin().ascii_serialization(),
-                    });
-                }
-            }
-        } else if !out.path.starts_with('/') {
-            // `javascript:x`, `HTTPS:` handled above; anything else that is not a path.
-            return Err(Error::InvalidArgument {
-                endpoint: out.endpoint.to_string(),
-                argument: "path".to_owned(),
-                message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
-            });
-        } else {
-            let mut url = base.clone();
-            match base.path() {
-                // The common base (an origin): the path as it is, without a copy.
-                "" | "/" => url.set_path(&out.path),
-                prefix => url.set_path(&format!("{}{}", prefix.trim_end_matches('/'), out.path)),
-            }
-            url
-        };
-        if !out.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&out.query);
-        }
-        Ok(url)
-    }
-
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.key_in(self.default_environment(), UserRef::anonymous());
-        self.send_with(&key, None, out)
-            .instrument(call_span(&key, out))
-            .await
+        let call = self.send_with(&key, None, out);
+        match call_span(&key, out) {
+            Some(span) => call.instrument(span).await,
+            None => call.await,
+        }
     }
 
     /// An [`ApiError`] for a non-success answer, decoded by the runtime's
@@ -388,19 +357,20 @@ impl Runtime {
 
 /// The span of one call: what it is for, never a token; `status` is recorded once known.
 /// None when nothing listens at `INFO`: creating a disabled span still costs its fields
-/// (and a `log` record where `tracing`'s `log` feature is on).
-fn call_span(key: &SessionKey, out: &Outgoing) -> tracing::Span {
+/// (and a `log` record where `tracing`'s `log` feature is on), and entering one costs
+/// on every poll.
+fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
     if !tracing::level_enabled!(tracing::Level::INFO) {
-        return tracing::Span::none();
+        return None;
     }
-    tracing::info_span!(
+    Some(tracing::info_span!(
         "oauth2_api.call",
         provider = %key.provider,
         environment = %key.environment,
         endpoint = %out.endpoint,
         user = %key.user,
         status = tracing::field::Empty,
-    )
+    ))
 }
 
 /// Whether a request's path is an absolute URL: declared paths begin with `/`. Schemes

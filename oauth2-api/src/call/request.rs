@@ -7,6 +7,7 @@ use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::call::text::{NOT_SCALAR, Refusal, each_text};
 use crate::call::{FromAnswer, Outgoing};
 use crate::error::Error;
 use crate::http::{Method, UNRESERVED};
@@ -45,7 +46,8 @@ impl Request {
             out: Outgoing {
                 endpoint: Cow::Borrowed(endpoint.name),
                 method: endpoint.method,
-                path: String::new(),
+                // Room for most paths: it is built up a part at a time.
+                path: String::with_capacity(96),
                 base_url: endpoint.base_url.map(Cow::Borrowed),
                 scopes: endpoint.scopes.clone(),
                 ask: endpoint.authorize_scopes.clone(),
@@ -76,24 +78,26 @@ impl Request {
 
     /// A `{segment}` of the path, percent-encoded.
     pub fn path_param<T: Serialize + ?Sized>(&mut self, argument: &str, value: &T) {
-        match scalars(value) {
-            Ok(values) if values.len() == 1 => {
-                let value = &values[0];
+        let path = &mut self.out.path;
+        let start = path.len();
+        let mut count = 0;
+        let written = each_text(value, &mut |segment| {
+            count += 1;
+            match segment {
+                _ if count > 1 => {}
                 // `.` and `..` would be resolved away by URL normalisation: encode them.
-                if value.is_empty() {
-                    self.fail(argument, "a path segment cannot be empty".to_owned());
-                } else if value == "." || value == ".." {
-                    self.out.path.push_str(&value.replace('.', "%2E"));
-                } else {
-                    self.out.path.extend(utf8_percent_encode(value, UNRESERVED));
-                }
+                "." | ".." => path.push_str(&segment.replace('.', "%2E")),
+                _ => path.extend(utf8_percent_encode(segment, UNRESERVED)),
             }
-            Ok(_) => self.fail(
-                argument,
-                "a path segment needs exactly one value".to_owned(),
-            ),
-            Err(message) => self.fail(argument, message),
-        }
+        });
+        let problem = match written {
+            Err(refusal) => refusal.to_string(),
+            Ok(()) if count != 1 => "a path segment needs exactly one value".to_owned(),
+            Ok(()) if path.len() == start => "a path segment cannot be empty".to_owned(),
+            Ok(()) => return,
+        };
+        path.truncate(start);
+        self.fail(argument, problem);
     }
 
     /// A query parameter; `None` is left out, a sequence repeats the parameter, and a
@@ -101,13 +105,29 @@ impl Request {
     /// argument's own name is not sent), `None` fields left out, in the order of their
     /// names (servers do not depend on the order of query parameters).
     pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
+        let query = &mut self.out.query;
+        let start = query.len();
+        let pushed = each_text(value, &mut |text| {
+            query.push((name.to_owned(), text.to_owned()));
+        });
+        match pushed {
+            Ok(()) => {}
+            Err(Refusal::Fields) => self.query_fields(argument, value),
+            Err(refusal) => {
+                self.out.query.truncate(start);
+                self.fail(argument, refusal.to_string());
+            }
+        }
+    }
+
+    /// A struct's (or map's) fields, each a parameter.
+    fn query_fields<T: Serialize + ?Sized>(&mut self, argument: &str, value: &T) {
         let value = match serde_json::to_value(value) {
             Ok(value) => value,
             Err(e) => return self.fail(argument, format!("does not serialize: {e}")),
         };
-        let fields = match value {
-            Value::Object(fields) => fields,
-            value => return self.query_value(argument, name, value),
+        let Value::Object(fields) = value else {
+            return self.fail(argument, NOT_SCALAR.to_owned());
         };
         for (field, value) in fields {
             if matches!(value, Value::Object(_)) {
@@ -130,13 +150,12 @@ impl Request {
 
     /// A header; `None` is left out.
     pub fn header<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
-        match scalars(value) {
-            Ok(values) => {
-                for v in values {
-                    self.out.headers.push((name.to_owned().into(), v.into()));
-                }
-            }
-            Err(message) => self.fail(argument, message),
+        let headers = &mut self.out.headers;
+        let pushed = each_text(value, &mut |text| {
+            headers.push((name.to_owned().into(), text.to_owned().into()));
+        });
+        if let Err(refusal) = pushed {
+            self.fail(argument, refusal.to_string());
         }
     }
 
@@ -149,24 +168,8 @@ impl Request {
     }
 }
 
-/// A value as the strings it sends: one for a scalar, none for `None`, each item of a
-/// sequence. Serde is the one description of a value's wire form (a `NaiveDate`, an enum
-/// with `#[serde(rename)]`), so it is used rather than `Display`.
-fn scalars<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
-    let value = serde_json::to_value(value).map_err(|e| format!("does not serialize: {e}"))?;
-    values_of(value)
-}
-
-/// [`scalars`] of a value already serialized.
-fn values_of(value: Value) -> Result<Vec<String>, String> {
-    let mut values = Vec::new();
-    each_scalar(value, |v| values.push(v))?;
-    Ok(values)
-}
-
-/// Hands each string a value sends to `sink`: itself if a scalar, each item if a
-/// sequence, nothing for `None`. Without an intermediate list: a call's query values are
-/// built on every call.
+/// Hands each string a struct field's value sends to `sink`: itself if a scalar, each
+/// item if a sequence, nothing for `None`.
 fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String> {
     let mut one = |v: Value| {
         match v {
@@ -174,11 +177,7 @@ fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String>
             Value::Number(n) => sink(n.to_string()),
             Value::Bool(b) => sink(b.to_string()),
             Value::Null => {}
-            Value::Array(_) | Value::Object(_) => {
-                return Err(
-                    "is not a scalar (a string, number, boolean or unit enum variant)".to_owned(),
-                );
-            }
+            Value::Array(_) | Value::Object(_) => return Err(NOT_SCALAR.to_owned()),
         }
         Ok(())
     };

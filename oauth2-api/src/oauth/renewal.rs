@@ -43,7 +43,7 @@ use crate::oauth::grants::is_unusable;
 use crate::oauth::keep::{Basis, Pending, Written};
 use crate::runtime::Runtime;
 use crate::scope::ScopeSet;
-use crate::session::{LastError, Session, SessionKey, SessionState, TokenSet, Usable};
+use crate::session::{Bearer, LastError, Session, SessionKey, SessionState, TokenSet, Usable};
 
 /// How long to wait before looking at the store again while another process refreshes.
 const LEASE_POLL: Duration = Duration::from_millis(25);
@@ -67,8 +67,8 @@ impl Runtime {
     ) -> Result<TokenSet, Error> {
         let key = self.call_key(user.user_ref()).await?;
         let scopes: ScopeSet = scopes.iter().collect();
-        let tokens = self.access_token(&key, &scopes, &scopes, None).await?;
-        Ok(Arc::unwrap_or_clone(tokens))
+        let bearer = self.access_token(&key, &scopes, &scopes, None).await?;
+        Ok(Arc::unwrap_or_clone(bearer.tokens))
     }
 
     /// A token for `key` covering `scopes`; when a person must authorize, they are asked
@@ -80,16 +80,16 @@ impl Runtime {
         scopes: &ScopeSet,
         ask: &ScopeSet,
         stale: Option<&str>,
-    ) -> Result<Arc<TokenSet>, Error> {
+    ) -> Result<Bearer, Error> {
         let cache = &self.inner.tokens.cache;
         let unsaved = self.inner.tokens.unsaved.holds(key);
         match stale {
             None if !unsaved => {
                 if let Some(usable) = cache.tokens(key)
-                    && scopes.is_subset_of(&usable.tokens.scopes)
+                    && scopes.is_subset_of(&usable.bearer.tokens.scopes)
                     && usable.is_fresh_at(SystemTime::now())
                 {
-                    return Ok(usable.tokens);
+                    return Ok(usable.bearer);
                 }
             }
             None => {}
@@ -107,7 +107,7 @@ impl Runtime {
             match self.assess(session.as_ref(), key, &scopes, seen.as_ref()) {
                 Assessment::Usable(usable) => {
                     cache.remember_tokens(key, &usable, epoch);
-                    return Ok(usable.tokens);
+                    return Ok(usable.bearer);
                 }
                 Assessment::Authorize(reason) => {
                     return Err(self
@@ -127,7 +127,7 @@ impl Runtime {
         let this = self.clone();
         let key = key.clone();
         match tokio::spawn(async move { this.renew(&key, &scopes, &ask, &seen).await }).await {
-            Ok(result) => result,
+            Ok(result) => result.map(Bearer::new),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Cancelled),
         }
@@ -161,7 +161,7 @@ impl Runtime {
             };
             if usable {
                 return Assessment::Usable(Usable {
-                    tokens: Arc::new(t.clone()),
+                    bearer: Bearer::new(Arc::new(t.clone())),
                     renew_at,
                 });
             }
@@ -282,7 +282,7 @@ impl Runtime {
     ) -> Result<Due, Error> {
         let session = self.inner.tokens.store().load(key).await?;
         match self.assess(session.as_ref(), key, scopes, Some(seen)) {
-            Assessment::Usable(usable) => Ok(Due::No(usable.tokens)),
+            Assessment::Usable(usable) => Ok(Due::No(usable.bearer.tokens)),
             Assessment::Authorize(reason) => Err(self
                 .authorization_required(key, scopes, ask, session.as_ref(), reason)
                 .await),
@@ -470,7 +470,7 @@ impl Runtime {
             refused: false,
         };
         match self.assess(now.as_ref(), key, scopes, Some(&seen)) {
-            Assessment::Usable(usable) => Ok(usable.tokens),
+            Assessment::Usable(usable) => Ok(usable.bearer.tokens),
             Assessment::Authorize(reason) => Err(self
                 .authorization_required(key, scopes, ask, now.as_ref(), reason)
                 .await),

@@ -267,13 +267,13 @@ mod tests {
 
     fn tokens() -> Usable {
         Usable {
-            tokens: Arc::new(crate::TokenSet {
+            bearer: crate::session::Bearer::new(Arc::new(crate::TokenSet {
                 access_token: "a".to_owned().into(),
                 refresh_token: None,
                 expires_at: None,
                 scopes: vec!["hello".to_owned()],
                 token_type: "bearer".to_owned(),
-            }),
+            })),
             renew_at: None,
         }
     }

@@ -1,0 +1,129 @@
+//! The URL a call goes to, and the few built last: the `url` crate parses every
+//! character of a path it is given, so a call repeated with the same arguments (a page
+//! polled, a status checked) takes a copy of the URL it built the time before.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use url::Url;
+
+use crate::call::Outgoing;
+use crate::error::Error;
+use crate::runtime::Runtime;
+use crate::session::SessionKey;
+
+/// How many URLs are kept: a few endpoints called in turn all find theirs.
+const KEPT: usize = 8;
+
+/// The URLs built last, newest first. A lookup compares strings it already has; a miss
+/// costs one copy of the path and query.
+#[derive(Debug, Default)]
+pub(crate) struct RecentUrls(Mutex<VecDeque<Recent>>);
+
+#[derive(Debug)]
+struct Recent {
+    environment: Arc<str>,
+    base_url: Option<std::borrow::Cow<'static, str>>,
+    path: String,
+    query: Vec<(String, String)>,
+    url: Url,
+}
+
+impl Recent {
+    fn is_for(&self, key: &SessionKey, out: &Outgoing) -> bool {
+        self.path == out.path
+            && self.query == out.query
+            && self.base_url == out.base_url
+            && self.environment == key.environment
+    }
+}
+
+impl RecentUrls {
+    fn find(&self, key: &SessionKey, out: &Outgoing) -> Option<Url> {
+        let recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        recent
+            .iter()
+            .find(|r| r.is_for(key, out))
+            .map(|r| r.url.clone())
+    }
+
+    fn keep(&self, key: &SessionKey, out: &Outgoing, url: &Url) {
+        let entry = Recent {
+            environment: key.environment.clone(),
+            base_url: out.base_url.clone(),
+            path: out.path.clone(),
+            query: out.query.clone(),
+            url: url.clone(),
+        };
+        let mut recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        recent.truncate(KEPT - 1);
+        recent.push_front(entry);
+    }
+}
+
+impl Runtime {
+    /// The URL `out` goes to: its path under the environment's base URL, or an absolute
+    /// URL (a `Link` header's) on the environment's origin, where the token may go.
+    pub(crate) fn target_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
+        if super::is_absolute(&out.path) {
+            return self.absolute_url(key, out);
+        }
+        let recent = &self.inner.api.recent_urls;
+        if let Some(url) = recent.find(key, out) {
+            return Ok(url);
+        }
+        let url = self.relative_url(key, out)?;
+        recent.keep(key, out, &url);
+        Ok(url)
+    }
+
+    fn relative_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
+        if !out.path.starts_with('/') {
+            // `javascript:x`, `HTTPS:` handled above; anything else that is not a path.
+            return Err(Error::InvalidArgument {
+                endpoint: out.endpoint.to_string(),
+                argument: "path".to_owned(),
+                message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
+            });
+        }
+        let env = self.environment_named(&key.environment)?;
+        let base = env.base_url_of(out.base_url.as_deref())?;
+        let mut url = base.clone();
+        match base.path() {
+            // The common base (an origin): the path as it is, without a copy.
+            "" | "/" => url.set_path(&out.path),
+            prefix => url.set_path(&format!("{}{}", prefix.trim_end_matches('/'), out.path)),
+        }
+        with_query(url, out)
+    }
+
+    fn absolute_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
+        let env = self.environment_named(&key.environment)?;
+        let base = env.base_url_of(out.base_url.as_deref())?;
+        match Url::parse(&out.path).ok() {
+            // Credentials in a URL would go out as a second `Authorization` header.
+            Some(url)
+                if url.origin() == base.origin()
+                    && url.username().is_empty()
+                    && url.password().is_none() =>
+            {
+                with_query(url, out)
+            }
+            url => Err(Error::ForeignUrl {
+                endpoint: out.endpoint.clone().into_owned(),
+                origin: url.map_or_else(
+                    || "an unreadable URL".to_owned(),
+                    |u| u.origin().ascii_serialization(),
+                ),
+                expected: base.origin().ascii_serialization(),
+            }),
+        }
+    }
+}
+
+fn with_query(mut url: Url, out: &Outgoing) -> Result<Url, Error> {
+    if !out.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&out.query);
+    }
+    Ok(url)
+}

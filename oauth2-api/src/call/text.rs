@@ -1,0 +1,374 @@
+//! A value's text as a path segment, a query value or a header sends it. Serde is the one
+//! description of a value's wire form (a `NaiveDate`, an enum's `#[serde(rename)]`); this
+//! serializer hands each scalar's text straight to the request, without building a
+//! `serde_json::Value` and copying out of it on every call.
+
+use std::fmt::{self, Display, Write as _};
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+pub(crate) const NOT_SCALAR: &str =
+    "is not a scalar (a string, number, boolean or unit enum variant)";
+
+/// Why a value has no text of its own.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// A struct or a map: for a query, its fields are the parameters.
+    Fields,
+    /// What is wrong with it, as the end of a sentence naming the argument.
+    Message(String),
+}
+
+impl Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Fields => f.write_str(NOT_SCALAR),
+            Refusal::Message(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl ser::Error for Refusal {
+    fn custom<T: Display>(message: T) -> Self {
+        Refusal::Message(format!("does not serialize: {message}"))
+    }
+}
+
+fn not_scalar() -> Refusal {
+    Refusal::Message(NOT_SCALAR.to_owned())
+}
+
+/// Hands each text `value` sends to `sink`: itself if a scalar, each item of a sequence,
+/// nothing for `None`, unit or a non-finite float (as JSON has no text for them).
+pub(crate) fn each_text<T: Serialize + ?Sized>(
+    value: &T,
+    sink: &mut dyn FnMut(&str),
+) -> Result<(), Refusal> {
+    value.serialize(Texts {
+        sink,
+        in_sequence: false,
+    })
+}
+
+struct Texts<'a> {
+    sink: &'a mut dyn FnMut(&str),
+    /// Items of a sequence must be scalars themselves.
+    in_sequence: bool,
+}
+
+impl Texts<'_> {
+    fn integer(self, value: impl itoa::Integer) -> Result<(), Refusal> {
+        (self.sink)(itoa::Buffer::new().format(value));
+        Ok(())
+    }
+
+    /// Floats are written as `serde_json` writes them, the form these values had before.
+    fn float(self, value: impl Serialize) -> Result<(), Refusal> {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::Number(n)) => (self.sink)(&n.to_string()),
+            Ok(_) => {}
+            Err(e) => return Err(ser::Error::custom(e)),
+        }
+        Ok(())
+    }
+}
+
+macro_rules! integers {
+    ($($method:ident: $ty:ty),*) => {
+        $(fn $method(self, value: $ty) -> Result<(), Refusal> {
+            self.integer(value)
+        })*
+    };
+}
+
+impl<'a> ser::Serializer for Texts<'a> {
+    type Ok = ();
+    type Error = Refusal;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Impossible<(), Refusal>;
+    type SerializeMap = Impossible<(), Refusal>;
+    type SerializeStruct = Impossible<(), Refusal>;
+    type SerializeStructVariant = Impossible<(), Refusal>;
+
+    integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128);
+
+    fn serialize_bool(self, value: bool) -> Result<(), Refusal> {
+        (self.sink)(if value { "true" } else { "false" });
+        Ok(())
+    }
+
+    fn serialize_f32(self, value: f32) -> Result<(), Refusal> {
+        self.float(value)
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), Refusal> {
+        self.float(value)
+    }
+
+    fn serialize_char(self, value: char) -> Result<(), Refusal> {
+        (self.sink)(value.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), Refusal> {
+        (self.sink)(value);
+        Ok(())
+    }
+
+    fn serialize_bytes(self, value: &[u8]) -> Result<(), Refusal> {
+        if self.in_sequence {
+            return Err(not_scalar());
+        }
+        value
+            .iter()
+            .for_each(|b| (self.sink)(itoa::Buffer::new().format(*b)));
+        Ok(())
+    }
+
+    fn serialize_none(self) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Refusal> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Refusal> {
+        (self.sink)(variant);
+        Ok(())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Refusal> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Refusal> {
+        Err(not_scalar())
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, Refusal> {
+        match self.in_sequence {
+            true => Err(not_scalar()),
+            false => Ok(self),
+        }
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self, Refusal> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Self, Refusal> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Refusal> {
+        Err(not_scalar())
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Refusal> {
+        Err(match self.in_sequence {
+            true => not_scalar(),
+            false => Refusal::Fields,
+        })
+    }
+
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, Refusal> {
+        self.serialize_map(Some(len))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Refusal> {
+        Err(not_scalar())
+    }
+
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Refusal> {
+        let mut text = String::with_capacity(32);
+        write!(text, "{value}").map_err(ser::Error::custom)?;
+        (self.sink)(&text);
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Texts<'_> {
+    type Ok = ();
+    type Error = Refusal;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refusal> {
+        value.serialize(Texts {
+            sink: &mut *self.sink,
+            in_sequence: true,
+        })
+    }
+
+    fn end(self) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for Texts<'_> {
+    type Ok = ();
+    type Error = Refusal;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refusal> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for Texts<'_> {
+    type Ok = ();
+    type Error = Refusal;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refusal> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
+        let mut all = Vec::new();
+        each_text(value, &mut |t| all.push(t.to_owned())).map_err(|e| e.to_string())?;
+        Ok(all)
+    }
+
+    /// The texts `serde_json::Value` gives, the form these values had before.
+    fn as_json<T: Serialize + ?Sized>(value: &T) -> Vec<String> {
+        let one = |v: serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        match serde_json::to_value(value).unwrap() {
+            serde_json::Value::Array(items) => items.into_iter().filter_map(one).collect(),
+            v => one(v).into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn scalars_read_as_json_writes_them() {
+        #[derive(Serialize)]
+        enum Status {
+            #[serde(rename = "O")]
+            Open,
+        }
+        #[derive(Serialize)]
+        struct Vrn(u64);
+        /// Written with `collect_str`, as `chrono` writes a date.
+        struct Date;
+        impl Serialize for Date {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&format_args!("{}-{:02}-{:02}", 2017, 1, 31))
+            }
+        }
+        let date = Date;
+        macro_rules! same {
+            ($($value:expr),*) => {$(
+                assert_eq!(texts(&$value).unwrap(), as_json(&$value), "{}", stringify!($value));
+            )*};
+        }
+        same!(
+            "a b/ü",
+            'é',
+            true,
+            -7i8,
+            u64::MAX,
+            i64::MIN,
+            1.5f64,
+            0.1f32,
+            1e300f64,
+            f64::NAN,
+            f64::INFINITY,
+            Status::Open,
+            Some(Status::Open),
+            Option::<u8>::None,
+            (),
+            Vrn(42),
+            date,
+            vec![Some(1), None, Some(3)],
+            (1, "two"),
+            [true, false],
+            Vec::<u8>::new()
+        );
+    }
+
+    #[test]
+    fn what_has_no_text_is_refused() {
+        #[derive(Serialize)]
+        enum Shape {
+            Circle(u8),
+            Square { side: u8 },
+            Pair(u8, u8),
+        }
+        #[derive(Serialize)]
+        struct Filter {
+            page: u8,
+        }
+        let refused = |r: Result<Vec<String>, String>| r.unwrap_err();
+        assert_eq!(refused(texts(&Shape::Circle(1))), NOT_SCALAR);
+        assert_eq!(refused(texts(&Shape::Square { side: 1 })), NOT_SCALAR);
+        assert_eq!(refused(texts(&Shape::Pair(1, 2))), NOT_SCALAR);
+        assert_eq!(refused(texts(&[[1]])), NOT_SCALAR);
+        assert_eq!(refused(texts(&[Filter { page: 1 }])), NOT_SCALAR);
+        assert!(matches!(
+            each_text(&Filter { page: 1 }, &mut |_| {}),
+            Err(Refusal::Fields)
+        ));
+        let map: std::collections::BTreeMap<&str, u8> = [("a", 1)].into();
+        assert!(matches!(each_text(&map, &mut |_| {}), Err(Refusal::Fields)));
+    }
+}
