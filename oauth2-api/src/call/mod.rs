@@ -75,7 +75,7 @@ pub(crate) struct Outgoing {
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
     pub(crate) ask: ScopeSet,
-    pub(crate) query: Vec<(String, String)>,
+    pub(crate) query: Vec<(Cow<'static, str>, String)>,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
 }

@@ -389,7 +389,7 @@ fn query_number(out: &Outgoing, name: &str) -> Option<u64> {
 /// Sets the query parameter `name`, replacing the value the previous page sent.
 fn set_query(out: &mut Outgoing, name: &str, value: impl ToString) {
     out.query.retain(|(n, _)| n != name);
-    out.query.push((name.to_owned(), value.to_string()));
+    out.query.push((name.to_owned().into(), value.to_string()));
 }
 
 /// The `rel="next"` target of the `Link` headers (RFC 8288 §3): `<url>; rel="next"`, the

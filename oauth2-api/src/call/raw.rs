@@ -66,7 +66,9 @@ impl RawRequest {
 
     /// Adds a query parameter.
     pub fn query(mut self, name: &str, value: impl fmt::Display) -> Self {
-        self.out.query.push((name.to_owned(), value.to_string()));
+        self.out
+            .query
+            .push((name.to_owned().into(), value.to_string()));
         self
     }
 

@@ -83,11 +83,11 @@ impl Request {
         let mut count = 0;
         let written = each_text(value, &mut |segment| {
             count += 1;
-            match segment {
+            match &*segment {
                 _ if count > 1 => {}
                 // `.` and `..` would be resolved away by URL normalisation: encode them.
                 "." | ".." => path.push_str(&segment.replace('.', "%2E")),
-                _ => path.extend(utf8_percent_encode(segment, UNRESERVED)),
+                segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
             }
         });
         let problem = match written {
@@ -104,11 +104,11 @@ impl Request {
     /// struct (or map) is flattened: each field is a parameter under its serde name (the
     /// argument's own name is not sent), `None` fields left out, in the order of their
     /// names (servers do not depend on the order of query parameters).
-    pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
+    pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &'static str, value: &T) {
         let query = &mut self.out.query;
         let start = query.len();
         let pushed = each_text(value, &mut |text| {
-            query.push((name.to_owned(), text.to_owned()));
+            query.push((Cow::Borrowed(name), text.into_owned()));
         });
         match pushed {
             Ok(()) => {}
@@ -142,7 +142,7 @@ impl Request {
 
     fn query_value(&mut self, argument: &str, name: &str, value: Value) {
         let query = &mut self.out.query;
-        let pushed = each_scalar(value, |v| query.push((name.to_owned(), v)));
+        let pushed = each_scalar(value, |v| query.push((name.to_owned().into(), v)));
         if let Err(message) = pushed {
             self.fail(argument, message);
         }
@@ -152,7 +152,7 @@ impl Request {
     pub fn header<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
         let headers = &mut self.out.headers;
         let pushed = each_text(value, &mut |text| {
-            headers.push((name.to_owned().into(), text.to_owned().into()));
+            headers.push((name.to_owned().into(), text.into_owned().into()));
         });
         if let Err(refusal) = pushed {
             self.fail(argument, refusal.to_string());
@@ -270,7 +270,7 @@ mod tests {
                 ("id", "2"),
                 ("flag", "true")
             ]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .map(|(a, b)| (a.into(), b.to_owned()))
         );
         #[derive(Serialize)]
         struct Nested {
@@ -303,7 +303,7 @@ mod tests {
             .out
             .query
             .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .map(|(a, b)| (a.as_ref(), b.as_str()))
             .collect();
         assert_eq!(
             sent,

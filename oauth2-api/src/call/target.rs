@@ -25,7 +25,7 @@ struct Recent {
     environment: Arc<str>,
     base_url: Option<std::borrow::Cow<'static, str>>,
     path: String,
-    query: Vec<(String, String)>,
+    query: Vec<(std::borrow::Cow<'static, str>, String)>,
     url: Url,
 }
 

@@ -3,6 +3,7 @@
 //! serializer hands each scalar's text straight to the request, without building a
 //! `serde_json::Value` and copying out of it on every call.
 
+use std::borrow::Cow;
 use std::fmt::{self, Display, Write as _};
 
 use serde::Serialize;
@@ -42,10 +43,11 @@ fn not_scalar() -> Refusal {
 }
 
 /// Hands each text `value` sends to `sink`: itself if a scalar, each item of a sequence,
-/// nothing for `None`, unit or a non-finite float (as JSON has no text for them).
+/// nothing for `None`, unit or a non-finite float (as JSON has no text for them). Text
+/// made for the purpose (a date's) is handed over owned, the rest borrowed.
 pub(crate) fn each_text<T: Serialize + ?Sized>(
     value: &T,
-    sink: &mut dyn FnMut(&str),
+    sink: &mut dyn FnMut(Cow<'_, str>),
 ) -> Result<(), Refusal> {
     value.serialize(Texts {
         sink,
@@ -54,21 +56,21 @@ pub(crate) fn each_text<T: Serialize + ?Sized>(
 }
 
 struct Texts<'a> {
-    sink: &'a mut dyn FnMut(&str),
+    sink: &'a mut dyn FnMut(Cow<'_, str>),
     /// Items of a sequence must be scalars themselves.
     in_sequence: bool,
 }
 
 impl Texts<'_> {
     fn integer(self, value: impl itoa::Integer) -> Result<(), Refusal> {
-        (self.sink)(itoa::Buffer::new().format(value));
+        (self.sink)(Cow::Borrowed(itoa::Buffer::new().format(value)));
         Ok(())
     }
 
     /// Floats are written as `serde_json` writes them, the form these values had before.
     fn float(self, value: impl Serialize) -> Result<(), Refusal> {
         match serde_json::to_value(value) {
-            Ok(serde_json::Value::Number(n)) => (self.sink)(&n.to_string()),
+            Ok(serde_json::Value::Number(n)) => (self.sink)(Cow::Owned(n.to_string())),
             Ok(_) => {}
             Err(e) => return Err(ser::Error::custom(e)),
         }
@@ -100,7 +102,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         serialize_u64: u64, serialize_u128: u128);
 
     fn serialize_bool(self, value: bool) -> Result<(), Refusal> {
-        (self.sink)(if value { "true" } else { "false" });
+        (self.sink)(Cow::Borrowed(if value { "true" } else { "false" }));
         Ok(())
     }
 
@@ -113,12 +115,12 @@ impl<'a> ser::Serializer for Texts<'a> {
     }
 
     fn serialize_char(self, value: char) -> Result<(), Refusal> {
-        (self.sink)(value.encode_utf8(&mut [0; 4]));
+        (self.sink)(Cow::Borrowed(value.encode_utf8(&mut [0; 4])));
         Ok(())
     }
 
     fn serialize_str(self, value: &str) -> Result<(), Refusal> {
-        (self.sink)(value);
+        (self.sink)(Cow::Borrowed(value));
         Ok(())
     }
 
@@ -128,7 +130,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         }
         value
             .iter()
-            .for_each(|b| (self.sink)(itoa::Buffer::new().format(*b)));
+            .for_each(|b| (self.sink)(Cow::Borrowed(itoa::Buffer::new().format(*b))));
         Ok(())
     }
 
@@ -154,7 +156,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Refusal> {
-        (self.sink)(variant);
+        (self.sink)(Cow::Borrowed(variant));
         Ok(())
     }
 
@@ -229,7 +231,7 @@ impl<'a> ser::Serializer for Texts<'a> {
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Refusal> {
         let mut text = String::with_capacity(32);
         write!(text, "{value}").map_err(ser::Error::custom)?;
-        (self.sink)(&text);
+        (self.sink)(Cow::Owned(text));
         Ok(())
     }
 }
@@ -282,7 +284,7 @@ mod tests {
 
     fn texts<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
         let mut all = Vec::new();
-        each_text(value, &mut |t| all.push(t.to_owned())).map_err(|e| e.to_string())?;
+        each_text(value, &mut |t| all.push(t.into_owned())).map_err(|e| e.to_string())?;
         Ok(all)
     }
 
