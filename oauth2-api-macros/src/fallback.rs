@@ -41,10 +41,12 @@ pub(crate) fn fallback(parsed: &Parsed<'_>) -> TokenStream {
     let methods = signatures
         .iter()
         .filter(|(_, sig)| {
+            // `r#new` is `new` once expanded.
+            let ident = syn::ext::IdentExt::unraw(&sig.ident);
             !CLIENT_METHODS
                 .iter()
                 .chain(DERIVED_METHODS)
-                .any(|m| sig.ident == m)
+                .any(|m| ident == m)
         })
         .map(|(e, sig)| inherent_fn(e, sig, &names))
         .collect();
@@ -75,12 +77,16 @@ pub(crate) fn fallback(parsed: &Parsed<'_>) -> TokenStream {
     }
 }
 
-/// The methods, the first of each name: a second one is reported by `valid`, and would
-/// be a duplicate definition here.
+/// The methods whose names (with `{name}_pages` and `{name}_items` of a paginated one)
+/// no method before took: a second one is reported by `valid`, and would be a duplicate
+/// definition here.
 fn distinct<'p, 'a>(endpoints: &'p [EndpointFn<'a>]) -> Vec<&'p EndpointFn<'a>> {
     let mut kept: Vec<&EndpointFn<'_>> = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
     for e in endpoints {
-        if !kept.iter().any(|k| k.item.sig.ident == e.item.sig.ident) {
+        let names = crate::valid::generated_names(e);
+        if names.iter().all(|n| !taken.contains(n)) {
+            taken.extend(names);
             kept.push(e);
         }
     }

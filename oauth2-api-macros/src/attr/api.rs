@@ -14,7 +14,9 @@ const API: Keys<ApiArgs> = Keys {
     keys: &[
         (PROVIDER, |_, a, m| a.provider.set(lit_str(m))),
         (BASE_URL, |_, a, m| flat(a, m).base_url.set(lit_str(m))),
-        (BASE_URLS, |_, a, m| flat(a, m).base_urls.set(named_urls(m))),
+        (BASE_URLS, |cx, a, m| {
+            flat(a, m).base_urls.set(named_urls(cx, m))
+        }),
         (AUTH_URL, |_, a, m| flat(a, m).auth_url.set(lit_str(m))),
         (TOKEN_URL, |_, a, m| flat(a, m).token_url.set(lit_str(m))),
         (REVOKE_URL, |_, a, m| flat(a, m).revoke_url.set(lit_str(m))),
@@ -66,7 +68,7 @@ const ENVIRONMENT_KEYS: Keys<EnvironmentArgs> = Keys {
     keys: &[
         (NAME, |_, e, m| e.name.set(lit_str(m))),
         (BASE_URL, |_, e, m| e.base_url.set(lit_str(m))),
-        (BASE_URLS, |_, e, m| e.base_urls.set(named_urls(m))),
+        (BASE_URLS, |cx, e, m| e.base_urls.set(named_urls(cx, m))),
         (AUTH_URL, |_, e, m| e.auth_url.set(lit_str(m))),
         (TOKEN_URL, |_, e, m| e.token_url.set(lit_str(m))),
         (REVOKE_URL, |_, e, m| e.revoke_url.set(lit_str(m))),
@@ -107,13 +109,21 @@ fn environment(cx: &Ctxt, api: &mut ApiArgs, meta: &ParseNestedMeta<'_>) -> syn:
 }
 
 /// `base_urls(identity = "https://identity.xero.com", ...)`.
-fn named_urls(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<(syn::Ident, syn::LitStr)>> {
+fn named_urls(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+) -> syn::Result<Vec<(syn::Ident, syn::LitStr)>> {
     let mut urls = Vec::new();
     meta.parse_nested_meta(|m| {
         let Some(name) = m.path.get_ident() else {
             return Err(m.error("expected `base_urls(name = \"https://...\")`"));
         };
-        urls.push((name.clone(), lit_str(&m)?));
+        let url = lit_str(&m)?;
+        match urls.iter().any(|(known, _)| known == name) {
+            // Reported, and the list read on: the rest of it is checked too.
+            true => cx.error_spanned_by(name, format!("duplicate `{name}`: give it once")),
+            false => urls.push((name.clone(), url)),
+        }
         Ok(())
     })?;
     Ok(urls)

@@ -86,7 +86,11 @@ const PAGINATE_KEYS: Keys<PaginateArgs> = Keys {
 
 /// Parses one trait method: its `#[endpoint(...)]`, if any, and its arguments.
 pub(super) fn parse<'a>(cx: &Ctxt, item: &'a TraitItemFn) -> EndpointFn<'a> {
-    let attr = item.attrs.iter().find(|a| a.path().is_ident(ENDPOINT));
+    let mut attrs = item.attrs.iter().filter(|a| a.path().is_ident(ENDPOINT));
+    let attr = attrs.next();
+    for again in attrs {
+        cx.error_spanned_by(again, "duplicate `#[endpoint]`: a method is one endpoint");
+    }
     let mut args = EndpointArgs::default();
     if let Some(attr) = attr
         && let Err(e) = attr.parse_nested_meta(ENDPOINT_KEYS.visitor(cx, &mut args))

@@ -69,6 +69,20 @@ fn trait_declares_endpoints(cx: &Ctxt, item: &ItemTrait) {
     }
 }
 
+/// The methods an endpoint becomes: its own name (unraw: `r#a` is `a`) and, when it is
+/// paginated, `{name}_pages` and `{name}_items`.
+pub(crate) fn generated_names(e: &EndpointFn<'_>) -> Vec<String> {
+    let name = syn::ext::IdentExt::unraw(&e.item.sig.ident).to_string();
+    match e.args.paginate.given() {
+        Some(_) => vec![
+            name.clone(),
+            format!("{name}_pages"),
+            format!("{name}_items"),
+        ],
+        None => vec![name],
+    }
+}
+
 /// Each endpoint becomes a method of the trait and of the client, and a paginated one
 /// two more (`{name}_pages`, `{name}_items`): a second one of the same name would be a
 /// duplicate definition inside the expansion.
@@ -77,12 +91,8 @@ fn endpoint_names_are_distinct(cx: &Ctxt, endpoints: &[EndpointFn<'_>]) {
     let mut taken: Vec<(String, bool)> = Vec::new();
     for e in endpoints {
         let ident = &e.item.sig.ident;
-        let mut names = vec![(ident.to_string(), false)];
-        if e.args.paginate.given().is_some() {
-            names.push((format!("{ident}_pages"), true));
-            names.push((format!("{ident}_items"), true));
-        }
-        for (name, made) in names {
+        let names = generated_names(e).into_iter().enumerate();
+        for (name, made) in names.map(|(i, name)| (name, i > 0)) {
             if let Some((_, made_before)) = taken.iter().find(|(n, _)| *n == name) {
                 let paged = if made || *made_before {
                     " (a paginated endpoint `x` also makes `x_pages` and `x_items`)"
@@ -104,7 +114,8 @@ fn endpoint_names_are_distinct(cx: &Ctxt, endpoints: &[EndpointFn<'_>]) {
 fn endpoint_names_are_free(cx: &Ctxt, parsed: &Parsed<'_>) {
     let client = Names::of(parsed.item).client;
     for e in parsed.endpoints.iter().filter(|e| e.attr.is_some()) {
-        let ident = &e.item.sig.ident;
+        // `r#new` is `new` once expanded.
+        let ident = &syn::ext::IdentExt::unraw(&e.item.sig.ident);
         if CLIENT_METHODS.iter().any(|m| ident == m) {
             cx.error_spanned_by(
                 ident,
