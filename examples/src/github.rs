@@ -1,6 +1,6 @@
 //! The GitHub-style integration, offline: the declared API of
 //! [`declarations::github`](crate::declarations::github) against its stand-in routes
-//! ([`fakes::github`](crate::fakes::github)) behind the sandbox's authorization server.
+//! ([`fakes::github`]) behind the sandbox's authorization server.
 //! Shared by the `github` example and the tests.
 
 use oauth2_api::sandbox::{ApiFault, Sandbox};

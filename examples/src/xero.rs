@@ -1,6 +1,6 @@
 //! The Xero-style integration, offline: the declared API of
 //! [`declarations::xero`](crate::declarations::xero) against its stand-in routes
-//! ([`fakes::xero`](crate::fakes::xero)) behind the sandbox's authorization server.
+//! ([`fakes::xero`]) behind the sandbox's authorization server.
 //! Shared by the `xero` example and the tests.
 
 use oauth2_api::sandbox::{ApiFault, Sandbox};

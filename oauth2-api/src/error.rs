@@ -105,6 +105,16 @@ pub enum Error {
         /// The environment's origin.
         expected: String,
     },
+    /// A paginated endpoint's `Link` header named a next page that is not a URL, even
+    /// relative to the page that sent it: the listing cannot go on.
+    #[error("`{endpoint}` named a next page that is not a URL")]
+    BadLink {
+        /// The endpoint paged.
+        endpoint: String,
+        /// Why the target is not a URL.
+        #[source]
+        source: url::ParseError,
+    },
     /// A paginated endpoint pointed back to a page it had already sent (a repeated
     /// cursor, a `Link` to the same page, page numbers it ignores): the listing ends here
     /// rather than forever.

@@ -96,7 +96,7 @@ pub struct Provider {
     pub(crate) environments: Vec<Environment>,
     pub(crate) scope_separator: String,
     pub(crate) scope_rules: ScopeRules,
-    pub(crate) authorization_scopes: Vec<String>,
+    pub(crate) authorization_scopes: crate::scope::ScopeSet,
     pub(crate) client_auth: ClientAuth,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) error_body: Option<crate::error_body::ErrorBodyDecoder>,
@@ -110,7 +110,7 @@ impl Provider {
             environments: Vec::new(),
             scope_separator: " ".to_owned(),
             scope_rules: ScopeRules::default(),
-            authorization_scopes: Vec::new(),
+            authorization_scopes: crate::scope::ScopeSet::EMPTY,
             client_auth: ClientAuth::default(),
             headers: Vec::new(),
             error_body: None,
@@ -134,10 +134,8 @@ impl Provider {
     /// endpoint: `offline_access` (a refresh token, at many providers), `openid`. A grant
     /// without it is still a grant of what the endpoints need.
     pub fn authorization_scope(mut self, scope: impl Into<String>) -> Self {
-        let scope = scope.into();
-        if !self.authorization_scopes.contains(&scope) {
-            self.authorization_scopes.push(scope);
-        }
+        let scope: crate::scope::ScopeSet = [scope.into()].iter().collect();
+        self.authorization_scopes = self.authorization_scopes.union(&scope);
         self
     }
 

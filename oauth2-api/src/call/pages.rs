@@ -295,11 +295,12 @@ async fn resolve_link(cursor: &mut Cursor, asked: &Outgoing) -> Result<(), Error
         None => runtime.key_in(runtime.default_environment(), UserRef::anonymous()),
     };
     let base = runtime.target_url(&key, asked)?;
-    let url = base.join(&cursor.out.path).map_err(|_| Error::Decode {
-        endpoint: cursor.out.endpoint.to_string(),
-        body: String::new(),
-        source: serde::de::Error::custom("the `Link` header's next URL is not a URL"),
-    })?;
+    let url = base
+        .join(&cursor.out.path)
+        .map_err(|source| Error::BadLink {
+            endpoint: cursor.out.endpoint.to_string(),
+            source,
+        })?;
     cursor.out.path = url.into();
     Ok(())
 }

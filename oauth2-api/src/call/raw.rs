@@ -26,7 +26,7 @@ impl Runtime {
             runtime: self.clone(),
             user: user.user_ref(),
             out: Outgoing {
-                endpoint: format!("{method} {path}").into(),
+                endpoint: format!("{method} {}", shown(path)).into(),
                 method,
                 path: path.to_owned(),
                 base_url: None,
@@ -94,5 +94,34 @@ impl RawRequest {
     /// Sends the request.
     pub async fn send(self) -> Result<RawResponse, Error> {
         self.runtime.send(self.user, &self.out).await
+    }
+}
+
+/// A path as errors and traces name it: without its query and fragment, and an absolute
+/// URL without its user info, as those may hold what must not be logged (a code, a
+/// cursor, a password).
+fn shown(path: &str) -> std::borrow::Cow<'_, str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    match url::Url::parse(path) {
+        Ok(url) if super::is_absolute(path) => {
+            format!("{}{}", url.origin().ascii_serialization(), url.path()).into()
+        }
+        _ => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn errors_name_a_request_without_its_query_or_credentials() {
+        assert_eq!(shown("/x?code=zzz#frag"), "/x");
+        assert_eq!(shown("/a/b"), "/a/b");
+        assert_eq!(
+            shown("https://user:pw@api.example.com:8443/v1/items?cursor=s3cret"),
+            "https://api.example.com:8443/v1/items"
+        );
+        assert_eq!(shown("HTTPS://API.example.com"), "https://api.example.com/");
     }
 }

@@ -105,7 +105,7 @@ pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<ScopeSet> {
     Some(
         bearer
             .param("scope")
-            .map_or(ScopeSet::EMPTY, |v| v.split_whitespace().collect()),
+            .map_or(ScopeSet::EMPTY, |v| ScopeSet::split(v, " ")),
     )
 }
 

@@ -304,7 +304,7 @@ impl RuntimeBuilder {
 
     /// Points every URL of every environment (API base URLs, authorization, token and
     /// revocation URLs) at `origin`, keeping each URL's path: a test server that serves
-    /// the provider's paths, e.g. the [`sandbox`](crate::sandbox) with its paths set to
+    /// the provider's paths, e.g. the `sandbox` (feature `sandbox`) with its paths set to
     /// the declaration's. A URL given for one environment (`base_url(env, ..)` and the
     /// like) wins over this, whatever the order of the calls.
     pub fn all_urls_at(mut self, origin: impl Into<String>) -> Self {
@@ -471,7 +471,7 @@ impl RuntimeBuilder {
             default_environment,
             scope_separator: self.provider.scope_separator.clone(),
             scope_rules: self.provider.scope_rules.clone(),
-            authorization_scopes: self.provider.authorization_scopes.iter().collect(),
+            authorization_scopes: self.provider.authorization_scopes.clone(),
             client_auth: self.provider.client_auth,
             headers: parse_headers(&self.provider.headers)?,
             error_body: self.provider.error_body,

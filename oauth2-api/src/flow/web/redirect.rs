@@ -124,7 +124,7 @@ fn refused_despite_grant(required: &AuthorizationRequired, session: &Session) ->
         "The API refuses this page for lack of the scopes {}, which the provider has just \
          granted, so asking it again would end the same way. Check the application's \
          registration and permissions at the provider.",
-        required.scopes.join(" ")
+        required.scopes.iter().collect::<ScopeSet>().join(" ")
     );
     Some(incomplete(&message))
 }
