@@ -23,6 +23,8 @@ struct Figures {
     rps: f64,
     p50: f64,
     p99: f64,
+    /// The client process's CPU time per call, µs.
+    cpu: f64,
 }
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -90,6 +92,7 @@ fn run_client(client: &str, url: &str, c: usize, n: usize, cpu: Option<usize>) -
         rps: field("rps"),
         p50: field("p50_us"),
         p99: field("p99_us"),
+        cpu: field("cpu_us"),
     }
 }
 
@@ -127,9 +130,9 @@ fn main() {
 fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usize, pinned: bool) {
     println!("\ncall overhead: {reps} interleaved runs of {n} calls, medians, pinned: {pinned}\n");
     println!(
-        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | p50 vs raw | p99 vs raw |"
+        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for c in CONCURRENCY {
         let medians = |client: &str| {
             let figures = &runs[&(c, client)];
@@ -139,19 +142,22 @@ fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usi
                 rps: pick(|f| f.rps),
                 p50: pick(|f| f.p50),
                 p99: pick(|f| f.p99),
+                cpu: pick(|f| f.cpu),
             }
         };
         let raw = medians("raw");
         for client in CLIENTS {
             let m = medians(client);
             println!(
-                "| {client} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× |",
+                "| {client} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
                 m.rps,
                 m.p50,
                 m.p99,
                 raw.rps / m.rps,
                 m.p50 / raw.p50,
-                m.p99 / raw.p99
+                m.p99 / raw.p99,
+                m.cpu,
+                m.cpu / raw.cpu
             );
         }
     }

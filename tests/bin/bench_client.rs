@@ -4,7 +4,8 @@
 //! ```text
 //! bench_client --url http://127.0.0.1:PORT --client raw|memory|sqlite [--c 1] [--n 20000] [--warmup 1000]
 //! ```
-//! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..`.
+//! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..
+//! cpu_us=..` (the client process's CPU time per call).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -174,6 +175,8 @@ struct Report {
     n: usize,
     errors: usize,
     elapsed: Duration,
+    /// The process's CPU time over the run.
+    cpu: Duration,
     latencies: Vec<Duration>,
 }
 
@@ -188,7 +191,7 @@ impl Report {
         let mean = self.latencies.iter().sum::<Duration>().as_secs_f64() * 1e6
             / self.latencies.len().max(1) as f64;
         println!(
-            "RESULT client={client} c={} n={} errors={} secs={:.4} rps={:.1} p50_us={:.1} p99_us={:.1} mean_us={:.1}",
+            "RESULT client={client} c={} n={} errors={} secs={:.4} rps={:.1} p50_us={:.1} p99_us={:.1} mean_us={:.1} cpu_us={:.1}",
             self.c,
             self.n,
             self.errors,
@@ -196,7 +199,8 @@ impl Report {
             self.n as f64 / self.elapsed.as_secs_f64(),
             at(0.50),
             at(0.99),
-            mean
+            mean,
+            self.cpu.as_secs_f64() * 1e6 / self.n.max(1) as f64
         );
     }
 }
@@ -219,6 +223,7 @@ where
     Fut: Future<Output = Result<usize, String>> + Send + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu();
     let start = Instant::now();
     let tasks: Vec<_> = (0..c)
         .map(|_| {
@@ -241,6 +246,7 @@ where
         n,
         errors: 0,
         elapsed: Duration::ZERO,
+        cpu: Duration::ZERO,
         latencies: Vec::with_capacity(n),
     };
     for task in tasks {
@@ -249,6 +255,28 @@ where
         report.errors += errors;
     }
     report.elapsed = start.elapsed();
+    report.cpu = process_cpu().saturating_sub(cpu_before);
     report.latencies.sort_unstable();
     report
+}
+
+/// The CPU time this process has used, user and system, all threads (from
+/// `/proc/self/stat`, in clock ticks of 10 ms; zero where there is no `/proc`). Less
+/// sensitive than the wall clock to what else the machine runs: a direct measure of what
+/// the client itself costs.
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may hold spaces), 1-based from `state` = 3:
+    // utime is field 14, stime field 15.
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(14) + ticks(15)) * 10)
 }
