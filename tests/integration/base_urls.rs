@@ -93,3 +93,31 @@ async fn the_builder_overrides_a_named_base_url() {
     let client = xero(&sandbox, Some(format!("{}/elsewhere", sandbox.url()))).await;
     assert_eq!(client.connections().await.unwrap(), json!(["moved"]));
 }
+
+/// The same path sent in turn to two base URLs and with other queries: each call goes
+/// where it is addressed, however recently the other URL was built.
+#[tokio::test]
+async fn a_repeated_path_goes_to_the_base_url_each_call_names() {
+    let echo = |uri: axum::http::Uri| async move { uri.to_string() };
+    let routes = Router::new()
+        .route("/echo", get(echo))
+        .route("/api.xro/2.0/echo", get(echo));
+    let sandbox = Sandbox::serve(xero_sandbox(), routes).await.unwrap();
+    let client = xero(&sandbox, None).await;
+    let runtime = client.runtime();
+    let reached = |base: Option<&'static str>, page: &'static str| async move {
+        let mut request = runtime.request(&Application, Method::Get, "/echo");
+        if let Some(base) = base {
+            request = request.base_url(base);
+        }
+        let answer = request.query("page", page).send().await.unwrap();
+        answer.text()
+    };
+    for _ in 0..3 {
+        assert_eq!(reached(None, "1").await, "/api.xro/2.0/echo?page=1");
+        assert_eq!(reached(Some("identity"), "1").await, "/echo?page=1");
+        assert_eq!(reached(Some("identity"), "2").await, "/echo?page=2");
+        assert_eq!(reached(None, "a b").await, "/api.xro/2.0/echo?page=a+b");
+        assert_eq!(reached(None, "1").await, "/api.xro/2.0/echo?page=1");
+    }
+}
