@@ -21,9 +21,11 @@
 //! - [`Error`]: every failure, typed; [`ApiError::body_as`] for an API's own error body.
 //!
 //! An API declared and called (the generated `VatClient` holds a [`Runtime`]; each
-//! method takes the user first, gets a usable token, sends, and decodes the answer):
+//! method takes the user first, gets a usable token, sends, and decodes the answer). The
+//! company has not authorized yet, so the call answers with where to send a person,
+//! without a request to the provider:
 //!
-//! ```no_run
+//! ```
 //! use oauth2_api::{oauth2_api, store::MemoryStore, ApiUser, Credentials, Error, UserRef};
 //!
 //! pub struct Company { pub id: u32 }
@@ -45,7 +47,8 @@
 //!         -> Result<Obligations, Error>;
 //! }
 //!
-//! # async fn run() -> Result<(), Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
 //! let runtime = VatClient::builder()
 //!     .credentials(Credentials::new("client-id").secret("client-secret")
 //!         .redirect_url("http://localhost:8765/oauth2/callback"))
@@ -54,7 +57,10 @@
 //! let client = VatClient::new(runtime);
 //! match client.obligations(&Company { id: 42 }, "123456789", "2017-01-01", "2017-12-31").await {
 //!     Ok(answer) => println!("{} obligations", answer.obligations.len()),
-//!     Err(Error::AuthorizationRequired(auth)) => println!("authorize at {}", auth.url),
+//!     Err(Error::AuthorizationRequired(auth)) => {
+//!         assert!(auth.url.as_str().starts_with("https://test-www.tax.service.gov.uk/oauth/authorize?"));
+//!         assert_eq!(auth.scopes, ["read:vat"]);
+//!     }
 //!     Err(e) => return Err(e),
 //! }
 //! # Ok(())
