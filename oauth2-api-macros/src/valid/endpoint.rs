@@ -22,6 +22,9 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
         "Company`, `user = Application` or `user = Anonymous",
     );
     let params = params(cx, &e.params);
+    if let Some(path) = path {
+        path_is_a_path(cx, path);
+    }
     if let (Some(path), Some(params)) = (path, &params) {
         captures_have_arguments(cx, &e.item.sig.ident, path, params);
         arguments_are_used(cx, path, params);
@@ -168,10 +171,35 @@ fn params(cx: &Ctxt, params: &[ParamArgs<'_>]) -> Option<Vec<Param>> {
     checked
 }
 
+/// A declared path is a path under the base URL: `/` first, no query or fragment (they
+/// are arguments), each `{segment}` named like an argument.
+fn path_is_a_path(cx: &Ctxt, path: &Template) {
+    let value = path.lit.value();
+    if !value.starts_with('/') {
+        let message = format!("the path must start with `/`: write \"/{value}\"");
+        cx.error_spanned_by(&path.lit, message);
+    }
+    if path.statics().any(|part| part.contains(['?', '#'])) {
+        cx.error_spanned_by(
+            &path.lit,
+            "the path cannot hold a query or fragment: use `#[query]` arguments",
+        );
+    }
+    for name in path.captures().filter(|c| !is_ident(c)) {
+        let message = format!("`{{{name}}}` must name an argument: `{{vrn}}`, `{{period_key}}`");
+        cx.error_spanned_by(&path.lit, message);
+    }
+}
+
+fn is_ident(name: &str) -> bool {
+    syn::parse_str::<syn::Ident>(name).is_ok()
+}
+
 /// Every `{segment}` binds an argument of the same name.
 fn captures_have_arguments(cx: &Ctxt, method: &syn::Ident, path: &Template, params: &[Param]) {
     let mut seen = std::collections::HashSet::new();
-    for capture in path.captures() {
+    // A capture that names no argument is reported by `path_is_a_path`.
+    for capture in path.captures().filter(|c| is_ident(c)) {
         if !seen.insert(capture) {
             cx.error_spanned_by(
                 &path.lit,
