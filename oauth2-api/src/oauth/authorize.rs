@@ -373,7 +373,7 @@ impl Runtime {
         last_error: Option<LastError>,
     ) {
         // A renewal or a kept token of the previous grant must not come back over this one.
-        self.inner.tokens.unsaved.take(key);
+        self.inner.tokens.unsaved().take(key);
         // What this grant replaces, should it have to wait in memory: a disconnect or
         // another authorization stored meanwhile must then win. Unreadable: anything.
         let basis = match self.inner.tokens.store().load(key).await {

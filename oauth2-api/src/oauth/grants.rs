@@ -142,7 +142,7 @@ impl Runtime {
         let answer = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
-            .request_async(&self.inner.tokens.token_http);
+            .request_async(self.inner.tokens.token_http());
         self.tokens_of(key, TokenRequest::AuthorizationCode, answer, asked, None)
             .await
     }
@@ -160,7 +160,7 @@ impl Runtime {
         let token = RefreshToken::new(refresh.expose_secret().to_owned());
         let answer = client
             .exchange_refresh_token(&token)
-            .request_async(&self.inner.tokens.token_http);
+            .request_async(self.inner.tokens.token_http());
         let asked: ScopeSet = current.scopes.iter().collect();
         self.tokens_of(
             key,
@@ -220,7 +220,7 @@ impl Runtime {
         if let Some(scope) = self.scope_param(scopes) {
             request = request.add_scope(scope);
         }
-        let answer = request.request_async(&self.inner.tokens.token_http);
+        let answer = request.request_async(self.inner.tokens.token_http());
         self.tokens_of(key, TokenRequest::ClientCredentials, answer, scopes, None)
             .await
     }

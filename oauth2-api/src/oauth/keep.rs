@@ -143,7 +143,7 @@ impl Runtime {
     /// result.
     pub async fn disconnect(&self, user: &impl ApiUser) -> Result<(), Error> {
         let key = self.session_key(user).await?;
-        let unsaved = self.inner.tokens.unsaved.take(&key).map(|u| u.tokens);
+        let unsaved = self.inner.tokens.unsaved().take(&key).map(|u| u.tokens);
         let stored = match self.inner.tokens.store().load(&key).await {
             Ok(session) => session.and_then(|s| s.state.tokens),
             Err(e) => {
@@ -299,7 +299,7 @@ impl Runtime {
             pending,
         };
         // A renewal of the previous grant must not push out a new grant waiting here.
-        if let Some(late) = self.inner.tokens.unsaved.put_unless_newer(key, unsaved) {
+        if let Some(late) = self.inner.tokens.unsaved().put_unless_newer(key, unsaved) {
             self.discard(key, &late.tokens).await;
         }
     }
@@ -307,7 +307,7 @@ impl Runtime {
     /// Writes the unsaved tokens of `key`, if any. Returns them when they still stand
     /// (written now or still waiting), `None` when there were none or a newer state won.
     pub(crate) async fn settle_unsaved(&self, key: &SessionKey) -> Option<Unsaved> {
-        let unsaved = self.inner.tokens.unsaved.get(key)?;
+        let unsaved = self.inner.tokens.unsaved().get(key)?;
         let state = SessionState {
             tokens: Some(unsaved.tokens.clone()),
             last_error: None,
@@ -328,11 +328,11 @@ impl Runtime {
         match outcome {
             Ok(Written::Yes) => {
                 tracing::info!(session = %key, "tokens kept in memory are now stored");
-                self.inner.tokens.unsaved.take(key);
+                self.inner.tokens.unsaved().take(key);
                 Some(unsaved)
             }
             Ok(Written::Superseded(_)) => {
-                self.inner.tokens.unsaved.take(key);
+                self.inner.tokens.unsaved().take(key);
                 self.discard(key, &unsaved.tokens).await;
                 None
             }

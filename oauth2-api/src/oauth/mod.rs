@@ -51,6 +51,33 @@ impl TokenSource {
         &self.cache
     }
 
+    pub(crate) fn token_http(&self) -> &token_http::TokenHttp {
+        &self.token_http
+    }
+
+    pub(crate) fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    pub(crate) fn unsaved(&self) -> &keep::UnsavedTokens {
+        &self.unsaved
+    }
+
+    /// The single flight of `key`'s renewal: one async mutex per session being renewed.
+    pub(crate) fn flight(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.entry(key.clone()).or_default().clone()
+    }
+
+    pub(crate) fn forget_flight(&self, key: &SessionKey, flight: Arc<tokio::sync::Mutex<()>>) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        drop(flight);
+        // Only the map's own reference left: nobody waits, the entry can go.
+        if flights.get(key).is_some_and(|f| Arc::strong_count(f) == 1) {
+            flights.remove(key);
+        }
+    }
+
     pub(crate) fn new(store: Arc<dyn SessionStore>, settings: &Settings) -> Result<Self, Error> {
         let token_http = token_http::TokenHttp::new(settings.token_timeout, &settings.user_agent)
             .map_err(|e| Error::HttpClient(Box::new(e)))?;

@@ -81,8 +81,8 @@ impl Runtime {
         ask: &ScopeSet,
         stale: Option<&str>,
     ) -> Result<Bearer, Error> {
-        let cache = &self.inner.tokens.cache;
-        let unsaved = self.inner.tokens.unsaved.holds(key);
+        let cache = self.inner.tokens.cache();
+        let unsaved = self.inner.tokens.unsaved().holds(key);
         match stale {
             None if !unsaved => {
                 if let Some(usable) = cache.tokens(key)
@@ -200,7 +200,7 @@ impl Runtime {
         ask: &ScopeSet,
         seen: &Seen,
     ) -> Result<Arc<TokenSet>, Error> {
-        let flight = self.flight(key);
+        let flight = self.inner.tokens.flight(key);
         let guard = flight.lock().await;
         let span = tracing::debug_span!("oauth2_api.renew", provider = %key.provider, environment = %key.environment, user = %key.user);
         let result = self
@@ -208,7 +208,7 @@ impl Runtime {
             .instrument(span)
             .await;
         drop(guard);
-        self.forget_flight(key, flight);
+        self.inner.tokens.forget_flight(key, flight);
         result
     }
 
@@ -227,7 +227,7 @@ impl Runtime {
             if fresh && scopes.is_subset_of(&kept.tokens.scopes) {
                 return Ok(Arc::new(kept.tokens));
             }
-            if self.inner.tokens.unsaved.holds(key) {
+            if self.inner.tokens.unsaved().holds(key) {
                 // Renewing from tokens the store never took would store a grant over one
                 // it cannot tell apart; wait for the store instead.
                 return Err(crate::store::StoreError::message(
@@ -251,14 +251,14 @@ impl Runtime {
             if store
                 .acquire_lease(
                     key,
-                    &self.inner.tokens.holder,
+                    self.inner.tokens.holder(),
                     now,
                     now + settings.lease_ttl,
                 )
                 .await?
             {
                 let result = self.renew_under_lease(key, scopes, ask, seen).await;
-                if let Err(e) = store.release_lease(key, &self.inner.tokens.holder).await {
+                if let Err(e) = store.release_lease(key, self.inner.tokens.holder()).await {
                     tracing::warn!(session = %key, error = %e, "could not release the refresh lease; it expires by itself");
                 }
                 return result;
@@ -314,7 +314,7 @@ impl Runtime {
                 result = &mut renewal => return result,
                 () = tokio::time::sleep(beat) => {
                     let now = SystemTime::now();
-                    match self.inner.tokens.store().acquire_lease(key, &self.inner.tokens.holder, now, now + ttl).await {
+                    match self.inner.tokens.store().acquire_lease(key, self.inner.tokens.holder(), now, now + ttl).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(session = %key, "the refresh lease was taken over while renewing"),
                         Err(e) => tracing::warn!(session = %key, error = %e, "could not renew the refresh lease"),
@@ -483,30 +483,6 @@ impl Runtime {
                     AuthorizationReason::Expired,
                 )
                 .await),
-        }
-    }
-
-    fn flight(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
-        let mut flights = self
-            .inner
-            .tokens
-            .flights
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        flights.entry(key.clone()).or_default().clone()
-    }
-
-    fn forget_flight(&self, key: &SessionKey, flight: Arc<tokio::sync::Mutex<()>>) {
-        let mut flights = self
-            .inner
-            .tokens
-            .flights
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        drop(flight);
-        // Only the map's own reference left: nobody waits, the entry can go.
-        if flights.get(key).is_some_and(|f| Arc::strong_count(f) == 1) {
-            flights.remove(key);
         }
     }
 }
