@@ -39,6 +39,11 @@ pub(crate) struct ApiClient {
 }
 
 impl ApiClient {
+    /// The URLs its calls built last.
+    fn recent_urls(&self) -> &target::RecentUrls {
+        &self.recent_urls
+    }
+
     /// Its HTTP client is `own` when the application gave one (its own timeout, user
     /// agent, proxies and roots apply), else one with the runtime's settings.
     pub(crate) fn new(

@@ -68,7 +68,7 @@ impl Runtime {
         if super::is_absolute(&out.path) {
             return self.absolute_url(key, out);
         }
-        let recent = &self.inner.api.recent_urls;
+        let recent = self.inner.api.recent_urls();
         if let Some(url) = recent.find(key, out) {
             return Ok(url);
         }
