@@ -151,10 +151,12 @@ impl Request {
     /// A header; `None` is left out.
     pub fn header<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
         let headers = &mut self.out.headers;
+        let start = headers.len();
         let pushed = each_text(value, &mut |text| {
             headers.push((name.to_owned().into(), text.into_owned().into()));
         });
         if let Err(refusal) = pushed {
+            self.out.headers.truncate(start);
             self.fail(argument, refusal.to_string());
         }
     }
@@ -278,6 +280,24 @@ mod tests {
         }
         r.query("nested", "nested", &[Nested { a: 1 }]);
         assert!(r.error.is_some());
+    }
+
+    /// An enum variant with data is a JSON object: its variant names the parameter.
+    #[test]
+    fn a_query_variant_with_data_is_a_parameter_of_its_name() {
+        #[derive(Serialize)]
+        enum Shape {
+            Circle(u8),
+            Pair(u8, u8),
+        }
+        let mut r = Request::new(&ENDPOINT);
+        r.query("shape", "shape", &Shape::Circle(1));
+        r.query("pair", "pair", &Some(Shape::Pair(2, 3)));
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let sent: Vec<(&str, &str)> = (r.out.query.iter())
+            .map(|(a, b)| (a.as_ref(), b.as_str()))
+            .collect();
+        assert_eq!(sent, [("Circle", "1"), ("Pair", "2"), ("Pair", "3")]);
     }
 
     #[test]

@@ -62,6 +62,16 @@ struct Texts<'a> {
 }
 
 impl Texts<'_> {
+    /// What JSON writes as an object (a struct, a map, an enum variant with data): for a
+    /// query, parameters of its own (the old `serde_json::Value` reading, kept); inside a
+    /// sequence, not a scalar.
+    fn object(&self) -> Refusal {
+        match self.in_sequence {
+            true => not_scalar(),
+            false => Refusal::Fields,
+        }
+    }
+
     fn integer(self, value: impl itoa::Integer) -> Result<(), Refusal> {
         (self.sink)(Cow::Borrowed(itoa::Buffer::new().format(value)));
         Ok(())
@@ -94,7 +104,7 @@ impl<'a> ser::Serializer for Texts<'a> {
     type SerializeTupleStruct = Self;
     type SerializeTupleVariant = Impossible<(), Refusal>;
     type SerializeMap = Impossible<(), Refusal>;
-    type SerializeStruct = Impossible<(), Refusal>;
+    type SerializeStruct = JsonText<'a>;
     type SerializeStructVariant = Impossible<(), Refusal>;
 
     integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
@@ -175,7 +185,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         _: &'static str,
         _: &T,
     ) -> Result<(), Refusal> {
-        Err(not_scalar())
+        Err(self.object())
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Self, Refusal> {
@@ -200,22 +210,25 @@ impl<'a> ser::Serializer for Texts<'a> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, Refusal> {
-        Err(not_scalar())
+        Err(self.object())
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Refusal> {
-        Err(match self.in_sequence {
-            true => not_scalar(),
-            false => Refusal::Fields,
-        })
+        Err(self.object())
     }
 
     fn serialize_struct(
         self,
-        _: &'static str,
-        len: usize,
+        name: &'static str,
+        _: usize,
     ) -> Result<Self::SerializeStruct, Refusal> {
-        self.serialize_map(Some(len))
+        match name {
+            JSON_NUMBER | JSON_RAW => Ok(JsonText {
+                raw: name == JSON_RAW,
+                texts: self,
+            }),
+            _ => Err(self.object()),
+        }
     }
 
     fn serialize_struct_variant(
@@ -225,13 +238,56 @@ impl<'a> ser::Serializer for Texts<'a> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, Refusal> {
-        Err(not_scalar())
+        Err(self.object())
     }
 
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Refusal> {
         let mut text = String::with_capacity(32);
         write!(text, "{value}").map_err(ser::Error::custom)?;
         (self.sink)(Cow::Owned(text));
+        Ok(())
+    }
+}
+
+/// serde_json's own number and raw value, as a serializer sees them where any crate of
+/// the build turns on serde_json's `arbitrary_precision` or `raw_value` feature: a struct
+/// of one field holding the JSON text.
+const JSON_NUMBER: &str = "$serde_json::private::Number";
+const JSON_RAW: &str = "$serde_json::private::RawValue";
+
+/// The text of a [`JSON_NUMBER`] as it is; that of a [`JSON_RAW`] read as the JSON it is.
+pub(crate) struct JsonText<'a> {
+    texts: Texts<'a>,
+    raw: bool,
+}
+
+impl ser::SerializeStruct for JsonText<'_> {
+    type Ok = ();
+    type Error = Refusal;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Refusal> {
+        let text = match serde_json::to_value(value) {
+            Ok(serde_json::Value::String(text)) => text,
+            Ok(_) => return Err(not_scalar()),
+            Err(e) => return Err(ser::Error::custom(e)),
+        };
+        let texts = Texts {
+            sink: &mut *self.texts.sink,
+            in_sequence: self.texts.in_sequence,
+        };
+        if !self.raw {
+            (texts.sink)(Cow::Owned(text));
+            return Ok(());
+        }
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(ser::Error::custom)?;
+        json.serialize(texts)
+    }
+
+    fn end(self) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -361,16 +417,58 @@ mod tests {
             page: u8,
         }
         let refused = |r: Result<Vec<String>, String>| r.unwrap_err();
-        assert_eq!(refused(texts(&Shape::Circle(1))), NOT_SCALAR);
-        assert_eq!(refused(texts(&Shape::Square { side: 1 })), NOT_SCALAR);
-        assert_eq!(refused(texts(&Shape::Pair(1, 2))), NOT_SCALAR);
         assert_eq!(refused(texts(&[[1]])), NOT_SCALAR);
         assert_eq!(refused(texts(&[Filter { page: 1 }])), NOT_SCALAR);
+        assert_eq!(refused(texts(&[Shape::Circle(1)])), NOT_SCALAR);
+        // JSON objects: a query makes parameters of their fields (as JSON reads them).
+        let fields = |value: &dyn erased::Value| matches!(value.texts(), Err(Refusal::Fields));
+        assert!(fields(&Filter { page: 1 }));
+        assert!(fields(&Shape::Circle(1)) && fields(&Shape::Pair(1, 2)));
+        assert!(fields(&Shape::Square { side: 1 }));
+        let map: std::collections::BTreeMap<&str, u8> = [("a", 1)].into();
+        assert!(fields(&map));
+    }
+
+    /// serde_json's number under `arbitrary_precision` and its raw value under
+    /// `raw_value`, as any crate of a build may turn those on: written as they are.
+    #[test]
+    fn serde_json_numbers_and_raw_values_are_their_text() {
+        struct Private(&'static str, &'static str);
+        impl Serialize for Private {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use ser::SerializeStruct;
+                let mut fields = s.serialize_struct(self.0, 1)?;
+                fields.serialize_field(self.0, self.1)?;
+                fields.end()
+            }
+        }
+        let number = Private(JSON_NUMBER, "123456789012345678901234567890.5");
+        assert_eq!(
+            texts(&number).unwrap(),
+            ["123456789012345678901234567890.5"]
+        );
+        let in_list = [Private(JSON_NUMBER, "1"), Private(JSON_NUMBER, "2")];
+        assert_eq!(texts(&in_list).unwrap(), ["1", "2"]);
+        assert_eq!(texts(&Private(JSON_RAW, "\"abc\"")).unwrap(), ["abc"]);
+        assert_eq!(
+            texts(&Private(JSON_RAW, "[1, true]")).unwrap(),
+            ["1", "true"]
+        );
         assert!(matches!(
-            each_text(&Filter { page: 1 }, &mut |_| {}),
+            each_text(&Private(JSON_RAW, "{\"a\": 1}"), &mut |_| {}),
             Err(Refusal::Fields)
         ));
-        let map: std::collections::BTreeMap<&str, u8> = [("a", 1)].into();
-        assert!(matches!(each_text(&map, &mut |_| {}), Err(Refusal::Fields)));
+    }
+
+    /// Values of several types behind one reference, for the checks above.
+    mod erased {
+        pub(super) trait Value {
+            fn texts(&self) -> Result<(), super::Refusal>;
+        }
+        impl<T: super::Serialize> Value for T {
+            fn texts(&self) -> Result<(), super::Refusal> {
+                super::each_text(self, &mut |_| {})
+            }
+        }
     }
 }
