@@ -16,11 +16,18 @@ use crate::session::SessionKey;
 const KEPT: usize = 8;
 
 /// The URLs built last, newest first. A lookup compares strings it already has; a miss
-/// costs one copy of the path and query.
-#[derive(Debug, Default)]
+/// costs one copy of the path and query. `Debug` shows how many, never a URL: a query may
+/// carry what must not be logged.
+#[derive(Default)]
 pub(crate) struct RecentUrls(Mutex<VecDeque<Recent>>);
 
-#[derive(Debug)]
+impl std::fmt::Debug for RecentUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().map_or(0, |recent| recent.len());
+        f.debug_struct("RecentUrls").field("kept", &kept).finish()
+    }
+}
+
 struct Recent {
     environment: Arc<str>,
     base_url: Option<std::borrow::Cow<'static, str>>,
