@@ -102,10 +102,9 @@ impl RawRequest {
 /// cursor, a password).
 fn shown(path: &str) -> std::borrow::Cow<'_, str> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    match url::Url::parse(path) {
-        Ok(url) if super::is_absolute(path) => {
-            format!("{}{}", url.origin().ascii_serialization(), url.path()).into()
-        }
+    // Only an absolute URL is parsed: a path, the common case, is named as it is.
+    match super::is_absolute(path).then(|| url::Url::parse(path)) {
+        Some(Ok(url)) => format!("{}{}", url.origin().ascii_serialization(), url.path()).into(),
         _ => path.into(),
     }
 }
