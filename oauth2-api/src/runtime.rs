@@ -11,7 +11,8 @@ use crate::error::Error;
 use crate::hooks::CallContext;
 use crate::oauth::TokenSource;
 use crate::provider::Provider;
-use crate::session::{LastError, Session, SessionKey};
+use crate::scope::ScopeSet;
+use crate::session::{Bearer, LastError, Session, SessionKey};
 use crate::store::SessionStore;
 use crate::user::{ApiUser, UserRef};
 
@@ -178,6 +179,27 @@ impl Runtime {
             None => self.default_environment(),
         };
         Ok(self.key_in(env, user))
+    }
+
+    /// What a call needs when the call cache holds it: `user`'s session key and a token
+    /// covering `scopes`, found in one lookup without the store. Else `user`, handed back
+    /// for [`call_key`](Self::call_key) and the token lifecycle.
+    pub(crate) fn cached_call(
+        &self,
+        user: UserRef,
+        scopes: &ScopeSet,
+    ) -> Result<(SessionKey, Bearer), UserRef> {
+        let default = &self.default_environment().name;
+        let cache = self.inner.tokens.cache();
+        let Some((environment, usable)) = cache.call(&user, default, scopes) else {
+            return Err(user);
+        };
+        let key = SessionKey::new(self.inner.config.provider().clone(), environment, user);
+        // Tokens waiting to be saved are newer than any the cache holds.
+        if self.inner.tokens.unsaved().holds(&key) {
+            return Err(key.user);
+        }
+        Ok((key, usable.bearer))
     }
 
     /// `user`'s session in the environment it works in, if any.

@@ -9,6 +9,7 @@ use tracing::Instrument;
 mod answer;
 mod challenge;
 pub(crate) mod pages;
+mod query;
 mod raw;
 pub(crate) mod request;
 mod response;
@@ -80,7 +81,7 @@ pub(crate) struct Outgoing {
     /// Scopes to ask for when a person must authorize: every scope of the API for this
     /// kind of user, so one authorization serves all its endpoints.
     pub(crate) ask: ScopeSet,
-    pub(crate) query: Vec<(Cow<'static, str>, String)>,
+    pub(crate) query: query::Query,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
 }
@@ -88,56 +89,72 @@ pub(crate) struct Outgoing {
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let key = self.call_key(user).await?;
-        let call = async {
-            if is_absolute(&out.path) {
-                // Before any token is fetched: a foreign URL is the caller's mistake.
-                self.target_url(&key, out)?;
-            }
-            let token = self.access_token(&key, &out.scopes, &out.ask, None).await?;
-            let first = self.send_with(&key, Some(&token), out).await?;
-            if let Some(wanted) = insufficient_scope(&first) {
-                return self
-                    .needs_wider_scopes(&key, out, &token.tokens, first, wanted)
-                    .await;
-            }
-            if first.status != 401 {
-                tracing::Span::current().record("status", first.status);
-                return Ok(first);
-            }
-            tracing::debug!("the API answered 401: renewing the token once");
-            let stale = token.tokens.access_token.expose_secret();
-            let token = self
-                .access_token(&key, &out.scopes, &out.ask, Some(stale))
-                .await?;
-            let second = self.send_with(&key, Some(&token), out).await?;
-            if let Some(wanted) = insufficient_scope(&second) {
-                return self
-                    .needs_wider_scopes(&key, out, &token.tokens, second, wanted)
-                    .await;
-            }
-            tracing::Span::current().record("status", second.status);
-            if second.status != 401 || key.user.is_application() {
-                return Ok(second);
-            }
-            // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).
-            let message = format!("`{}` refused a freshly renewed token", out.endpoint);
-            self.forget_tokens(&key, &token.tokens, LastError::now("unauthorized", message))
-                .await?;
-            Err(self
-                .authorization_required(
-                    &key,
-                    &out.scopes,
-                    &out.ask,
-                    None,
-                    AuthorizationReason::Unauthorized,
-                )
-                .await)
+        let (key, cached) = match self.cached_call(user, &out.scopes) {
+            Ok((key, token)) => (key, Some(token)),
+            Err(user) => (self.call_key(user).await?, None),
         };
+        let call = self.send_as(&key, cached, out);
         match call_span(&key, out) {
             Some(span) => call.instrument(span).await,
             None => call.await,
         }
+    }
+
+    /// [`send`](Self::send) for `key`, with the token the call cache held if any.
+    async fn send_as(
+        &self,
+        key: &SessionKey,
+        cached: Option<Bearer>,
+        out: &Outgoing,
+    ) -> Result<RawResponse, Error> {
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                if is_absolute(&out.path) {
+                    // Before any token is fetched: a foreign URL is the caller's mistake.
+                    self.target_url(key, out)?;
+                }
+                self.access_token(key, &out.scopes, &out.ask, None).await?
+            }
+        };
+        let first = self.send_with(key, Some(&token), out).await?;
+        if let Some(wanted) = insufficient_scope(&first) {
+            return self
+                .needs_wider_scopes(key, out, &token.tokens, first, wanted)
+                .await;
+        }
+        if first.status != 401 {
+            record_status(first.status);
+            return Ok(first);
+        }
+        tracing::debug!("the API answered 401: renewing the token once");
+        let stale = token.tokens.access_token.expose_secret();
+        let token = self
+            .access_token(key, &out.scopes, &out.ask, Some(stale))
+            .await?;
+        let second = self.send_with(key, Some(&token), out).await?;
+        if let Some(wanted) = insufficient_scope(&second) {
+            return self
+                .needs_wider_scopes(key, out, &token.tokens, second, wanted)
+                .await;
+        }
+        record_status(second.status);
+        if second.status != 401 || key.user.is_application() {
+            return Ok(second);
+        }
+        // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).
+        let message = format!("`{}` refused a freshly renewed token", out.endpoint);
+        self.forget_tokens(key, &token.tokens, LastError::now("unauthorized", message))
+            .await?;
+        Err(self
+            .authorization_required(
+                key,
+                &out.scopes,
+                &out.ask,
+                None,
+                AuthorizationReason::Unauthorized,
+            )
+            .await)
     }
 
     /// The API refused `token` for lack of scopes (`wanted`, when it said which): the
@@ -151,7 +168,7 @@ impl Runtime {
         answer: RawResponse,
         wanted: ScopeSet,
     ) -> Result<RawResponse, Error> {
-        tracing::Span::current().record("status", answer.status);
+        record_status(answer.status);
         if key.user.is_application() {
             return Ok(answer);
         }
@@ -376,6 +393,14 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
         user = %key.user,
         status = tracing::field::Empty,
     ))
+}
+
+/// Records the answer's status on the call's span: only where [`call_span`] made one, as
+/// finding the current span costs a look at the subscriber.
+fn record_status(status: u16) {
+    if tracing::level_enabled!(tracing::Level::INFO) {
+        tracing::Span::current().record("status", status);
+    }
 }
 
 /// Whether a request's path is an absolute URL: declared paths begin with `/`. Schemes

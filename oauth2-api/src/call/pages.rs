@@ -383,14 +383,12 @@ fn scalar(value: Value) -> Option<String> {
 }
 
 fn query_number(out: &Outgoing, name: &str) -> Option<u64> {
-    let (_, value) = out.query.iter().find(|(n, _)| n == name)?;
-    value.parse().ok()
+    out.query.first(name)?.parse().ok()
 }
 
 /// Sets the query parameter `name`, replacing the value the previous page sent.
 fn set_query(out: &mut Outgoing, name: &str, value: impl ToString) {
-    out.query.retain(|(n, _)| n != name);
-    out.query.push((name.to_owned().into(), value.to_string()));
+    out.query.set(name, &value.to_string());
 }
 
 /// The `rel="next"` target of the `Link` headers (RFC 8288 §3): `<url>; rel="next"`, the

@@ -32,7 +32,7 @@ impl Runtime {
                 base_url: None,
                 scopes: ScopeSet::EMPTY,
                 ask: ScopeSet::EMPTY,
-                query: Vec::new(),
+                query: Default::default(),
                 headers: Vec::new(),
                 body: None,
             },
@@ -66,9 +66,7 @@ impl RawRequest {
 
     /// Adds a query parameter.
     pub fn query(mut self, name: &str, value: impl fmt::Display) -> Self {
-        self.out
-            .query
-            .push((name.to_owned().into(), value.to_string()));
+        self.out.query.push(name, &value.to_string());
         self
     }
 

@@ -7,7 +7,7 @@ use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::call::text::{NOT_SCALAR, Refusal, each_text};
+use crate::call::text::{NOT_SCALAR, Refusal, Text, each_text};
 use crate::call::{FromAnswer, Outgoing};
 use crate::error::Error;
 use crate::http::{Method, UNRESERVED};
@@ -51,7 +51,7 @@ impl Request {
                 base_url: endpoint.base_url.map(Cow::Borrowed),
                 scopes: endpoint.scopes.clone(),
                 ask: endpoint.authorize_scopes.clone(),
-                query: Vec::new(),
+                query: Default::default(),
                 headers: endpoint
                     .headers
                     .iter()
@@ -83,12 +83,13 @@ impl Request {
         let mut count = 0;
         let written = each_text(value, &mut |segment| {
             count += 1;
-            match &*segment {
+            match &*segment.as_str()? {
                 _ if count > 1 => {}
                 // `.` and `..` would be resolved away by URL normalisation: encode them.
-                "." | ".." => path.push_str(&segment.replace('.', "%2E")),
+                dots @ ("." | "..") => path.push_str(&dots.replace('.', "%2E")),
                 segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
             }
+            Ok(())
         });
         let problem = match written {
             Err(refusal) => refusal.to_string(),
@@ -104,11 +105,15 @@ impl Request {
     /// struct (or map) is flattened: each field is a parameter under its serde name (the
     /// argument's own name is not sent), `None` fields left out, in the order of their
     /// names (servers do not depend on the order of query parameters).
-    pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &'static str, value: &T) {
+    pub fn query<T: Serialize + ?Sized>(&mut self, argument: &str, name: &str, value: &T) {
         let query = &mut self.out.query;
-        let start = query.len();
-        let pushed = each_text(value, &mut |text| {
-            query.push((Cow::Borrowed(name), text.into_owned()));
+        let start = query.mark();
+        let pushed = each_text(value, &mut |text| match text {
+            Text::Str(text) => {
+                query.push(name, text);
+                Ok(())
+            }
+            Text::Shown(value) => query.push_shown(name, value),
         });
         match pushed {
             Ok(()) => {}
@@ -142,7 +147,7 @@ impl Request {
 
     fn query_value(&mut self, argument: &str, name: &str, value: Value) {
         let query = &mut self.out.query;
-        let pushed = each_scalar(value, |v| query.push((name.to_owned().into(), v)));
+        let pushed = each_scalar(value, |v| query.push(name, &v));
         if let Err(message) = pushed {
             self.fail(argument, message);
         }
@@ -153,7 +158,8 @@ impl Request {
         let headers = &mut self.out.headers;
         let start = headers.len();
         let pushed = each_text(value, &mut |text| {
-            headers.push((name.to_owned().into(), text.into_owned().into()));
+            headers.push((name.to_owned().into(), text.as_str()?.into_owned().into()));
+            Ok(())
         });
         if let Err(refusal) = pushed {
             self.out.headers.truncate(start);
@@ -264,15 +270,8 @@ mod tests {
         r.query("ids", "id", &[1, 2]);
         r.query("flag", "flag", &true);
         assert_eq!(
-            r.out.query,
-            [
-                ("from", "2017-01-01"),
-                ("status", "O"),
-                ("id", "1"),
-                ("id", "2"),
-                ("flag", "true")
-            ]
-            .map(|(a, b)| (a.into(), b.to_owned()))
+            r.out.query.as_str(),
+            "from=2017-01-01&status=O&id=1&id=2&flag=true"
         );
         #[derive(Serialize)]
         struct Nested {
@@ -280,6 +279,37 @@ mod tests {
         }
         r.query("nested", "nested", &[Nested { a: 1 }]);
         assert!(r.error.is_some());
+    }
+
+    /// A value whose `Display` fails is refused wherever it goes, and leaves nothing of
+    /// itself in the request.
+    #[test]
+    fn a_failing_display_leaves_nothing_behind() {
+        struct Failing;
+        impl Serialize for Failing {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Fails;
+                impl std::fmt::Display for Fails {
+                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("half")?;
+                        Err(std::fmt::Error)
+                    }
+                }
+                s.collect_str(&Fails)
+            }
+        }
+        let mut r = Request::new(&ENDPOINT);
+        r.path("/x/");
+        r.query("from", "from", "2017-01-01");
+        r.query("bad", "bad", &Failing);
+        r.path_param("bad_segment", &Failing);
+        r.header("bad_header", "X-Bad", &Failing);
+        assert_eq!(r.out.query.as_str(), "from=2017-01-01");
+        assert_eq!(r.out.path, "/x/");
+        assert_eq!(r.out.headers.len(), ENDPOINT.headers.len());
+        assert!(
+            matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "bad")
+        );
     }
 
     /// An enum variant with data is a JSON object: its variant names the parameter.
@@ -294,10 +324,7 @@ mod tests {
         r.query("shape", "shape", &Shape::Circle(1));
         r.query("pair", "pair", &Some(Shape::Pair(2, 3)));
         assert!(r.error.is_none(), "{:?}", r.error);
-        let sent: Vec<(&str, &str)> = (r.out.query.iter())
-            .map(|(a, b)| (a.as_ref(), b.as_str()))
-            .collect();
-        assert_eq!(sent, [("Circle", "1"), ("Pair", "2"), ("Pair", "3")]);
+        assert_eq!(r.out.query.as_str(), "Circle=1&Pair=2&Pair=3");
     }
 
     #[test]
@@ -319,21 +346,13 @@ mod tests {
         };
         r.query("filter", "filter", &filter);
         assert!(r.error.is_none());
-        let sent: Vec<(&str, &str)> = r
-            .out
-            .query
-            .iter()
-            .map(|(a, b)| (a.as_ref(), b.as_str()))
+        let sent: Vec<(String, String)> = (r.out.query.pairs())
+            .map(|(a, b)| (a.into_owned(), b.into_owned()))
             .collect();
-        assert_eq!(
-            sent,
-            [
-                ("ids", "1"),
-                ("ids", "2"),
-                ("page", "2"),
-                ("where", "Status==\"PAID\"")
-            ]
-        );
+        let expected = [("ids", "1"), ("ids", "2"), ("page", "2")];
+        let expected = (expected.iter().map(|(a, b)| (a.to_string(), b.to_string())))
+            .chain([("where".to_owned(), "Status==\"PAID\"".to_owned())]);
+        assert_eq!(sent, expected.collect::<Vec<_>>());
         #[derive(Serialize)]
         struct Deep {
             inner: Filter<'static>,

@@ -32,7 +32,7 @@ struct Recent {
     environment: Arc<str>,
     base_url: Option<std::borrow::Cow<'static, str>>,
     path: String,
-    query: Vec<(std::borrow::Cow<'static, str>, String)>,
+    query: super::query::Query,
     url: Url,
 }
 
@@ -129,8 +129,14 @@ impl Runtime {
 }
 
 fn with_query(mut url: Url, out: &Outgoing) -> Result<Url, Error> {
-    if !out.query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&out.query);
+    match url.query() {
+        _ if out.query.is_empty() => {}
+        // The URL's own query first (an absolute URL's, or a base URL's).
+        Some(own) if !own.is_empty() => {
+            let query = format!("{own}&{}", out.query.as_str());
+            url.set_query(Some(&query));
+        }
+        _ => url.set_query(Some(out.query.as_str())),
     }
     Ok(url)
 }

@@ -4,7 +4,7 @@
 //! `serde_json::Value` and copying out of it on every call.
 
 use std::borrow::Cow;
-use std::fmt::{self, Display, Write as _};
+use std::fmt::{self, Display};
 
 use serde::Serialize;
 use serde::ser::{self, Impossible};
@@ -43,11 +43,11 @@ fn not_scalar() -> Refusal {
 }
 
 /// Hands each text `value` sends to `sink`: itself if a scalar, each item of a sequence,
-/// nothing for `None`, unit or a non-finite float (as JSON has no text for them). Text
-/// made for the purpose (a date's) is handed over owned, the rest borrowed.
+/// nothing for `None`, unit or a non-finite float (as JSON has no text for them). The
+/// sink's error is a `Display` that failed.
 pub(crate) fn each_text<T: Serialize + ?Sized>(
     value: &T,
-    sink: &mut dyn FnMut(Cow<'_, str>),
+    sink: &mut dyn FnMut(Text<'_>) -> fmt::Result,
 ) -> Result<(), Refusal> {
     value.serialize(Texts {
         sink,
@@ -55,8 +55,30 @@ pub(crate) fn each_text<T: Serialize + ?Sized>(
     })
 }
 
+/// One text of a value: a string, or a value's `Display` (a date's), which a sink writes
+/// where the text goes rather than into a string of its own first.
+#[derive(Clone, Copy)]
+pub(crate) enum Text<'a> {
+    Str(&'a str),
+    Shown(&'a dyn Display),
+}
+
+impl Text<'_> {
+    /// The text as one string; the error of a `Display` that failed.
+    pub(crate) fn as_str(&self) -> Result<Cow<'_, str>, fmt::Error> {
+        match self {
+            Text::Str(text) => Ok(Cow::Borrowed(text)),
+            Text::Shown(value) => {
+                let mut text = String::new();
+                fmt::Write::write_fmt(&mut text, format_args!("{value}"))?;
+                Ok(Cow::Owned(text))
+            }
+        }
+    }
+}
+
 struct Texts<'a> {
-    sink: &'a mut dyn FnMut(Cow<'_, str>),
+    sink: &'a mut dyn FnMut(Text<'_>) -> fmt::Result,
     /// Items of a sequence must be scalars themselves.
     in_sequence: bool,
 }
@@ -72,19 +94,25 @@ impl Texts<'_> {
         }
     }
 
+    fn give(&mut self, text: Text<'_>) -> Result<(), Refusal> {
+        (self.sink)(text).map_err(ser::Error::custom)
+    }
+
+    fn str(mut self, text: &str) -> Result<(), Refusal> {
+        self.give(Text::Str(text))
+    }
+
     fn integer(self, value: impl itoa::Integer) -> Result<(), Refusal> {
-        (self.sink)(Cow::Borrowed(itoa::Buffer::new().format(value)));
-        Ok(())
+        self.str(itoa::Buffer::new().format(value))
     }
 
     /// Floats are written as `serde_json` writes them, the form these values had before.
     fn float(self, value: impl Serialize) -> Result<(), Refusal> {
         match serde_json::to_value(value) {
-            Ok(serde_json::Value::Number(n)) => (self.sink)(Cow::Owned(n.to_string())),
-            Ok(_) => {}
-            Err(e) => return Err(ser::Error::custom(e)),
+            Ok(serde_json::Value::Number(n)) => self.str(&n.to_string()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(ser::Error::custom(e)),
         }
-        Ok(())
     }
 }
 
@@ -112,8 +140,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         serialize_u64: u64, serialize_u128: u128);
 
     fn serialize_bool(self, value: bool) -> Result<(), Refusal> {
-        (self.sink)(Cow::Borrowed(if value { "true" } else { "false" }));
-        Ok(())
+        self.str(if value { "true" } else { "false" })
     }
 
     fn serialize_f32(self, value: f32) -> Result<(), Refusal> {
@@ -125,23 +152,18 @@ impl<'a> ser::Serializer for Texts<'a> {
     }
 
     fn serialize_char(self, value: char) -> Result<(), Refusal> {
-        (self.sink)(Cow::Borrowed(value.encode_utf8(&mut [0; 4])));
-        Ok(())
+        self.str(value.encode_utf8(&mut [0; 4]))
     }
 
     fn serialize_str(self, value: &str) -> Result<(), Refusal> {
-        (self.sink)(Cow::Borrowed(value));
-        Ok(())
+        self.str(value)
     }
 
-    fn serialize_bytes(self, value: &[u8]) -> Result<(), Refusal> {
+    fn serialize_bytes(mut self, value: &[u8]) -> Result<(), Refusal> {
         if self.in_sequence {
             return Err(not_scalar());
         }
-        value
-            .iter()
-            .for_each(|b| (self.sink)(Cow::Borrowed(itoa::Buffer::new().format(*b))));
-        Ok(())
+        (value.iter()).try_for_each(|b| self.give(Text::Str(itoa::Buffer::new().format(*b))))
     }
 
     fn serialize_none(self) -> Result<(), Refusal> {
@@ -166,8 +188,7 @@ impl<'a> ser::Serializer for Texts<'a> {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Refusal> {
-        (self.sink)(Cow::Borrowed(variant));
-        Ok(())
+        self.str(variant)
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -241,11 +262,8 @@ impl<'a> ser::Serializer for Texts<'a> {
         Err(self.object())
     }
 
-    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Refusal> {
-        let mut text = String::with_capacity(32);
-        write!(text, "{value}").map_err(ser::Error::custom)?;
-        (self.sink)(Cow::Owned(text));
-        Ok(())
+    fn collect_str<T: Display + ?Sized>(mut self, value: &T) -> Result<(), Refusal> {
+        self.give(Text::Shown(&value))
     }
 }
 
@@ -280,8 +298,7 @@ impl ser::SerializeStruct for JsonText<'_> {
             in_sequence: self.texts.in_sequence,
         };
         if !self.raw {
-            (texts.sink)(Cow::Owned(text));
-            return Ok(());
+            return texts.str(&text);
         }
         let json: serde_json::Value = serde_json::from_str(&text).map_err(ser::Error::custom)?;
         json.serialize(texts)
@@ -340,7 +357,11 @@ mod tests {
 
     fn texts<T: Serialize + ?Sized>(value: &T) -> Result<Vec<String>, String> {
         let mut all = Vec::new();
-        each_text(value, &mut |t| all.push(t.into_owned())).map_err(|e| e.to_string())?;
+        let mut sink = |t: Text<'_>| {
+            all.push(t.as_str()?.into_owned());
+            Ok(())
+        };
+        each_text(value, &mut sink).map_err(|e| e.to_string())?;
         Ok(all)
     }
 
@@ -404,6 +425,25 @@ mod tests {
         );
     }
 
+    /// A `Display` that fails is refused, not sent cut short.
+    #[test]
+    fn a_failing_display_is_refused() {
+        struct Failing;
+        impl Serialize for Failing {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Fails;
+                impl Display for Fails {
+                    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        Err(fmt::Error)
+                    }
+                }
+                s.collect_str(&Fails)
+            }
+        }
+        let refused = texts(&Failing).unwrap_err();
+        assert!(refused.starts_with("does not serialize"), "{refused}");
+    }
+
     #[test]
     fn what_has_no_text_is_refused() {
         #[derive(Serialize)]
@@ -455,7 +495,7 @@ mod tests {
             ["1", "true"]
         );
         assert!(matches!(
-            each_text(&Private(JSON_RAW, "{\"a\": 1}"), &mut |_| {}),
+            each_text(&Private(JSON_RAW, "{\"a\": 1}"), &mut |_| Ok(())),
             Err(Refusal::Fields)
         ));
     }
@@ -467,7 +507,7 @@ mod tests {
         }
         impl<T: super::Serialize> Value for T {
             fn texts(&self) -> Result<(), super::Refusal> {
-                super::each_text(self, &mut |_| {})
+                super::each_text(self, &mut |_| Ok(()))
             }
         }
     }

@@ -10,7 +10,8 @@
 //! or at once when the API refuses the cached token: a 401 always rereads the store.
 //!
 //! Only what a call could use is kept: a token that covered the call's scopes and was
-//! fresh when read. It is checked again (scopes, expiry) before each use.
+//! fresh when read. Each entry holds the instant it stops being usable (its time to live,
+//! or sooner the token's renewal time), so a call reads the clock once and looks up once.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::scope::ScopeSet;
 use crate::session::{PendingAuthorization, Session, SessionKey, SessionState, Usable};
 use crate::store::{CasOutcome, Consumed, SessionStore, StoreError};
 use crate::user::UserRef;
@@ -27,8 +29,8 @@ use crate::user::UserRef;
 /// Looked up on every call: a fast hash, still seeded per process.
 type Hasher = foldhash::quality::RandomState;
 
-/// Entries kept before expired ones are swept (and, if all are live, all are dropped):
-/// bounds the memory of a runtime serving many users.
+/// Users kept before those with nothing live are swept (and, if all are live, all are
+/// dropped): bounds the memory of a runtime serving many users.
 const CAPACITY: usize = 10_000;
 
 pub(crate) struct CachedStore {
@@ -42,10 +44,41 @@ struct Entries {
     /// Bumped by every write: a value read from the store before a write finished is not
     /// remembered after it (it may be the state the write replaced).
     epoch: u64,
-    tokens: HashMap<SessionKey, (Instant, Usable), Hasher>,
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
-    environments: HashMap<UserRef, (Instant, Option<Arc<str>>), Hasher>,
+    users: HashMap<UserRef, Remembered, Hasher>,
+}
+
+/// What is remembered of one user.
+#[derive(Default)]
+struct Remembered {
+    /// The environment chosen (`None`: the default), and until when.
+    environment: Option<(Instant, Option<Arc<str>>)>,
+    /// A usable token per environment the user called in (rarely more than one).
+    tokens: Vec<Held>,
+}
+
+struct Held {
+    environment: Arc<str>,
+    until: Instant,
+    usable: Usable,
+}
+
+impl Remembered {
+    fn token(&self, environment: &str, now: Instant) -> Option<&Usable> {
+        let held = self
+            .tokens
+            .iter()
+            .find(|h| &*h.environment == environment)?;
+        (now < held.until).then_some(&held.usable)
+    }
+
+    fn is_live(&self, now: Instant) -> bool {
+        self.environment
+            .as_ref()
+            .is_some_and(|(until, _)| now < *until)
+            || self.tokens.iter().any(|h| now < h.until)
+    }
 }
 
 /// Where a store read started, to remember its result only if no write came between.
@@ -76,35 +109,72 @@ impl CachedStore {
         Epoch(self.entries().epoch)
     }
 
-    /// The remembered token of `key`, if younger than the time to live.
+    /// What a call needs, in one look: the environment `user` works in (`default` unless
+    /// one was chosen) and a token there that covers `scopes`, both still usable.
+    pub(crate) fn call(
+        &self,
+        user: &UserRef,
+        default: &Arc<str>,
+        scopes: &ScopeSet,
+    ) -> Option<(Arc<str>, Usable)> {
+        let now = Instant::now();
+        let entries = self.entries();
+        let remembered = entries.users.get(user)?;
+        let environment = match &remembered.environment {
+            Some((until, chosen)) if now < *until => chosen.as_ref().unwrap_or(default),
+            _ => return None,
+        };
+        let usable = remembered.token(environment, now)?;
+        scopes
+            .is_subset_of(&usable.bearer.tokens.scopes)
+            .then(|| (environment.clone(), usable.clone()))
+    }
+
+    /// The remembered token of `key`, if still usable.
     pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Usable> {
         let entries = self.entries();
-        let (at, tokens) = entries.tokens.get(key)?;
-        (at.elapsed() < self.ttl).then(|| tokens.clone())
+        let remembered = entries.users.get(&key.user)?;
+        remembered.token(&key.environment, Instant::now()).cloned()
     }
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
-    /// between.
+    /// between; until the time to live ends or, sooner, the token is due for renewal.
     pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &Usable, epoch: Epoch) {
         if self.ttl.is_zero() {
             return;
+        }
+        let now = Instant::now();
+        let mut until = now + self.ttl;
+        if let Some(renew_at) = tokens.renew_at {
+            let left = renew_at
+                .duration_since(SystemTime::now())
+                .unwrap_or_default();
+            until = until.min(now + left);
         }
         let mut entries = self.entries_mut();
         if entries.epoch != epoch.0 {
             return;
         }
-        let ttl = self.ttl;
-        make_room(&mut entries.tokens, ttl);
-        entries
+        let remembered = entries.remembered(&key.user, now);
+        remembered
             .tokens
-            .insert(key.clone(), (Instant::now(), tokens.clone()));
+            .retain(|h| h.environment != key.environment);
+        remembered.tokens.push(Held {
+            environment: key.environment.clone(),
+            until,
+            usable: tokens.clone(),
+        });
     }
 
     /// Forgets the token of `key` (the API refused it).
     pub(crate) fn forget_tokens(&self, key: &SessionKey) {
         let mut entries = self.entries_mut();
         entries.epoch += 1;
-        entries.tokens.remove(key);
+        if let Some(remembered) = entries.users.get_mut(&key.user) {
+            remembered
+                .tokens
+                .retain(|h| h.environment != key.environment);
+        }
     }
 
     /// The environment chosen for `user` (`None`: the default), read through the cache.
@@ -115,8 +185,9 @@ impl CachedStore {
     ) -> Result<Option<Arc<str>>, StoreError> {
         let epoch = {
             let entries = self.entries();
-            if let Some((at, chosen)) = entries.environments.get(user)
-                && at.elapsed() < self.ttl
+            let remembered = entries.users.get(user);
+            if let Some((until, chosen)) = remembered.and_then(|r| r.environment.as_ref())
+                && Instant::now() < *until
             {
                 return Ok(chosen.clone());
             }
@@ -124,13 +195,11 @@ impl CachedStore {
         };
         let chosen: Option<Arc<str>> = self.store.environment(api, user).await?.map(Into::into);
         if !self.ttl.is_zero() {
+            let now = Instant::now();
             let mut entries = self.entries_mut();
             if entries.epoch == epoch {
-                let ttl = self.ttl;
-                make_room(&mut entries.environments, ttl);
-                entries
-                    .environments
-                    .insert(user.clone(), (Instant::now(), chosen.clone()));
+                let until = now + self.ttl;
+                entries.remembered(user, now).environment = Some((until, chosen.clone()));
             }
         }
         Ok(chosen)
@@ -143,19 +212,22 @@ impl CachedStore {
     fn written_environment(&self, user: &UserRef) {
         let mut entries = self.entries_mut();
         entries.epoch += 1;
-        entries.environments.remove(user);
+        if let Some(remembered) = entries.users.get_mut(user) {
+            remembered.environment = None;
+        }
     }
 }
 
-fn make_room<K: std::hash::Hash + Eq, V>(
-    map: &mut HashMap<K, (Instant, V), Hasher>,
-    ttl: Duration,
-) {
-    if map.len() >= CAPACITY {
-        map.retain(|_, (at, _)| at.elapsed() < ttl);
-        if map.len() >= CAPACITY {
-            map.clear();
+impl Entries {
+    /// `user`'s entry, made if new, after making room for it.
+    fn remembered(&mut self, user: &UserRef, now: Instant) -> &mut Remembered {
+        if self.users.len() >= CAPACITY && !self.users.contains_key(user) {
+            self.users.retain(|_, r| r.is_live(now));
+            if self.users.len() >= CAPACITY {
+                self.users.clear();
+            }
         }
+        self.users.entry(user.clone()).or_default()
     }
 }
 
@@ -303,6 +375,57 @@ mod tests {
             Some("production")
         );
         assert!(cache.tokens(&key()).is_none());
+    }
+
+    /// A token due for renewal before the time to live ends is not served past it.
+    #[tokio::test(start_paused = true)]
+    async fn a_token_is_not_served_past_its_renewal_time() {
+        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(60));
+        let mut due = tokens();
+        due.renew_at = Some(SystemTime::now() + Duration::from_secs(5));
+        cache.remember_tokens(&key(), &due, cache.epoch());
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert!(cache.tokens(&key()).is_some());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(cache.tokens(&key()).is_none());
+    }
+
+    /// What a call needs comes in one look, and only when both parts are there: the
+    /// environment read and a token there covering the call's scopes.
+    #[tokio::test]
+    async fn a_call_finds_its_environment_and_token_together() {
+        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(60));
+        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
+        let hello = ScopeSet::declared(&["hello"]);
+        let found = |cache: &CachedStore, scopes: &ScopeSet| {
+            let found = cache.call(&user, &default, scopes);
+            found.map(|(environment, _)| environment.to_string())
+        };
+        cache.remember_tokens(&key(), &tokens(), cache.epoch());
+        assert_eq!(
+            found(&cache, &hello),
+            None,
+            "the environment is not read yet"
+        );
+        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
+        assert_eq!(found(&cache, &hello).as_deref(), Some("sandbox"));
+        assert_eq!(found(&cache, &ScopeSet::declared(&["write"])), None);
+        // Another environment chosen: its session holds no token yet.
+        cache
+            .set_environment("API", &user, "production")
+            .await
+            .unwrap();
+        assert_eq!(found(&cache, &hello), None);
+        assert_eq!(
+            cache.environment_of("API", &user).await.unwrap().as_deref(),
+            Some("production")
+        );
+        assert_eq!(found(&cache, &hello), None);
+        let production = SessionKey::new("API", "production", user.clone());
+        cache.remember_tokens(&production, &tokens(), cache.epoch());
+        assert_eq!(found(&cache, &hello).as_deref(), Some("production"));
+        cache.forget_tokens(&production);
+        assert_eq!(found(&cache, &hello), None);
     }
 
     #[tokio::test]
