@@ -12,6 +12,12 @@ pub(crate) const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NO
     .remove(b'_')
     .remove(b'~');
 
+/// Whether [`UNRESERVED`] leaves `byte` as it is: most path segments (an id, a VRN) are
+/// copied whole, not encoded byte by byte.
+pub(crate) fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 /// An HTTP method an endpoint may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -118,6 +124,15 @@ pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_unreserved_agrees_with_the_set() {
+        for byte in 0..=u8::MAX {
+            let encoded = percent_encoding::percent_encode(&[byte], UNRESERVED).to_string();
+            let plain = encoded.as_bytes() == [byte];
+            assert_eq!(is_unreserved(byte), plain, "byte {byte}");
+        }
+    }
 
     #[test]
     fn retry_after_in_seconds() {

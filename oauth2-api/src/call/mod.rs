@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use tracing::Instrument;
 
 mod answer;
+mod build;
 mod challenge;
 pub(crate) mod pages;
 mod query;
@@ -17,7 +18,6 @@ mod target;
 mod text;
 
 use crate::error::{ApiError, AuthorizationReason, Error};
-use crate::hooks::OutgoingRequest;
 use crate::hooks::{Throttled, standard_throttle};
 pub use crate::http::Method;
 use crate::http::{BodyError, describe_reqwest, read_capped};
@@ -93,10 +93,11 @@ impl Runtime {
             Ok((key, token)) => (key, Some(token)),
             Err(user) => (self.call_key(user).await?, None),
         };
-        let call = self.send_as(&key, cached, out);
+        // The future is made where it is awaited: bound to a name first, it would be
+        // copied into this one's state (a kilobyte and more, on every call).
         match call_span(&key, out) {
-            Some(span) => call.instrument(span).await,
-            None => call.await,
+            Some(span) => self.send_as(&key, cached, out).instrument(span).await,
+            None => self.send_as(&key, cached, out).await,
         }
     }
 
@@ -251,12 +252,9 @@ impl Runtime {
         if let Some(limit) = &self.inner.api.extensions.rate_limit {
             limit.acquire().await;
         }
-        let transport = |e: reqwest::Error| Error::Transport {
-            endpoint: out.endpoint.clone().into_owned(),
-            message: describe_reqwest(&e),
-            source: Box::new(e.without_url()),
-        };
-        let mut response = request.send().await.map_err(transport)?;
+        let transport = |e| transport(out, e);
+        let http = &self.inner.api.http;
+        let mut response = http.execute(request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let limit = self.inner.config.settings().max_response_bytes;
@@ -282,69 +280,6 @@ impl Runtime {
             body,
             sent_token: token.map(|t| t.tokens.clone()),
         })
-    }
-
-    /// The request for `out`: URL, bearer token, the provider's and the declaration's
-    /// headers as the request hooks leave them, the body.
-    fn build_request(
-        &self,
-        key: &SessionKey,
-        token: Option<&Bearer>,
-        out: &Outgoing,
-    ) -> Result<reqwest::RequestBuilder, Error> {
-        let url = self.target_url(key, out)?;
-        // Hooks see (and may change) every header of the request; without hooks the
-        // declared ones are sent as they are.
-        let hooks = &self.inner.api.extensions.request_hooks;
-        let mut hooked = Vec::new();
-        if !hooks.is_empty() {
-            hooked = out
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
-                .collect();
-        }
-        for hook in hooks {
-            hook.before_send(&mut OutgoingRequest {
-                endpoint: &out.endpoint,
-                method: out.method,
-                url: &url,
-                user: &key.user,
-                environment: &key.environment,
-                context: &self.context,
-                headers: &mut hooked,
-            })?;
-        }
-        let mut request = self.inner.api.http.request(out.method.as_http(), url);
-        match token {
-            Some(Bearer {
-                authorization: Some(value),
-                ..
-            }) => request = request.header(http::header::AUTHORIZATION, value.clone()),
-            // Not a header value: reqwest's own error says so when the request is sent.
-            Some(Bearer { tokens, .. }) => {
-                request = request.bearer_auth(tokens.access_token.expose_secret());
-            }
-            None => {}
-        }
-        for (name, value) in self.inner.config.headers() {
-            request = request.header(name, value);
-        }
-        if hooks.is_empty() {
-            for (name, value) in &out.headers {
-                request = request.header(name.as_ref(), value.as_ref());
-            }
-        } else {
-            for (name, value) in &hooked {
-                request = request.header(name.as_str(), value.as_str());
-            }
-        }
-        if let Some(body) = &out.body {
-            request = request
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        Ok(request)
     }
 
     /// Sends `out` with no token: an open endpoint (HMRC's `/hello/world`), in the
@@ -393,6 +328,15 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
         user = %key.user,
         status = tracing::field::Empty,
     ))
+}
+
+/// A request that could not be sent or answered.
+fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
+    Error::Transport {
+        endpoint: out.endpoint.clone().into_owned(),
+        message: describe_reqwest(&e),
+        source: Box::new(e.without_url()),
+    }
 }
 
 /// Records the answer's status on the call's span: only where [`call_span`] made one, as

@@ -16,7 +16,7 @@ impl Query {
     /// Appends the parameter `name=value`.
     pub(crate) fn push(&mut self, name: &str, value: &str) {
         self.start(name);
-        self.0.extend(byte_serialize(value.as_bytes()));
+        encode(&mut self.0, value);
     }
 
     /// Appends the parameter `name` with `value`'s `Display` text, encoded as it is
@@ -33,7 +33,7 @@ impl Query {
         } else {
             self.0.push('&');
         }
-        self.0.extend(byte_serialize(name.as_bytes()));
+        encode(&mut self.0, name);
         self.0.push('=');
     }
 
@@ -84,23 +84,48 @@ impl Query {
     }
 }
 
+/// Whether [`byte_serialize`] leaves the byte as it is.
+fn is_plain(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'*')
+}
+
+/// Appends `text` encoded: names and most values need no encoding, and are copied whole
+/// rather than scanned in chunks.
+fn encode(query: &mut String, text: &str) {
+    if text.bytes().all(is_plain) {
+        query.push_str(text);
+    } else {
+        query.extend(byte_serialize(text.as_bytes()));
+    }
+}
+
 /// Writes text into a query encoded as [`byte_serialize`] encodes it.
 struct Encoder<'a>(&'a mut String);
 
 impl fmt::Write for Encoder<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        self.0.extend(byte_serialize(text.as_bytes()));
+        encode(self.0, text);
         Ok(())
     }
 
     /// What needs no encoding is pushed as it is: dates and numbers are written a
     /// character at a time.
     fn write_char(&mut self, c: char) -> fmt::Result {
-        match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '.' | '_' | '*' => self.0.push(c),
-            _ => self.write_str(c.encode_utf8(&mut [0; 4]))?,
+        if c.is_ascii() && is_plain(c as u8) {
+            self.0.push(c);
+            Ok(())
+        } else {
+            self.encoded_char(c)
         }
-        Ok(())
+    }
+}
+
+impl Encoder<'_> {
+    /// Out of line, so that the common case above saves no registers.
+    #[cold]
+    #[inline(never)]
+    fn encoded_char(&mut self, c: char) -> fmt::Result {
+        self.write_str(c.encode_utf8(&mut [0; 4]))
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::call::text::{NOT_SCALAR, Refusal, Text, each_text};
 use crate::call::{FromAnswer, Outgoing};
 use crate::error::Error;
-use crate::http::{Method, UNRESERVED};
+use crate::http::{Method, UNRESERVED, is_unreserved};
 use crate::runtime::Runtime;
 use crate::scope::ScopeSet;
 use crate::user::UserRef;
@@ -87,6 +87,7 @@ impl Request {
                 _ if count > 1 => {}
                 // `.` and `..` would be resolved away by URL normalisation: encode them.
                 dots @ ("." | "..") => path.push_str(&dots.replace('.', "%2E")),
+                plain if plain.bytes().all(is_unreserved) => path.push_str(plain),
                 segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
             }
             Ok(())
@@ -161,10 +162,18 @@ impl Request {
             headers.push((name.to_owned().into(), text.as_str()?.into_owned().into()));
             Ok(())
         });
-        if let Err(refusal) = pushed {
-            self.out.headers.truncate(start);
-            self.fail(argument, refusal.to_string());
-        }
+        let problem = match pushed {
+            Err(refusal) => refusal.to_string(),
+            Ok(())
+                if (self.out.headers[start..].iter())
+                    .any(|(_, v)| http::HeaderValue::from_str(v).is_err()) =>
+            {
+                super::build::NOT_A_HEADER_VALUE.to_owned()
+            }
+            Ok(()) => return,
+        };
+        self.out.headers.truncate(start);
+        self.fail(argument, problem);
     }
 
     /// The JSON body.
@@ -309,6 +318,27 @@ mod tests {
         assert_eq!(r.out.headers.len(), ENDPOINT.headers.len());
         assert!(
             matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "bad")
+        );
+    }
+
+    /// A header argument that cannot be a header's value is refused by the argument's
+    /// name, not sent (a line break would start a header of the caller's choosing).
+    #[test]
+    fn a_header_argument_with_a_line_break_is_refused() {
+        let mut r = Request::new(&ENDPOINT);
+        r.header("note", "X-Note", "fine");
+        r.header("scenario", "X-Scenario", &["ok", "a\r\nX-Injected: 1"]);
+        let sent: Vec<&str> = (r.out.headers.iter()).map(|(_, v)| v.as_ref()).collect();
+        assert_eq!(sent[ENDPOINT.headers.len()..], ["fine"]);
+        let Some(Error::InvalidArgument {
+            argument, message, ..
+        }) = &r.error
+        else {
+            panic!("expected InvalidArgument, got {:?}", r.error);
+        };
+        assert_eq!(
+            (argument.as_str(), message.as_str()),
+            ("scenario", super::super::build::NOT_A_HEADER_VALUE)
         );
     }
 

@@ -1,0 +1,101 @@
+//! The HTTP request of an [`Outgoing`]: built as a `reqwest::Request` in place (a builder
+//! would be moved on every header), with the token's header made once per token.
+
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::ExposeSecret;
+
+use crate::call::Outgoing;
+use crate::error::Error;
+use crate::hooks::OutgoingRequest;
+use crate::runtime::Runtime;
+use crate::session::{Bearer, SessionKey};
+
+impl Runtime {
+    /// The request for `out`: URL, bearer token, the provider's and the declaration's
+    /// headers as the request hooks leave them, the body.
+    pub(super) fn build_request(
+        &self,
+        key: &SessionKey,
+        token: Option<&Bearer>,
+        out: &Outgoing,
+    ) -> Result<reqwest::Request, Error> {
+        let url = self.target_url(key, out)?;
+        // Hooks see (and may change) every header of the request; without hooks the
+        // declared ones are sent as they are.
+        let hooks = &self.inner.api.extensions.request_hooks;
+        let mut hooked = Vec::new();
+        if !hooks.is_empty() {
+            hooked = (out.headers.iter())
+                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
+                .collect();
+        }
+        for hook in hooks {
+            hook.before_send(&mut OutgoingRequest {
+                endpoint: &out.endpoint,
+                method: out.method,
+                url: &url,
+                user: &key.user,
+                environment: &key.environment,
+                context: &self.context,
+                headers: &mut hooked,
+            })?;
+        }
+        let mut request = reqwest::Request::new(out.method.as_http(), url);
+        match token {
+            Some(Bearer {
+                authorization: Some(value),
+                ..
+            }) => {
+                request.headers_mut().insert(AUTHORIZATION, value.clone());
+            }
+            // Not a header value: reqwest's own error says so.
+            Some(Bearer { tokens, .. }) => {
+                let http = self.inner.api.http.clone();
+                request = reqwest::RequestBuilder::from_parts(http, request)
+                    .bearer_auth(tokens.access_token.expose_secret())
+                    .build()
+                    .map_err(|e| super::transport(out, e))?;
+            }
+            None => {}
+        }
+        let headers = request.headers_mut();
+        for (name, value) in self.inner.config.headers() {
+            headers.append(name, value.clone());
+        }
+        if hooks.is_empty() {
+            for (name, value) in &out.headers {
+                append(headers, out, name, value)?;
+            }
+        } else {
+            for (name, value) in &hooked {
+                append(headers, out, name, value)?;
+            }
+        }
+        if let Some(body) = &out.body {
+            headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *request.body_mut() = Some(body.clone().into());
+        }
+        Ok(request)
+    }
+}
+
+/// Why a text cannot be a header's value (the value itself is not shown).
+pub(crate) const NOT_A_HEADER_VALUE: &str =
+    "has a value a header cannot carry (a control character or a line break)";
+
+/// Adds the header `name: value`, refused by name (never by value, which may be a secret)
+/// when it cannot be one.
+fn append(headers: &mut HeaderMap, out: &Outgoing, name: &str, value: &str) -> Result<(), Error> {
+    let refused = |message: &str| Error::InvalidArgument {
+        endpoint: out.endpoint.clone().into_owned(),
+        argument: format!("header {name}"),
+        message: message.to_owned(),
+    };
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        refused("is not a header name (a token of RFC 9110: no spaces, `:` or control characters)")
+    })?;
+    let value = HeaderValue::from_str(value).map_err(|_| refused(NOT_A_HEADER_VALUE))?;
+    headers.append(name, value);
+    Ok(())
+}
