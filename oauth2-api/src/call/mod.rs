@@ -94,14 +94,17 @@ impl Runtime {
             Err(user) => (self.call_key(user).await?, None),
         };
         // The future is made where it is awaited: bound to a name first, it would be
-        // copied into this one's state (a kilobyte and more, on every call).
+        // copied into this one's state on every call.
         match call_span(&key, out) {
             Some(span) => self.send_as(&key, cached, out).instrument(span).await,
             None => self.send_as(&key, cached, out).await,
         }
     }
 
-    /// [`send`](Self::send) for `key`, with the token the call cache held if any.
+    /// [`send`](Self::send) for `key`, with the token the call cache held if any. What
+    /// a call rarely needs (the token lifecycle, a renewal after a 401, a wider grant) is
+    /// awaited boxed: its state is kilobytes, which every call would otherwise carry and
+    /// copy.
     async fn send_as(
         &self,
         key: &SessionKey,
@@ -110,23 +113,42 @@ impl Runtime {
     ) -> Result<RawResponse, Error> {
         let token = match cached {
             Some(token) => token,
-            None => {
-                if is_absolute(&out.path) {
-                    // Before any token is fetched: a foreign URL is the caller's mistake.
-                    self.target_url(key, out)?;
-                }
-                self.access_token(key, &out.scopes, &out.ask, None).await?
-            }
+            None => Box::pin(self.fetch_token(key, out)).await?,
         };
         let first = self.send_with(key, Some(&token), out).await?;
-        if let Some(wanted) = insufficient_scope(&first) {
+        let wanted = insufficient_scope(&first);
+        if wanted.is_none() && first.status != 401 {
+            record_status(first.status);
+            return Ok(first);
+        }
+        Box::pin(self.after_refusal(key, token, out, first, wanted)).await
+    }
+
+    /// A token for `out` from the token lifecycle (the store, a renewal, or an
+    /// authorization to ask for).
+    async fn fetch_token(&self, key: &SessionKey, out: &Outgoing) -> Result<Bearer, Error> {
+        if is_absolute(&out.path) {
+            // Before any token is fetched: a foreign URL is the caller's mistake.
+            self.target_url(key, out)?;
+        }
+        self.access_token(key, &out.scopes, &out.ask, None).await
+    }
+
+    /// The API refused `token` (`first` is its answer): for lack of scopes (`wanted`,
+    /// when it said which), or with a 401, after which the token is renewed once and the
+    /// request sent again.
+    async fn after_refusal(
+        &self,
+        key: &SessionKey,
+        token: Bearer,
+        out: &Outgoing,
+        first: RawResponse,
+        wanted: Option<ScopeSet>,
+    ) -> Result<RawResponse, Error> {
+        if let Some(wanted) = wanted {
             return self
                 .needs_wider_scopes(key, out, &token.tokens, first, wanted)
                 .await;
-        }
-        if first.status != 401 {
-            record_status(first.status);
-            return Ok(first);
         }
         tracing::debug!("the API answered 401: renewing the token once");
         let stale = token.tokens.access_token.expose_secret();
@@ -286,10 +308,9 @@ impl Runtime {
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.key_in(self.default_environment(), UserRef::anonymous());
-        let call = self.send_with(&key, None, out);
         match call_span(&key, out) {
-            Some(span) => call.instrument(span).await,
-            None => call.await,
+            Some(span) => self.send_with(&key, None, out).instrument(span).await,
+            None => self.send_with(&key, None, out).await,
         }
     }
 
