@@ -81,12 +81,14 @@ pub enum Error {
         limit: usize,
     },
     /// An endpoint argument cannot be sent as declared (a struct as a query value, an
-    /// empty path segment).
+    /// empty path segment, a header value with a line break), or a header added to a
+    /// request (by [`RawRequest::header`](crate::RawRequest::header) or a request hook)
+    /// cannot be one: refused before anything is sent, never showing the value.
     #[error("argument `{argument}` of `{endpoint}` {message}")]
     InvalidArgument {
         /// The endpoint called.
         endpoint: String,
-        /// The argument's name.
+        /// The argument's name (`header <name>` for a header added to the request).
         argument: String,
         /// What is wrong with it.
         message: String,
