@@ -36,6 +36,7 @@ impl Runtime {
                 headers: Vec::new(),
                 body: None,
             },
+            refused: None,
         }
     }
 }
@@ -47,6 +48,8 @@ pub struct RawRequest {
     runtime: Runtime,
     user: UserRef,
     out: Outgoing,
+    /// What cannot be sent as given, said when the request is sent.
+    refused: Option<Error>,
 }
 
 impl RawRequest {
@@ -64,9 +67,18 @@ impl RawRequest {
         self
     }
 
-    /// Adds a query parameter.
+    /// Adds a query parameter; a value whose `Display` fails is refused when the request
+    /// is sent ([`Error::InvalidArgument`]).
     pub fn query(mut self, name: &str, value: impl fmt::Display) -> Self {
-        self.out.query.push(name, &value.to_string());
+        let start = self.out.query.mark();
+        if self.out.query.push_shown(name, &value).is_err() {
+            self.out.query.truncate(start);
+            self.refused.get_or_insert(Error::InvalidArgument {
+                endpoint: self.out.endpoint.to_string(),
+                argument: name.to_owned(),
+                message: "does not display (its `Display` returned an error)".to_owned(),
+            });
+        }
         self
     }
 
@@ -91,6 +103,9 @@ impl RawRequest {
 
     /// Sends the request.
     pub async fn send(self) -> Result<RawResponse, Error> {
+        if let Some(refused) = self.refused {
+            return Err(refused);
+        }
         self.runtime.send(self.user, &self.out).await
     }
 }

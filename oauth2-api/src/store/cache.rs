@@ -10,8 +10,9 @@
 //! or at once when the API refuses the cached token: a 401 always rereads the store.
 //!
 //! Only what a call could use is kept: a token that covered the call's scopes and was
-//! fresh when read. Each entry holds the instant it stops being usable (its time to live,
-//! or sooner the token's renewal time), so a call reads the clock once and looks up once.
+//! fresh when read. It is checked again (scopes, renewal time by the wall clock, which a
+//! suspended machine moves on) before each use; a call finds its environment and token in
+//! one lookup.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -70,7 +71,8 @@ impl Remembered {
             .tokens
             .iter()
             .find(|h| &*h.environment == environment)?;
-        (now < held.until).then_some(&held.usable)
+        let usable = &held.usable;
+        (now < held.until && usable.is_fresh_at(SystemTime::now())).then_some(usable)
     }
 
     fn is_live(&self, now: Instant) -> bool {
@@ -138,19 +140,13 @@ impl CachedStore {
     }
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
-    /// between; until the time to live ends or, sooner, the token is due for renewal.
+    /// between.
     pub(crate) fn remember_tokens(&self, key: &SessionKey, tokens: &Usable, epoch: Epoch) {
         if self.ttl.is_zero() {
             return;
         }
         let now = Instant::now();
-        let mut until = now + self.ttl;
-        if let Some(renew_at) = tokens.renew_at {
-            let left = renew_at
-                .duration_since(SystemTime::now())
-                .unwrap_or_default();
-            until = until.min(now + left);
-        }
+        let until = self.deadline(now);
         let mut entries = self.entries_mut();
         if entries.epoch != epoch.0 {
             return;
@@ -198,11 +194,18 @@ impl CachedStore {
             let now = Instant::now();
             let mut entries = self.entries_mut();
             if entries.epoch == epoch {
-                let until = now + self.ttl;
+                let until = self.deadline(now);
                 entries.remembered(user, now).environment = Some((until, chosen.clone()));
             }
         }
         Ok(chosen)
+    }
+
+    /// When what is remembered `now` is read from the store again. A time to live too
+    /// long to add (`Duration::MAX`: until a write) is a century.
+    fn deadline(&self, now: Instant) -> Instant {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+        (now.checked_add(self.ttl)).unwrap_or_else(|| now + CENTURY)
     }
 
     fn written_session(&self, key: &SessionKey) {
@@ -377,16 +380,35 @@ mod tests {
         assert!(cache.tokens(&key()).is_none());
     }
 
-    /// A token due for renewal before the time to live ends is not served past it.
-    #[tokio::test(start_paused = true)]
+    /// A token is not served past its renewal time by the wall clock, whatever the time
+    /// to live (the monotonic clock stands still while a machine is suspended).
+    #[tokio::test]
     async fn a_token_is_not_served_past_its_renewal_time() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(60));
-        let mut due = tokens();
-        due.renew_at = Some(SystemTime::now() + Duration::from_secs(5));
-        cache.remember_tokens(&key(), &due, cache.epoch());
-        tokio::time::advance(Duration::from_secs(4)).await;
+        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(3600));
+        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
+        cache.environment_of("API", &user).await.unwrap();
+        let hello = ScopeSet::declared(&["hello"]);
+        let mut usable = tokens();
+        usable.renew_at = Some(SystemTime::now() + Duration::from_secs(60));
+        cache.remember_tokens(&key(), &usable, cache.epoch());
+        assert!(cache.call(&user, &default, &hello).is_some());
+        // Remembered while fresh, due now: as after a suspend, or a step of the clock.
+        usable.renew_at = Some(SystemTime::now() - Duration::from_secs(1));
+        cache.remember_tokens(&key(), &usable, cache.epoch());
+        assert!(cache.call(&user, &default, &hello).is_none());
+        assert!(cache.tokens(&key()).is_none());
+    }
+
+    /// A time to live too long to add to an instant (`Duration::MAX`) remembers until a
+    /// write, and panics nothing.
+    #[tokio::test]
+    async fn the_longest_time_to_live_is_until_a_write() {
+        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::MAX);
+        let user = key().user;
+        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
+        cache.remember_tokens(&key(), &tokens(), cache.epoch());
         assert!(cache.tokens(&key()).is_some());
-        tokio::time::advance(Duration::from_secs(2)).await;
+        cache.delete(&key()).await.unwrap();
         assert!(cache.tokens(&key()).is_none());
     }
 
