@@ -18,6 +18,26 @@ pub(crate) fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
+/// `builder` with reqwest's proxy support off when the environment names no proxy
+/// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, in either case): reqwest would send every
+/// request direct anyway, after checking each one's host against the (empty) proxy rules,
+/// which parses the host as an IP address on every call. On macOS and Windows reqwest may
+/// also read the system's proxy settings (a feature another crate can turn on), so there
+/// it is left as it is.
+pub(crate) fn direct_unless_proxied(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    let system_settings = cfg!(any(target_os = "macos", windows));
+    match system_settings || names_a_proxy(|name| std::env::var_os(name)) {
+        true => builder,
+        false => builder.no_proxy(),
+    }
+}
+
+fn names_a_proxy(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+        .into_iter()
+        .any(|name| var(name).is_some() || var(&name.to_lowercase()).is_some())
+}
+
 /// An HTTP method an endpoint may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -124,6 +144,23 @@ pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any proxy variable, in either case, even empty, leaves reqwest's proxy support on.
+    #[test]
+    fn proxies_stay_on_when_the_environment_names_one() {
+        let only = |set: &'static str| move |name: &str| (name == set).then(Default::default);
+        assert!(!names_a_proxy(|_| None));
+        for name in [
+            "HTTP_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "http_proxy",
+        ] {
+            assert!(names_a_proxy(only(name)), "{name}");
+        }
+        assert!(!names_a_proxy(only("NO_PROXY")));
+    }
 
     #[test]
     fn is_unreserved_agrees_with_the_set() {

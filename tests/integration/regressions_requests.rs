@@ -333,3 +333,42 @@ async fn more_users_than_the_cache_holds_still_get_their_own_tokens() {
         }
     }
 }
+
+/// A proxy named in the environment carries the calls: the runtime turns reqwest's proxy
+/// support off only when none is named. A program (the bench client, its own process, so
+/// its environment is its own) whose API host is unreachable makes its calls through it.
+#[tokio::test]
+async fn a_proxy_named_in_the_environment_carries_the_calls() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = seen.clone();
+    let proxy = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let counted = counted.clone();
+        async move {
+            // A proxy is sent the whole URL (absolute form), not only the path.
+            if uri.authority().is_some() && uri.path().ends_with("/obligations") {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            axum::Json(serde_json::json!({ "obligations": [1, 2, 3] }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, proxy).await });
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bench_client"))
+        .args(["--url", "http://127.0.0.1:9", "--client", "memory"])
+        .args(["--n", "3", "--warmup", "0"])
+        .env("HTTP_PROXY", format!("http://{address}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("errors=0"), "{stdout} {output:?}");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        3,
+        "every call went through the proxy"
+    );
+}

@@ -54,11 +54,13 @@ impl ApiClient {
     ) -> Result<Self, Error> {
         let http = match own {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(settings.api_timeout)
-                .user_agent(&settings.user_agent)
-                .build()
-                .map_err(|e| Error::HttpClient(Box::new(e)))?,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .timeout(settings.api_timeout)
+                    .user_agent(&settings.user_agent);
+                (crate::http::direct_unless_proxied(builder).build())
+                    .map_err(|e| Error::HttpClient(Box::new(e)))?
+            }
         };
         Ok(Self {
             http,

@@ -95,13 +95,13 @@ pub(crate) struct TokenHttp {
 
 impl TokenHttp {
     pub(crate) fn new(timeout: Duration, user_agent: &str) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             // A redirect on a token request could carry the code or the client's
             // credentials to another host (RFC 9700 §4.11): never follow one.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
-            .user_agent(user_agent)
-            .build()?;
+            .user_agent(user_agent);
+        let client = crate::http::direct_unless_proxied(builder).build()?;
         Ok(Self { client })
     }
 
