@@ -83,19 +83,32 @@ pub(crate) enum BodyError {
 pub(crate) async fn read_capped(
     response: &mut reqwest::Response,
     limit: usize,
-) -> Result<Vec<u8>, BodyError> {
+) -> Result<bytes::Bytes, BodyError> {
     let announced = response.content_length().unwrap_or(0);
     if announced > limit as u64 {
         return Err(BodyError::TooLarge);
     }
-    let mut body = Vec::with_capacity(announced as usize);
+    // A body that comes in one chunk (most answers) is kept as it came; a second chunk
+    // joins them.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
-        if chunk.len() > limit - body.len() {
+        let read = first.as_ref().map_or(joined.len(), bytes::Bytes::len);
+        if chunk.len() > limit - read {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.reserve((announced as usize).max(earlier.len() + chunk.len()));
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(body)
+    Ok(first.unwrap_or_else(|| joined.into()))
 }
 
 /// The wait a `Retry-After` header asks for (RFC 9110 §10.2.3): a number of seconds, or

@@ -372,3 +372,73 @@ async fn a_proxy_named_in_the_environment_carries_the_calls() {
         "every call went through the proxy"
     );
 }
+
+/// A server answering every request with a chunked body of `pieces`, one chunk each.
+async fn chunked_server(pieces: Vec<Vec<u8>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let pieces = pieces.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                let _ = socket.write_all(head.as_bytes()).await;
+                for piece in pieces {
+                    let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+                    chunk.extend_from_slice(&piece);
+                    chunk.extend_from_slice(b"\r\n");
+                    let _ = socket.write_all(&chunk).await;
+                    let _ = socket.flush().await;
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    url
+}
+
+/// A body in several chunks arrives whole and in order, up to the limit exactly; one
+/// byte more is refused.
+#[tokio::test]
+async fn a_body_in_many_chunks_arrives_whole_up_to_the_limit() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let limit = 64 * 1024;
+    let quarter: Vec<Vec<u8>> = (b'a'..=b'd').map(|c| vec![c; limit / 4]).collect();
+    let mut over = quarter.clone();
+    over.push(b"!".to_vec());
+    let json: Vec<Vec<u8>> = ["{\"items\":", "[1,2", ",3]", "}"]
+        .map(|p| p.into())
+        .to_vec();
+    for pieces in [json, quarter, over] {
+        let expected: Vec<u8> = pieces.concat();
+        let server = chunked_server(pieces).await;
+        let runtime = sandbox_builder(&sandbox)
+            .base_url("sandbox", &server)
+            .max_response_bytes(limit)
+            .store(MemoryStore::new())
+            .build()
+            .unwrap();
+        let sent = runtime
+            .request(&oauth2_api::Application, Method::Get, "/data")
+            .send()
+            .await;
+        match sent {
+            Ok(answer) => {
+                assert!(
+                    expected.len() <= limit,
+                    "{} bytes were read",
+                    answer.body.len()
+                );
+                assert_eq!(answer.body, expected);
+            }
+            Err(err) => {
+                assert!(expected.len() > limit, "{} bytes: {err:?}", expected.len());
+                assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err:?}");
+            }
+        }
+    }
+}

@@ -20,8 +20,8 @@ pub struct RawResponse {
     pub status: u16,
     /// The headers.
     pub headers: http::HeaderMap,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The body, as it arrived (one chunk is not copied).
+    pub body: bytes::Bytes,
     /// The token the request carried: never shown in an error made of this answer.
     pub(crate) sent_token: Option<Arc<TokenSet>>,
 }
@@ -110,7 +110,7 @@ pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<ScopeSet> {
 }
 
 /// Replaces each occurrence of `secret` in `body` with `[redacted]`.
-pub(crate) fn redact_in(body: &mut Vec<u8>, secret: &str) {
+pub(crate) fn redact_in(body: &mut bytes::Bytes, secret: &str) {
     let secret = secret.as_bytes();
     if secret.is_empty() || body.len() < secret.len() {
         return;
@@ -129,7 +129,7 @@ pub(crate) fn redact_in(body: &mut Vec<u8>, secret: &str) {
             i += 1;
         }
     }
-    *body = out;
+    *body = out.into();
 }
 
 #[cfg(test)]
@@ -142,7 +142,7 @@ mod tests {
         RawResponse {
             status,
             headers,
-            body: Vec::new(),
+            body: Default::default(),
             sent_token: None,
         }
     }
@@ -170,8 +170,8 @@ mod tests {
 
     #[test]
     fn redacts_a_token_in_a_body() {
-        let mut body = b"you sent Bearer tok-123 and tok-123".to_vec();
+        let mut body = bytes::Bytes::from_static(b"you sent Bearer tok-123 and tok-123");
         redact_in(&mut body, "tok-123");
-        assert_eq!(body, b"you sent Bearer [redacted] and [redacted]");
+        assert_eq!(body, &b"you sent Bearer [redacted] and [redacted]"[..]);
     }
 }

@@ -241,7 +241,7 @@ impl TokenHttp {
                 });
             }
             // The revocation was answered; an unreadable body only matters for an error.
-            Err(BodyError::Read(_)) => Vec::new(),
+            Err(BodyError::Read(_)) => Default::default(),
         };
         if status.is_success() {
             return Ok(());
