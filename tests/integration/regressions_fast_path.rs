@@ -48,6 +48,32 @@ pub(crate) fn echo_config() -> SandboxConfig {
     }
 }
 
+/// The plain sandbox and a runtime on it (memory store, an hour's call cache).
+pub(crate) async fn long_cache_sandbox() -> (Sandbox, Runtime) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = sandbox_builder(&sandbox)
+        .store(MemoryStore::new())
+        .cache_ttl(LONG)
+        .build()
+        .unwrap();
+    (sandbox, runtime)
+}
+
+/// The echo sandbox, a runtime on it (memory store, an hour's call cache), and
+/// `company` authorized there for `hello`.
+pub(crate) async fn echo_authorized(company: &Company) -> (Sandbox, Runtime) {
+    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
+        .await
+        .unwrap();
+    let runtime = sandbox_builder(&sandbox)
+        .store(MemoryStore::new())
+        .cache_ttl(LONG)
+        .build()
+        .unwrap();
+    authorize(&sandbox, &runtime, company, &["hello"]).await;
+    (sandbox, runtime)
+}
+
 pub(crate) async fn echo(runtime: &Runtime, user: &Company, query: &[(&str, &str)]) -> Value {
     let mut request = runtime
         .request(user, Method::Get, "/echo")
@@ -110,11 +136,9 @@ async fn a_huge_cache_ttl_does_not_panic_environment_of() {
     assert!(joined.is_ok(), "Runtime::token panicked");
 }
 
-/// Two environments, each with its own cached token: every call after a switch goes
-/// to the environment chosen, with that environment's token, even while other calls
-/// of the same user run concurrently and fill the cache.
-#[tokio::test]
-async fn switching_environments_under_concurrent_calls_never_crosses_tokens() {
+/// Two echo sandboxes as the environments `sandbox` and `production` of one runtime
+/// (memory store, an hour's call cache).
+async fn two_environments() -> (Sandbox, Sandbox, Runtime) {
     let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
         .await
         .unwrap();
@@ -132,6 +156,15 @@ async fn switching_environments_under_concurrent_calls_never_crosses_tokens() {
         .cache_ttl(LONG)
         .build()
         .unwrap();
+    (sandbox, production, runtime)
+}
+
+/// Two environments, each with its own cached token: every call after a switch goes
+/// to the environment chosen, with that environment's token, even while other calls
+/// of the same user run concurrently and fill the cache.
+#[tokio::test]
+async fn switching_environments_under_concurrent_calls_never_crosses_tokens() {
+    let (sandbox, production, runtime) = two_environments().await;
     let company = Company(4);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     runtime
@@ -188,23 +221,7 @@ async fn switching_environments_under_concurrent_calls_never_crosses_tokens() {
 /// default environment's `None` entry must not be served afterwards.
 #[tokio::test]
 async fn an_environment_written_through_the_store_is_seen_at_once() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let production = Sandbox::serve(echo_config(), echo_routes("production"))
-        .await
-        .unwrap();
-    let provider = oauth2_api_tests::sandbox_provider(&sandbox).environment(Environment::new(
-        "production",
-        production.url(),
-        production.auth_url(),
-        production.token_url(),
-    ));
-    let runtime = builder_for(provider)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (sandbox, _production, runtime) = two_environments().await;
     let company = Company(5);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(echo(&runtime, &company, &[]).await["api"], "sandbox");
@@ -232,12 +249,7 @@ async fn an_environment_written_through_the_store_is_seen_at_once() {
 /// A 401 for a cached token rereads the store and renews once.
 #[tokio::test]
 async fn a_refused_cached_token_is_renewed_once_and_resent() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (sandbox, runtime) = long_cache_sandbox().await;
     let company = Company(6);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(hello_status(&runtime, &company).await.unwrap(), 200);
@@ -251,12 +263,7 @@ async fn a_refused_cached_token_is_renewed_once_and_resent() {
 /// The application's own token (client credentials) is cached, refused, renewed.
 #[tokio::test]
 async fn the_application_token_is_cached_and_renewed_on_401() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (sandbox, runtime) = long_cache_sandbox().await;
     let call = || async {
         runtime
             .request(&Application, Method::Get, "/hello/application")
@@ -277,16 +284,8 @@ async fn the_application_token_is_cached_and_renewed_on_401() {
 /// token kept for what it covers.
 #[tokio::test]
 async fn insufficient_scope_with_a_cached_token_asks_for_more_and_keeps_the_token() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
     let company = Company(7);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime) = echo_authorized(&company).await;
     echo(&runtime, &company, &[]).await;
     let err = runtime
         .request(&company, Method::Get, "/wider")

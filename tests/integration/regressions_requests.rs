@@ -9,7 +9,9 @@ use oauth2_api_tests::{Company, authorize, builder_for, sandbox_builder};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::regressions_fast_path::{LONG, echo, echo_config, echo_routes};
+use crate::regressions_fast_path::{
+    echo, echo_authorized, echo_config, echo_routes, long_cache_sandbox,
+};
 
 fn url_crate_query(base: &str, pairs: &[(&str, &str)]) -> Option<String> {
     let mut url = url::Url::parse(base).unwrap();
@@ -33,15 +35,8 @@ const AWKWARD: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn awkward_query_texts_arrive_as_the_url_crate_encodes_them() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
     let company = Company(8);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (_sandbox, runtime) = echo_authorized(&company).await;
     let got = echo(&runtime, &company, AWKWARD).await;
     assert_eq!(
         got["query"].as_str().map(str::to_owned),
@@ -79,15 +74,8 @@ async fn a_base_url_with_a_query_keeps_it_before_the_calls_parameters() {
 /// An absolute URL (a `Link` target) with its own query, and raw parameters added.
 #[tokio::test]
 async fn an_absolute_url_with_a_query_gets_the_parameters_after_its_own() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
     let company = Company(10);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime) = echo_authorized(&company).await;
     let url = format!("{}/echo?page=2&q=%C3%BC+x#frag", sandbox.url());
     let answer = runtime
         .request(&company, Method::Get, &url)
@@ -149,16 +137,8 @@ async fn a_failing_display_in_a_raw_query_is_refused_not_sent() {
 
 #[tokio::test]
 async fn raw_headers_that_cannot_be_headers_are_refused_by_name_and_not_sent() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
     let company = Company(12);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime) = echo_authorized(&company).await;
     echo(&runtime, &company, &[]).await; // the token is cached
     let before = sandbox.counts().api;
     for (name, value) in [
@@ -241,16 +221,8 @@ async fn a_hook_header_that_cannot_be_one_is_refused_and_order_is_kept() {
 /// nothing is sent.
 #[tokio::test]
 async fn a_token_that_is_not_a_header_value_is_never_shown_or_sent() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
     let company = Company(14);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime) = echo_authorized(&company).await;
     let mut tokens = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     let secret = "TOPSECRET\r\nX-Injected: 1";
     tokens.access_token = secret.to_owned().into();
@@ -277,15 +249,8 @@ async fn a_token_that_is_not_a_header_value_is_never_shown_or_sent() {
 /// Every ASCII character in one value arrives as `url`'s `query_pairs_mut` encodes it.
 #[tokio::test]
 async fn every_ascii_character_in_a_query_value_arrives_as_url_encodes_it() {
-    let sandbox = Sandbox::serve(echo_config(), echo_routes("sandbox"))
-        .await
-        .unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
     let company = Company(15);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (_sandbox, runtime) = echo_authorized(&company).await;
     let all: String = (1u8..128).map(char::from).collect();
     let got = echo(&runtime, &company, &[("all", &all)]).await;
     assert_eq!(
@@ -298,12 +263,7 @@ async fn every_ascii_character_in_a_query_value_arrives_as_url_encodes_it() {
 /// user whose entry was swept is read from the store again.
 #[tokio::test]
 async fn more_users_than_the_cache_holds_still_get_their_own_tokens() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (_sandbox, runtime) = long_cache_sandbox().await;
     let store = runtime.store().clone();
     let n = 10_050u32;
     for i in 0..n {
