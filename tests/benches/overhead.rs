@@ -6,7 +6,11 @@
 //!
 //! ```text
 //! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 by default
+//! CLIENTS="raw raw memory" cargo bench -p oauth2-api-tests --bench overhead
 //! ```
+//! `CLIENTS` picks the clients (`raw`, `memory`, `sqlite`; default all three). A client
+//! named twice runs twice per round, its second column labelled `raw again`: raw against
+//! itself is the noise floor of this machine, what a ratio must clear to mean anything.
 //! With `taskset`, C=1 runs server and client on CPU 1 (a wake-up across CPUs costs more
 //! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
 
@@ -14,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-const CLIENTS: [&str; 3] = ["raw", "memory", "sqlite"];
+const CLIENTS: &str = "raw memory sqlite";
 const CONCURRENCY: [usize; 2] = [1, 64];
 
 /// One run's figures.
@@ -96,6 +100,29 @@ fn run_client(client: &str, url: &str, c: usize, n: usize, cpu: Option<usize>) -
     }
 }
 
+/// The clients of `CLIENTS` with their labels in the table, `raw` first: the baseline.
+fn clients() -> Vec<(String, String)> {
+    let named = std::env::var("CLIENTS").unwrap_or_else(|_| CLIENTS.to_owned());
+    let mut named: Vec<&str> = named.split_whitespace().collect();
+    if named.first() != Some(&"raw") {
+        named.insert(0, "raw");
+    }
+    let mut clients: Vec<(String, String)> = Vec::new();
+    for client in named {
+        assert!(
+            ["raw", "memory", "sqlite"].contains(&client),
+            "unknown client {client}: raw, memory or sqlite"
+        );
+        let label = match clients.iter().filter(|(_, c)| c == client).count() {
+            0 => client.to_owned(),
+            1 => format!("{client} again"),
+            n => format!("{client} again {n}"),
+        };
+        clients.push((label, client.to_owned()));
+    }
+    clients
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -112,22 +139,28 @@ fn main() {
     };
     let (mut server_1, url_1) = start_server(shared_cpu);
     let (mut server_64, url_64) = start_server(server_cpu);
+    let clients = clients();
     let mut runs: BTreeMap<(usize, &str), Vec<Figures>> = BTreeMap::new();
     for rep in 0..reps {
         for c in CONCURRENCY {
             let url = if c == 1 { &url_1 } else { &url_64 };
-            for client in CLIENTS {
+            for (label, client) in &clients {
                 let figures = run_client(client, url, c, n, shared_cpu);
-                runs.entry((c, client)).or_default().push(figures);
+                runs.entry((c, label)).or_default().push(figures);
             }
         }
         eprintln!("round {}/{reps} done", rep + 1);
     }
     let _ = (server_1.kill(), server_64.kill());
-    print_table(&runs, reps, n, taskset);
+    print_table(&runs, &clients, (reps, n), taskset);
 }
 
-fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usize, pinned: bool) {
+fn print_table(
+    runs: &BTreeMap<(usize, &str), Vec<Figures>>,
+    clients: &[(String, String)],
+    (reps, n): (usize, usize),
+    pinned: bool,
+) {
     println!("\ncall overhead: {reps} interleaved runs of {n} calls, medians, pinned: {pinned}\n");
     println!(
         "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
@@ -146,10 +179,10 @@ fn print_table(runs: &BTreeMap<(usize, &str), Vec<Figures>>, reps: usize, n: usi
             }
         };
         let raw = medians("raw");
-        for client in CLIENTS {
-            let m = medians(client);
+        for (label, _) in clients {
+            let m = medians(label);
             println!(
-                "| {client} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
+                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
                 m.rps,
                 m.p50,
                 m.p99,
