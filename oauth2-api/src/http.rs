@@ -78,6 +78,9 @@ pub(crate) enum BodyError {
     Read(reqwest::Error),
 }
 
+/// The most of an announced `Content-Length` reserved before the bytes arrive.
+const TRUSTED_LENGTH: u64 = 1 << 20;
+
 /// Reads `response`'s body, stopping with [`BodyError::TooLarge`] as soon as it is longer
 /// than `limit` (announced or as it arrives), so nothing past the limit is buffered.
 pub(crate) async fn read_capped(
@@ -101,7 +104,10 @@ pub(crate) async fn read_capped(
             None if joined.is_empty() => first = Some(chunk),
             earlier => {
                 if let Some(earlier) = earlier {
-                    joined.reserve((announced as usize).max(earlier.len() + chunk.len()));
+                    // What the server announced is believed up to a point: a lying
+                    // length must not reserve what never arrives.
+                    let expected = announced.min(TRUSTED_LENGTH) as usize;
+                    joined.reserve(expected.max(earlier.len() + chunk.len()));
                     joined.extend_from_slice(&earlier);
                 }
                 joined.extend_from_slice(&chunk);

@@ -29,6 +29,7 @@ mod regressions_api;
 mod regressions_callbacks;
 mod regressions_fast_path;
 mod regressions_lifecycle;
+mod regressions_overhead_review;
 mod regressions_paging;
 mod regressions_requests;
 mod regressions_secrets;

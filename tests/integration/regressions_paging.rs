@@ -50,6 +50,24 @@ pub trait Attack {
                paginate(page = "page", per_page = "per_page"))]
     async fn numbered(&self, #[query] per_page: u32) -> Result<Vec<Event>, oauth2_api::Error>;
 
+    /// A listing the caller starts at a page number of its own.
+    #[endpoint(method = GET, path = "/numbered", scope = "read_only", user = Merchant,
+               paginate(page = "page", per_page = "per_page"))]
+    async fn from_page(
+        &self,
+        #[query] page: u64,
+        #[query] per_page: u32,
+    ) -> Result<Vec<Event>, oauth2_api::Error>;
+
+    /// A listing the caller starts at an offset of its own.
+    #[endpoint(method = GET, path = "/numbered", scope = "read_only", user = Merchant,
+               paginate(offset = "offset", limit = "limit"))]
+    async fn from_offset(
+        &self,
+        #[query] offset: u64,
+        #[query] limit: u32,
+    ) -> Result<Vec<Event>, oauth2_api::Error>;
+
     #[endpoint(method = GET, path = "/later", scope = "read_only", user = Merchant)]
     async fn later(&self, #[query] mode: &str) -> Result<Value, oauth2_api::Error>;
 
@@ -270,6 +288,18 @@ async fn pages_larger_than_asked_that_ignore_the_page_number_end() {
         n < 50,
         "a server that ignores the page number is paged forever"
     );
+}
+
+/// A listing started at the last page number or offset there is: one page, then the
+/// end, as the next cannot be asked for (before, `+ 1` overflowed: a panic in a debug
+/// build, page 0 in a release one).
+#[tokio::test]
+async fn pages_at_the_last_number_end_there() {
+    let (_sandbox, client, m, seen) = attack(|b| b).await;
+    let n = pages_read(client.from_page_pages(&m, u64::MAX, 5)).await;
+    assert_eq!(n, 1, "{:?}", seen.lock().unwrap());
+    let n = pages_read(client.from_offset_pages(&m, u64::MAX - 2, 5)).await;
+    assert_eq!(n, 1, "{:?}", seen.lock().unwrap());
 }
 
 #[tokio::test]

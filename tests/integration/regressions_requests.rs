@@ -141,13 +141,14 @@ async fn raw_headers_that_cannot_be_headers_are_refused_by_name_and_not_sent() {
     let (sandbox, runtime) = echo_authorized(&company).await;
     echo(&runtime, &company, &[]).await; // the token is cached
     let before = sandbox.counts().api;
-    for (name, value) in [
-        ("X-Note", "s3cr3t\r\nX-Injected: 1"),
-        ("X-Note", "s3cr3t\n"),
-        ("X-Note", "s3cr3t\0"),
-        ("Bad Name", "s3cr3t"),
-        ("X-Note:", "s3cr3t"),
-        ("", "s3cr3t"),
+    // A name that is not one is shown up to where it goes wrong.
+    for (name, value, shown) in [
+        ("X-Note", "s3cr3t\r\nX-Injected: 1", "X-Note"),
+        ("X-Note", "s3cr3t\n", "X-Note"),
+        ("X-Note", "s3cr3t\0", "X-Note"),
+        ("Bad Name", "s3cr3t", "Bad…"),
+        ("X-Note:", "s3cr3t", "X-Note…"),
+        ("", "s3cr3t", ""),
     ] {
         let err = runtime
             .request(&company, Method::Get, "/echo")
@@ -159,7 +160,7 @@ async fn raw_headers_that_cannot_be_headers_are_refused_by_name_and_not_sent() {
         let Error::InvalidArgument { argument, .. } = &err else {
             panic!("{name:?}: {err:?}");
         };
-        assert_eq!(argument, &format!("header {name}"));
+        assert_eq!(argument, &format!("header {shown}"));
         assert!(!format!("{err} {err:?}").contains("s3cr3t"), "{err:?}");
     }
     assert_eq!(sandbox.counts().api, before, "nothing sent");

@@ -84,18 +84,44 @@ impl Runtime {
 pub(crate) const NOT_A_HEADER_VALUE: &str =
     "has a value a header cannot carry (a control character or a line break)";
 
-/// Adds the header `name: value`, refused by name (never by value, which may be a secret)
-/// when it cannot be one.
+/// Adds the header `name: value` (see [`header_pair`]).
 fn append(headers: &mut HeaderMap, out: &Outgoing, name: &str, value: &str) -> Result<(), Error> {
-    let refused = |message: &str| Error::InvalidArgument {
-        endpoint: out.endpoint.clone().into_owned(),
-        argument: format!("header {name}"),
-        message: message.to_owned(),
-    };
-    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-        refused("is not a header name (a token of RFC 9110: no spaces, `:` or control characters)")
-    })?;
-    let value = HeaderValue::from_str(value).map_err(|_| refused(NOT_A_HEADER_VALUE))?;
+    let (name, value) = header_pair(&out.endpoint, name, value)?;
     headers.append(name, value);
     Ok(())
+}
+
+/// The header `name: value` of a request to `endpoint`, refused by name (never by value,
+/// which may be a secret) when it cannot be one. A name that is not one is shown up to
+/// where it goes wrong: `Authorization: Bearer ...` (curl's `-H` habit) as
+/// `Authorization…`.
+pub(crate) fn header_pair(
+    endpoint: &str,
+    name: &str,
+    value: &str,
+) -> Result<(HeaderName, HeaderValue), Error> {
+    let refused = |shown: &str, message: &str| Error::InvalidArgument {
+        endpoint: endpoint.to_owned(),
+        argument: format!("header {shown}"),
+        message: message.to_owned(),
+    };
+    let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+        let valid = name.find(|c: char| !is_token_char(c)).unwrap_or(name.len());
+        let shown = match valid < name.len() {
+            true => format!("{}…", &name[..valid]),
+            false => name.to_owned(),
+        };
+        return Err(refused(
+            &shown,
+            "is not a header name (a token of RFC 9110: no spaces, `:` or control \
+             characters; what follows is not shown)",
+        ));
+    };
+    let value = HeaderValue::from_str(value).map_err(|_| refused(name, NOT_A_HEADER_VALUE))?;
+    Ok((header, value))
+}
+
+/// A character of an RFC 9110 token, which a header name is.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }

@@ -72,7 +72,7 @@ impl ApiClient {
 
 /// One request to send, before authentication. What a declaration fixes is borrowed
 /// from its `static`, so a call copies nothing it does not have to.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Outgoing {
     pub(crate) endpoint: Cow<'static, str>,
     pub(crate) method: Method,
@@ -86,6 +86,25 @@ pub(crate) struct Outgoing {
     pub(crate) query: query::Query,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
+}
+
+/// What a request is for, never what it carries (a header's value, a query value, the
+/// body, a URL's user info may each be a secret): header and parameter names, the
+/// body's length.
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| &**name).collect();
+        f.debug_struct("Outgoing")
+            .field("endpoint", &self.endpoint)
+            .field("method", &self.method)
+            .field("path", &raw::shown(&self.path))
+            .field("base_url", &self.base_url)
+            .field("scopes", &self.scopes)
+            .field("query", &self.query)
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Runtime {

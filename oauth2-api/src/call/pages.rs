@@ -333,16 +333,22 @@ fn read_page<T: DeserializeOwned>(
             }
             None => false,
         },
+        // A page or offset past `u64::MAX` cannot be asked for: the pages end there.
         PageStyle::Page { param, size } => {
-            let full = is_full(count, *size, out);
-            let page = query_number(out, param).unwrap_or(1);
-            set_query(out, param, page + 1);
+            let page = query_number(out, param).unwrap_or(1).checked_add(1);
+            let full = is_full(count, *size, out) && page.is_some();
+            if let Some(page) = page {
+                set_query(out, param, page);
+            }
             full
         }
         PageStyle::Offset { param, limit } => {
-            let full = is_full(count, *limit, out);
             let offset = query_number(out, param).unwrap_or(0);
-            set_query(out, param, offset + count.unwrap_or(0) as u64);
+            let next = offset.checked_add(count.unwrap_or(0) as u64);
+            let full = is_full(count, *limit, out) && next.is_some();
+            if let Some(next) = next {
+                set_query(out, param, next);
+            }
             full
         }
         PageStyle::Cursor { field, param } => {

@@ -9,8 +9,17 @@ use std::fmt::{self, Display, Write as _};
 use url::form_urlencoded::{self, byte_serialize};
 
 /// The encoded query (`a=1&b=x+y`); empty when there is none.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Query(String);
+
+/// Parameter names only: a value may be a secret (a `code`, a cursor, a key).
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.pairs().map(|(name, _)| name))
+            .finish()
+    }
+}
 
 impl Query {
     /// Appends the parameter `name=value`.

@@ -82,11 +82,20 @@ impl RawRequest {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header; a name or value a header cannot have is refused when the request is
+    /// sent ([`Error::InvalidArgument`], naming the header, never showing its value),
+    /// before any token is fetched.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.out
-            .headers
-            .push((name.to_owned().into(), value.into().into()));
+        let value = value.into();
+        match super::build::header_pair(&self.out.endpoint, name, &value) {
+            Ok(_) => self
+                .out
+                .headers
+                .push((name.to_owned().into(), value.into())),
+            Err(refused) => {
+                self.refused.get_or_insert(refused);
+            }
+        }
         self
     }
 
@@ -113,7 +122,7 @@ impl RawRequest {
 /// A path as errors and traces name it: without its query and fragment, and an absolute
 /// URL without its user info, as those may hold what must not be logged (a code, a
 /// cursor, a password).
-fn shown(path: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn shown(path: &str) -> std::borrow::Cow<'_, str> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     // Only an absolute URL is parsed: a path, the common case, is named as it is.
     match super::is_absolute(path).then(|| url::Url::parse(path)) {

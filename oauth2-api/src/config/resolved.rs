@@ -93,6 +93,14 @@ pub(super) fn rebase(url: &str, origin: &str) -> String {
 pub(super) fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
     let url = Url::parse(raw)
         .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not shown: what is refused is the secret in it.
+        return Err(Error::Config(format!(
+            "the {what} of `{env}` ({}) has a user name or password in it, which would \
+             show wherever the URL does; the client's credentials go in `Credentials`",
+            url.origin().ascii_serialization()
+        )));
+    }
     match url.scheme() {
         "https" => Ok(url),
         "http" if allow_http || is_loopback(&url) => Ok(url),
@@ -129,6 +137,16 @@ mod tests {
         assert!(parse_url("token URL", "x", "http://example.com/token", true).is_ok());
         assert!(parse_url("token URL", "x", "ftp://example.com/", true).is_err());
         assert!(parse_url("token URL", "x", "not a url", true).is_err());
+        for raw in [
+            "https://user:s3cret@api.example.com/",
+            "https://s3cret@api.example.com",
+        ] {
+            let err = parse_url("base URL", "x", raw, false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("https://api.example.com"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]
