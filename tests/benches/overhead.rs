@@ -142,14 +142,17 @@ fn main() {
     let clients = clients();
     let mut runs: BTreeMap<(usize, &str), Vec<Figures>> = BTreeMap::new();
     for rep in 0..reps {
+        // Each round's calls per second, to see how far single runs stray.
+        let mut round = format!("round {}/{reps}:", rep + 1);
         for c in CONCURRENCY {
             let url = if c == 1 { &url_1 } else { &url_64 };
             for (label, client) in &clients {
                 let figures = run_client(client, url, c, n, shared_cpu);
+                round.push_str(&format!(" {label}@{c} {:.0}/s", figures.rps));
                 runs.entry((c, label)).or_default().push(figures);
             }
         }
-        eprintln!("round {}/{reps} done", rep + 1);
+        eprintln!("{round}");
     }
     let _ = (server_1.kill(), server_64.kill());
     print_table(&runs, &clients, (reps, n), taskset);
@@ -163,9 +166,9 @@ fn print_table(
 ) {
     println!("\ncall overhead: {reps} interleaved runs of {n} calls, medians, pinned: {pinned}\n");
     println!(
-        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
+        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | paired | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for c in CONCURRENCY {
         let medians = |client: &str| {
             let figures = &runs[&(c, client)];
@@ -178,15 +181,25 @@ fn print_table(
                 cpu: pick(|f| f.cpu),
             }
         };
+        // The median of each round's ratio: runs a second apart share the machine's
+        // slow or fast spell, which the ratio of medians does not cancel.
+        let paired = |client: &str| {
+            let (raws, theirs) = (&runs[&(c, "raw")], &runs[&(c, client)]);
+            let mut ratios: Vec<f64> = (raws.iter().zip(theirs))
+                .map(|(raw, theirs)| raw.rps / theirs.rps)
+                .collect();
+            median(&mut ratios)
+        };
         let raw = medians("raw");
         for (label, _) in clients {
             let m = medians(label);
             println!(
-                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
+                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
                 m.rps,
                 m.p50,
                 m.p99,
                 raw.rps / m.rps,
+                paired(label),
                 m.p50 / raw.p50,
                 m.p99 / raw.p99,
                 m.cpu,
