@@ -298,3 +298,50 @@ async fn insufficient_scope_with_a_cached_token_asks_for_more_and_keeps_the_toke
     echo(&runtime, &company, &[]).await;
     assert_eq!(sandbox.counts().refresh_token, 0);
 }
+
+/// What a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Written(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Written {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// With a subscriber at INFO, calls take the general path (each in its span): a cached
+/// token, a 401 renewed once, a throttled answer retried, and each call's span closes
+/// with the status it ended with.
+#[tokio::test]
+async fn under_a_subscriber_calls_renew_retry_and_record_their_status() {
+    let written = Written::default();
+    let writer = written.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _listening = tracing::subscriber::set_default(subscriber);
+    let (sandbox, runtime) = long_cache_sandbox().await;
+    let company = Company(8);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello_status(&runtime, &company).await.unwrap(), 200);
+    sandbox.expire_access_tokens();
+    assert_eq!(hello_status(&runtime, &company).await.unwrap(), 200);
+    sandbox.fail_next_api_call(oauth2_api::sandbox::ApiFault::Throttled(0));
+    assert_eq!(hello_status(&runtime, &company).await.unwrap(), 200);
+    let counts = sandbox.counts();
+    assert_eq!((counts.refresh_token, counts.api), (1, 5));
+    let logs = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+    let closed = (logs.lines())
+        .filter(|l| l.contains("oauth2_api.call{") && l.contains("close"))
+        .collect::<Vec<_>>();
+    assert_eq!(closed.len(), 3, "{logs}");
+    assert!(closed.iter().all(|l| l.contains("status=200")), "{logs}");
+    assert!(logs.contains("throttled: retrying"), "{logs}");
+}

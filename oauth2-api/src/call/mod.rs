@@ -109,13 +109,39 @@ impl std::fmt::Debug for Outgoing {
 
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
+    ///
+    /// The common call (a token in the call cache, no span to record) is one future with
+    /// the request's own inside: each level of `async fn` between them would be built, and
+    /// copied whole into its parent, on every call. Anything else takes the general path,
+    /// boxed.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let (key, cached) = match self.cached_call(user, &out.scopes) {
+        let (key, token) = match self.cached_call(user, &out.scopes) {
+            Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => found,
+            found => return Box::pin(self.send_traced(found, out)).await,
+        };
+        let mut first = self.send_once(&key, Some(&token), out).await?;
+        if let Some(delay) = self.throttle_delay(out, 0, &first) {
+            first = Box::pin(self.resend_throttled(&key, Some(&token), out, first, delay)).await?;
+        }
+        match refusal(&first) {
+            None => Ok(first),
+            Some(wanted) => Box::pin(self.after_refusal(&key, token, out, first, wanted)).await,
+        }
+    }
+
+    /// [`send`](Self::send)'s general path: the session key from the store when the call
+    /// cache did not have it, in the call's span.
+    async fn send_traced(
+        &self,
+        found: Result<(SessionKey, Bearer), UserRef>,
+        out: &Outgoing,
+    ) -> Result<RawResponse, Error> {
+        let (key, cached) = match found {
             Ok((key, token)) => (key, Some(token)),
             Err(user) => (self.call_key(user).await?, None),
         };
         // The future is made where it is awaited: bound to a name first, it would be
-        // copied into this one's state on every call.
+        // copied into this one's state.
         match call_span(&key, out) {
             Some(span) => self.send_as(&key, cached, out).instrument(span).await,
             None => self.send_as(&key, cached, out).await,
@@ -137,12 +163,13 @@ impl Runtime {
             None => Box::pin(self.fetch_token(key, out)).await?,
         };
         let first = self.send_with(key, Some(&token), out).await?;
-        let wanted = insufficient_scope(&first);
-        if wanted.is_none() && first.status != 401 {
-            record_status(first.status);
-            return Ok(first);
+        match refusal(&first) {
+            None => {
+                record_status(first.status);
+                Ok(first)
+            }
+            Some(wanted) => Box::pin(self.after_refusal(key, token, out, first, wanted)).await,
         }
-        Box::pin(self.after_refusal(key, token, out, first, wanted)).await
     }
 
     /// A token for `out` from the token lifecycle (the store, a renewal, or an
@@ -253,27 +280,43 @@ impl Runtime {
         token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
+        let answer = self.send_once(key, token, out).await?;
+        match self.throttle_delay(out, 0, &answer) {
+            None => Ok(answer),
+            Some(delay) => self.resend_throttled(key, token, out, answer, delay).await,
+        }
+    }
+
+    /// The wait before attempt `attempt + 1` when `answer` is throttled and the retry
+    /// policy allows another.
+    fn throttle_delay(
+        &self,
+        out: &Outgoing,
+        attempt: u32,
+        answer: &RawResponse,
+    ) -> Option<std::time::Duration> {
+        let extensions = &self.inner.api.extensions;
+        let throttled = extensions
+            .throttle
+            .as_ref()
+            .and_then(|c| c.classify(answer.status, &answer.headers))
+            .or_else(|| standard_throttle(answer.status, &answer.headers));
+        let Throttled { retry_after } = throttled?;
+        extensions.retry.delay(out.method, attempt, retry_after)
+    }
+
+    /// Sends `out` again after the throttled `answer`, `delay` later, for as long as the
+    /// retry policy allows.
+    async fn resend_throttled(
+        &self,
+        key: &SessionKey,
+        token: Option<&Bearer>,
+        out: &Outgoing,
+        mut answer: RawResponse,
+        mut delay: std::time::Duration,
+    ) -> Result<RawResponse, Error> {
         let mut attempt = 0;
         loop {
-            let answer = self.send_once(key, token, out).await?;
-            let extensions = &self.inner.api.extensions;
-            let throttled = extensions
-                .throttle
-                .as_ref()
-                .and_then(|c| c.classify(answer.status, &answer.headers))
-                .or_else(|| standard_throttle(answer.status, &answer.headers));
-            let Some(Throttled { retry_after }) = throttled else {
-                return Ok(answer);
-            };
-            let Some(delay) =
-                self.inner
-                    .api
-                    .extensions
-                    .retry
-                    .delay(out.method, attempt, retry_after)
-            else {
-                return Ok(answer);
-            };
             tracing::info!(
                 status = answer.status,
                 ?delay,
@@ -282,6 +325,11 @@ impl Runtime {
             );
             tokio::time::sleep(delay).await;
             attempt += 1;
+            answer = self.send_once(key, token, out).await?;
+            match self.throttle_delay(out, attempt, &answer) {
+                None => return Ok(answer),
+                Some(next) => delay = next,
+            }
         }
     }
 
@@ -291,10 +339,12 @@ impl Runtime {
         token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
-        let request = self.build_request(key, token, out)?;
+        // The wait comes first: hooks then see the moment the request leaves (a timestamp
+        // header), and the wait's state is not kept beside the request's.
         if let Some(limit) = &self.inner.api.extensions.rate_limit {
             limit.acquire().await;
         }
+        let request = self.build_request(key, token, out)?;
         let transport = |e| transport(out, e);
         let http = &self.inner.api.http;
         let mut response = http.execute(request).await.map_err(transport)?;
@@ -386,6 +436,16 @@ fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
 fn record_status(status: u16) {
     if tracing::level_enabled!(tracing::Level::INFO) {
         tracing::Span::current().record("status", status);
+    }
+}
+
+/// Whether the API refused the token `answer` was sent with: `Some(Some(wanted))` for
+/// lack of scopes (those it named, if any), `Some(None)` for a 401.
+fn refusal(answer: &RawResponse) -> Option<Option<ScopeSet>> {
+    match insufficient_scope(answer) {
+        Some(wanted) => Some(Some(wanted)),
+        None if answer.status == 401 => Some(None),
+        None => None,
     }
 }
 

@@ -205,16 +205,22 @@ fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String>
 }
 
 /// Sends the request for `user` and decodes the answer as `T`.
-pub async fn call<T: FromAnswer>(
+///
+/// Not an `async fn`: one moves each argument into a local of its own, and the request
+/// would be in the call's state twice.
+#[expect(clippy::manual_async_fn, reason = "an `async fn` holds the request twice")]
+pub fn call<T: FromAnswer>(
     runtime: &Runtime,
     user: UserRef,
-    request: Request,
-) -> Result<T, Error> {
-    if let Some(error) = request.error {
-        return Err(error);
+    mut request: Request,
+) -> impl Future<Output = Result<T, Error>> + Send + '_ {
+    async move {
+        if let Some(error) = request.error.take() {
+            return Err(error);
+        }
+        let answer = runtime.send(user, &request.out).await?;
+        decode(runtime, &request, answer)
     }
-    let answer = runtime.send(user, &request.out).await?;
-    decode(runtime, &request, answer)
 }
 
 /// Sends the request with no token (an open endpoint) and decodes the answer as `T`.
