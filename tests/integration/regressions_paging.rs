@@ -433,18 +433,27 @@ async fn query_structs_nested_nan_none() {
 
 #[test]
 fn user_agent_with_crlf() {
-    for ua in ["evil\r\nX-Injected: 1", "tab\there", "caf\u{e9}/1"] {
-        let built = std::panic::catch_unwind(|| {
-            AttackClient::builder()
-                .credentials(sandbox_client(REDIRECT_URL))
-                .all_urls_at("http://127.0.0.1:9")
-                .user_agent(ua)
-                .store(MemoryStore::new())
-                .build()
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-        println!("user_agent({ua:?}) -> {built:?}");
+    for (ua, valid) in [
+        ("evil\r\nX-Injected: 1", false),
+        ("tab\there", true),
+        ("caf\u{e9}/1", true),
+        (oauth2_api::DEFAULT_USER_AGENT, true),
+        ("my-app/2.0 (+https://example.com)", true),
+    ] {
+        let built = AttackClient::builder()
+            .credentials(sandbox_client(REDIRECT_URL))
+            .all_urls_at("http://127.0.0.1:9")
+            .user_agent(ua)
+            .store(MemoryStore::new())
+            .build();
+        match built {
+            Ok(_) => assert!(valid, "{ua:?} accepted"),
+            Err(e) => {
+                assert!(!valid, "{ua:?}: {e}");
+                assert!(matches!(e, oauth2_api::Error::Config(_)), "{e:?}");
+                assert!(e.to_string().contains("user agent"), "{e}");
+            }
+        }
     }
 }
 

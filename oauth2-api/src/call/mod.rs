@@ -57,7 +57,7 @@ impl ApiClient {
             None => {
                 let builder = reqwest::Client::builder()
                     .timeout(settings.api_timeout)
-                    .user_agent(&settings.user_agent);
+                    .user_agent(crate::config::user_agent_header(&settings.user_agent)?);
                 (crate::http::direct_unless_proxied(builder).build())
                     .map_err(|e| Error::HttpClient(Box::new(e)))?
             }

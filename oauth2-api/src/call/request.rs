@@ -208,7 +208,10 @@ fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String>
 ///
 /// Not an `async fn`: one moves each argument into a local of its own, and the request
 /// would be in the call's state twice.
-#[expect(clippy::manual_async_fn, reason = "an `async fn` holds the request twice")]
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` holds the request twice"
+)]
 pub fn call<T: FromAnswer>(
     runtime: &Runtime,
     user: UserRef,

@@ -123,6 +123,21 @@ pub(crate) struct Settings {
 pub const DEFAULT_USER_AGENT: &str =
     concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
+/// The `User-Agent` header of `agent`. The default is a `static`: reqwest copies it into
+/// every request, and copying a shared value costs two atomic operations a call.
+pub(crate) fn user_agent_header(agent: &str) -> Result<http::HeaderValue, Error> {
+    if agent == DEFAULT_USER_AGENT {
+        return Ok(http::HeaderValue::from_static(DEFAULT_USER_AGENT));
+    }
+    http::HeaderValue::from_str(agent).map_err(|_| {
+        Error::Config(
+            "the user agent has a character a header cannot carry (a control character or \
+             a line break)"
+                .to_owned(),
+        )
+    })
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -435,6 +450,7 @@ impl RuntimeBuilder {
             .clone()
             .ok_or_else(|| Error::Config("no session store: call `.store(...)`".to_owned()))?;
         let config = self.provider_config()?;
+        user_agent_header(&config.settings.user_agent)?;
         let tokens = TokenSource::new(store, &config.settings)?;
         let api = ApiClient::new(&config.settings, self.extensions, self.http_client)?;
         Runtime::from_inner(Inner {
