@@ -126,8 +126,9 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .to_str()
         .ok()?
         .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More seconds than a u64 holds is still a wait asked for: the longest.
+        return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -197,6 +198,14 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+        // Too many seconds for a u64 is the longest wait, not none.
+        let beyond = "99999999999999999999999";
+        headers.insert(http::header::RETRY_AFTER, beyond.parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::MAX));
+        for odd in ["-1", "+5", "1.5", ""] {
+            headers.insert(http::header::RETRY_AFTER, odd.parse().unwrap());
+            assert_eq!(retry_after(&headers), None, "{odd:?}");
+        }
     }
 
     #[test]

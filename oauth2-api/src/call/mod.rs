@@ -339,12 +339,12 @@ impl Runtime {
         token: Option<&Bearer>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
-        // The wait comes first: hooks then see the moment the request leaves (a timestamp
-        // header), and the wait's state is not kept beside the request's.
+        // Built before its turn under the rate limit is taken: a request that cannot be
+        // sent neither waits nor takes a place.
+        let request = self.build_request(key, token, out)?;
         if let Some(limit) = &self.inner.api.extensions.rate_limit {
             limit.acquire().await;
         }
-        let request = self.build_request(key, token, out)?;
         let transport = |e| transport(out, e);
         let http = &self.inner.api.http;
         let mut response = http.execute(request).await.map_err(transport)?;
@@ -379,9 +379,14 @@ impl Runtime {
     /// default environment.
     pub(crate) async fn send_open(&self, out: &Outgoing) -> Result<RawResponse, Error> {
         let key = self.key_in(self.default_environment(), UserRef::anonymous());
+        let send = async {
+            let answer = self.send_with(&key, None, out).await?;
+            record_status(answer.status);
+            Ok(answer)
+        };
         match call_span(&key, out) {
-            Some(span) => self.send_with(&key, None, out).instrument(span).await,
-            None => self.send_with(&key, None, out).await,
+            Some(span) => send.instrument(span).await,
+            None => send.await,
         }
     }
 
@@ -404,6 +409,9 @@ impl Runtime {
     }
 }
 
+/// The name of a call's span.
+const CALL_SPAN: &str = "oauth2_api.call";
+
 /// The span of one call: what it is for, never a token; `status` is recorded once known.
 /// None when nothing listens at `INFO`: creating a disabled span still costs its fields
 /// (and a `log` record where `tracing`'s `log` feature is on), and entering one costs
@@ -413,7 +421,7 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
         return None;
     }
     Some(tracing::info_span!(
-        "oauth2_api.call",
+        CALL_SPAN,
         provider = %key.provider,
         environment = %key.environment,
         endpoint = %out.endpoint,
@@ -432,10 +440,15 @@ fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
 }
 
 /// Records the answer's status on the call's span: only where [`call_span`] made one, as
-/// finding the current span costs a look at the subscriber.
+/// finding the current span costs a look at the subscriber. A call span the subscriber
+/// filtered out is not current: the current span is then the application's, whose own
+/// `status` is not the runtime's to write.
 fn record_status(status: u16) {
     if tracing::level_enabled!(tracing::Level::INFO) {
-        tracing::Span::current().record("status", status);
+        let span = tracing::Span::current();
+        if span.metadata().is_some_and(|m| m.name() == CALL_SPAN) {
+            span.record("status", status);
+        }
     }
 }
 
