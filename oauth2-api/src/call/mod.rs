@@ -70,6 +70,10 @@ impl ApiClient {
     }
 }
 
+/// A call's boxed future, on a path calls rarely take.
+pub(crate) type Sending<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse, Error>> + Send + 'a>>;
+
 /// One request to send, before authentication. What a declaration fixes is borrowed
 /// from its `static`, so a call copies nothing it does not have to.
 #[derive(Clone)]
@@ -110,23 +114,62 @@ impl std::fmt::Debug for Outgoing {
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     ///
-    /// The common call (a token in the call cache, no span to record) is one future with
-    /// the request's own inside: each level of `async fn` between them would be built, and
-    /// copied whole into its parent, on every call. Anything else takes the general path,
-    /// boxed.
+    /// The common call (a token in the call cache, no span to record) awaits the request's
+    /// own future with nothing between: each level of `async fn` between them would be
+    /// built, and copied whole into its parent, on every call. Anything else takes the
+    /// general path, boxed. [`call`](crate::__private::call) repeats these lines rather
+    /// than await this, for the same reason.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let (key, token) = match self.cached_call(user, &out.scopes) {
-            Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => found,
-            found => return Box::pin(self.send_traced(found, out)).await,
+        let (key, token) = match self.common_call(user, out) {
+            Ok(found) => found,
+            Err(general) => return general.await,
         };
-        let mut first = self.send_once(&key, Some(&token), out).await?;
-        if let Some(delay) = self.throttle_delay(out, 0, &first) {
-            first = Box::pin(self.resend_throttled(&key, Some(&token), out, first, delay)).await?;
+        let first = self.send_once(&key, Some(&token), out).await?;
+        match self.settle(&key, token, out, first) {
+            Ok(answer) => Ok(answer),
+            Err(more) => more.await,
         }
-        match refusal(&first) {
-            None => Ok(first),
-            Some(wanted) => Box::pin(self.after_refusal(&key, token, out, first, wanted)).await,
+    }
+
+    /// The session key and cached token of a common call (see [`send`](Self::send)),
+    /// else the general path's future.
+    pub(crate) fn common_call<'a>(
+        &'a self,
+        user: UserRef,
+        out: &'a Outgoing,
+    ) -> Result<(SessionKey, Bearer), Sending<'a>> {
+        match self.cached_call(user, &out.scopes) {
+            Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => Ok(found),
+            found => Err(Box::pin(self.send_traced(found, out))),
         }
+    }
+
+    /// The answer of a common call from its `first` one, or what is left to do: resend a
+    /// throttled request, renew a refused token or ask for wider scopes.
+    pub(crate) fn settle<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        token: Bearer,
+        out: &'a Outgoing,
+        first: RawResponse,
+    ) -> Result<RawResponse, Sending<'a>> {
+        let delay = self.throttle_delay(out, 0, &first);
+        if delay.is_none() && refusal(&first).is_none() {
+            return Ok(first);
+        }
+        Err(Box::pin(async move {
+            let first = match delay {
+                Some(delay) => {
+                    self.resend_throttled(key, Some(&token), out, first, delay)
+                        .await?
+                }
+                None => first,
+            };
+            match refusal(&first) {
+                None => Ok(first),
+                Some(wanted) => self.after_refusal(key, token, out, first, wanted).await,
+            }
+        }))
     }
 
     /// [`send`](Self::send)'s general path: the session key from the store when the call
@@ -333,7 +376,7 @@ impl Runtime {
         }
     }
 
-    async fn send_once(
+    pub(crate) async fn send_once(
         &self,
         key: &SessionKey,
         token: Option<&Bearer>,

@@ -221,7 +221,18 @@ pub fn call<T: FromAnswer>(
         if let Some(error) = request.error.take() {
             return Err(error);
         }
-        let answer = runtime.send(user, &request.out).await?;
+        // `Runtime::send`'s lines, not a call to it: one future less to build and move.
+        let out = &request.out;
+        let answer = match runtime.common_call(user, out) {
+            Ok((key, token)) => {
+                let first = runtime.send_once(&key, Some(&token), out).await?;
+                match runtime.settle(&key, token, out, first) {
+                    Ok(answer) => answer,
+                    Err(more) => more.await?,
+                }
+            }
+            Err(general) => general.await?,
+        };
         decode(runtime, &request, answer)
     }
 }
