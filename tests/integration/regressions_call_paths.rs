@@ -111,9 +111,18 @@ pub(crate) fn counts(sandbox: &Sandbox) -> (u64, u64, u64) {
     (c.api, c.refresh_token, c.client_credentials)
 }
 
+/// Who a scenario's calls are for.
+#[derive(Clone, Copy, PartialEq)]
+enum Caller {
+    /// A company, authorized for `hello`.
+    Person,
+    /// The application's own token (client credentials).
+    Application,
+}
+
 /// `faults` injected into the call after a warm one (which fills the call cache), then
 /// one more plain call (was the token kept, the session left usable?).
-async fn person_scenario(how: Listen, faults: &[ApiFault]) -> (Trace, Vec<String>) {
+async fn scenario(how: Listen, caller: Caller, faults: &[ApiFault]) -> (Trace, Vec<String>) {
     let written = Written::default();
     let _guard = listen(how, &written);
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
@@ -124,39 +133,17 @@ async fn person_scenario(how: Listen, faults: &[ApiFault]) -> (Trace, Vec<String
         .build()
         .unwrap();
     let company = Company(1);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let call = || async {
-        runtime
-            .request(&company, Method::Get, "/hello/user")
-            .scopes(&["hello"])
-            .send()
-            .await
-    };
-    let mut seen = vec![outcome(&call().await)];
-    for fault in faults {
-        sandbox.fail_next_api_call(fault.clone());
+    if caller == Caller::Person {
+        authorize(&sandbox, &runtime, &company, &["hello"]).await;
     }
-    seen.push(outcome(&call().await));
-    seen.push(outcome(&call().await));
-    ((seen, counts(&sandbox)), written.statuses())
-}
-
-/// The same for the application's own token.
-async fn application_scenario(how: Listen, faults: &[ApiFault]) -> (Trace, Vec<String>) {
-    let written = Written::default();
-    let _guard = listen(how, &written);
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .retry(oauth2_api::RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
     let call = || async {
-        runtime
-            .request(&Application, Method::Get, "/hello/application")
-            .send()
-            .await
+        let request = match caller {
+            Caller::Person => {
+                (runtime.request(&company, Method::Get, "/hello/user")).scopes(&["hello"])
+            }
+            Caller::Application => runtime.request(&Application, Method::Get, "/hello/application"),
+        };
+        request.send().await
     };
     let mut seen = vec![outcome(&call().await)];
     for fault in faults {
@@ -229,13 +216,13 @@ fn scenarios() -> Vec<(&'static str, Vec<ApiFault>)> {
 async fn fast_and_general_paths_agree_for_a_person() {
     let mut differences = Vec::new();
     for (name, faults) in scenarios() {
-        let (fast, _) = person_scenario(Listen::Nothing, &faults).await;
+        let (fast, _) = scenario(Listen::Nothing, Caller::Person, &faults).await;
         for level in [
             tracing::Level::INFO,
             tracing::Level::DEBUG,
             tracing::Level::WARN,
         ] {
-            let (general, statuses) = person_scenario(Listen::At(level), &faults).await;
+            let (general, statuses) = scenario(Listen::At(level), Caller::Person, &faults).await;
             if fast != general {
                 differences.push(format!(
                     "{name} at {level}: fast {fast:?} / subscriber {general:?}"
@@ -271,8 +258,13 @@ async fn fast_and_general_paths_agree_for_a_person() {
 async fn fast_and_general_paths_agree_for_the_application() {
     let mut differences = Vec::new();
     for (name, faults) in scenarios() {
-        let (fast, _) = application_scenario(Listen::Nothing, &faults).await;
-        let (general, _) = application_scenario(Listen::At(tracing::Level::INFO), &faults).await;
+        let (fast, _) = scenario(Listen::Nothing, Caller::Application, &faults).await;
+        let (general, _) = scenario(
+            Listen::At(tracing::Level::INFO),
+            Caller::Application,
+            &faults,
+        )
+        .await;
         if fast != general {
             differences.push(format!("{name}: fast {fast:?} / subscriber {general:?}"));
         }

@@ -15,6 +15,8 @@ use oauth2_api::{Application, AuthorizationReason, Environment, Method, Runtime}
 use oauth2_api_tests::{Company, authorize, builder_for, hello_status, sandbox_builder};
 use serde_json::{Value, json};
 
+use crate::regressions_call_paths::{Listen, Written, listen};
+
 pub(crate) const LONG: Duration = Duration::from_secs(3600);
 
 /// Routes that echo what arrived: the raw query, the headers, and which API answered.
@@ -299,34 +301,13 @@ async fn insufficient_scope_with_a_cached_token_asks_for_more_and_keeps_the_toke
     assert_eq!(sandbox.counts().refresh_token, 0);
 }
 
-/// What a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Written(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Written {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// With a subscriber at INFO, calls take the general path (each in its span): a cached
 /// token, a 401 renewed once, a throttled answer retried, and each call's span closes
 /// with the status it ended with.
 #[tokio::test]
 async fn under_a_subscriber_calls_renew_retry_and_record_their_status() {
     let written = Written::default();
-    let writer = written.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _listening = tracing::subscriber::set_default(subscriber);
+    let _listening = listen(Listen::At(tracing::Level::INFO), &written);
     let (sandbox, runtime) = long_cache_sandbox().await;
     let company = Company(8);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
@@ -337,11 +318,8 @@ async fn under_a_subscriber_calls_renew_retry_and_record_their_status() {
     assert_eq!(hello_status(&runtime, &company).await.unwrap(), 200);
     let counts = sandbox.counts();
     assert_eq!((counts.refresh_token, counts.api), (1, 5));
-    let logs = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
-    let closed = (logs.lines())
-        .filter(|l| l.contains("oauth2_api.call{") && l.contains("close"))
-        .collect::<Vec<_>>();
-    assert_eq!(closed.len(), 3, "{logs}");
-    assert!(closed.iter().all(|l| l.contains("status=200")), "{logs}");
+    let logs = written.text();
+    // Each call's span closed with the status it ended with.
+    assert_eq!(written.statuses(), ["200", "200", "200"], "{logs}");
     assert!(logs.contains("throttled: retrying"), "{logs}");
 }
