@@ -1,7 +1,7 @@
 //! What generated code calls. Not a public API: it changes without notice.
 
 pub use crate::call::pages::{PageStyle, Paginate, pages};
-pub use crate::call::request::{Endpoint, Request, call, call_open};
+pub use crate::call::request::{Decode, Endpoint, Request, call, call_open};
 
 /// The parts of a declared return type, `Result<T, E>` or an alias of one: the
 /// paginated methods name `E` through it.
@@ -42,6 +42,9 @@ pub mod fuzz {
     pub fn path_segment(value: &str) -> Option<String> {
         let mut request = Request::new(&FUZZ);
         request.path_param("value", value);
-        request.error.is_none().then_some(request.out.path)
+        request
+            .error
+            .is_none()
+            .then(|| std::mem::take(&mut request.out.path))
     }
 }

@@ -48,7 +48,7 @@ pub trait GitHub {
 }
 
 /// The stand-in for the provider's API: what a new integration writes.
-fn routes() -> Router {
+pub(crate) fn routes() -> Router {
     Router::new()
         .route(
             "/user",
@@ -76,7 +76,7 @@ fn routes() -> Router {
         )
 }
 
-fn github_sandbox() -> SandboxConfig {
+pub(crate) fn github_sandbox() -> SandboxConfig {
     SandboxConfig {
         scopes: vec!["read:user".to_owned()],
         auth_path: "/login/oauth/authorize".to_owned(),
@@ -85,7 +85,7 @@ fn github_sandbox() -> SandboxConfig {
     }
 }
 
-async fn github(sandbox: &Sandbox) -> GitHubClient {
+pub(crate) async fn github(sandbox: &Sandbox) -> GitHubClient {
     github_with(sandbox, |b| b).await
 }
 

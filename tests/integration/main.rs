@@ -26,6 +26,7 @@ mod pending;
 mod postgres;
 mod providers;
 mod regressions_api;
+mod regressions_built_requests;
 mod regressions_call_paths;
 mod regressions_callbacks;
 mod regressions_fast_path;

@@ -393,7 +393,7 @@ async fn concurrent_refusals_renew_once_on_both_paths() {
     assert_eq!((seen[0].1, seen[0].2), (8, 1), "{seen:?}");
 }
 
-async fn futures_join_all<F: std::future::Future>(
+pub(crate) async fn futures_join_all<F: std::future::Future>(
     futures: impl Iterator<Item = F>,
 ) -> Vec<F::Output> {
     let mut set = Vec::new();

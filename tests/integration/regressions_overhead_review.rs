@@ -326,10 +326,10 @@ async fn declared_query_values_arrive_as_url_encodes_their_texts() {
             ids: vec![1.5, f64::NAN],
         },
     );
-    let answer: serde_json::Value =
-        oauth2_api::__private::call(&runtime, oauth2_api::ApiUser::user_ref(&company), request)
-            .await
-            .unwrap();
+    let company = oauth2_api::ApiUser::user_ref(&company);
+    let decode = <serde_json::Value as oauth2_api::FromAnswer>::from_answer;
+    let call = oauth2_api::__private::call(&runtime, company, request, decode, |e| e);
+    let answer: serde_json::Value = call.await.unwrap();
     let expected = [
         ("a+b&c=d#e", "x y\t\r\n"),
         ("é", "ü ✓"),

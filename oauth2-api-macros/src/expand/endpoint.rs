@@ -71,32 +71,35 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     let output = output(e);
     let setup = request_setup(e, names);
     let ok = &e.ok_type;
-    // The call and its conversion are spanned on the declared answer and error types: a
-    // type that cannot be an answer, or an error type without `From<oauth2_api::Error>`,
-    // is reported there, and only there.
+    // The answer's decoding and the error's conversion are named spanned on the declared
+    // answer and error types: a type that cannot be an answer, or an error type without
+    // `From<oauth2_api::Error>`, is reported there, and only there.
+    let decode = quote_spanned!(ok.span()=> <#ok as ::oauth2_api::FromAnswer>::from_answer);
+    let convert = match e.err_type {
+        Some(err) => quote_spanned!(err.span()=>
+            <#err as ::core::convert::From<::oauth2_api::Error>>::from),
+        None => quote_spanned!(e.item.sig.output.span()=> ::core::convert::Into::into),
+    };
     let call = match &e.user {
-        User::Application => quote_spanned!(ok.span()=>
-            ::oauth2_api::__private::call::<#ok>(
-                &self.runtime, ::oauth2_api::UserRef::application(), __request).await),
-        User::Anonymous => quote_spanned!(ok.span()=>
-            ::oauth2_api::__private::call_open::<#ok>(&self.runtime, __request).await),
+        User::Application => quote!(::oauth2_api::__private::call(
+            &self.runtime, ::oauth2_api::UserRef::application(), __request, #decode, #convert)),
+        User::Anonymous => quote!(::oauth2_api::__private::call_open(
+            &self.runtime, __request, #decode, #convert)),
         User::Type(ty) => {
             let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
-            quote_spanned!(ok.span()=>
-                ::oauth2_api::__private::call::<#ok>(&self.runtime, #user, __request).await)
+            quote!(::oauth2_api::__private::call(
+                &self.runtime, #user, __request, #decode, #convert))
         }
     };
-    let result = match e.err_type {
-        Some(err) => quote_spanned!(err.span()=> ::core::result::Result::map_err(
-            #call, <#err as ::core::convert::From<::oauth2_api::Error>>::from)),
-        None => quote_spanned!(e.item.sig.output.span()=>
-            ::core::result::Result::map_err(#call, ::core::convert::Into::into)),
-    };
+    // Not an `async fn`: the request is built from the arguments when the method is
+    // called, and the runtime's future is the method's own (one level of future less to
+    // build and move on every call); the session is still found when it is first polled.
     quote! {
         #(#docs)*
-        #vis async fn #ident(&self, #(#args),*) -> #output {
+        #vis fn #ident(&self, #(#args),*)
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_ {
             #setup
-            #result
+            #call
         }
     }
 }

@@ -135,13 +135,15 @@ impl HmrcVatClient {
         self.runtime.last_error(user).await
     }
     /// The VAT obligations.
-    pub async fn obligations(
+    pub fn obligations(
         &self,
         user: &Company,
         vrn: &str,
         from: NaiveDate,
         only: Option<Status>,
-    ) -> Result<Obligations, Error> {
+    ) -> impl ::core::future::Future<
+        Output = Result<Obligations, Error>,
+    > + ::core::marker::Send + '_ {
         static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
             name: "obligations",
             method: ::oauth2_api::Method::Get,
@@ -158,15 +160,21 @@ impl HmrcVatClient {
         __request.path("/obligations");
         __request.query("from", "from", &from);
         __request.query("only", "status", &only);
-        ::core::result::Result::map_err(
-            ::oauth2_api::__private::call::<
-                Obligations,
-            >(&self.runtime, ::oauth2_api::ApiUser::user_ref(user), __request)
-                .await,
+        ::oauth2_api::__private::call(
+            &self.runtime,
+            ::oauth2_api::ApiUser::user_ref(user),
+            __request,
+            <Obligations as ::oauth2_api::FromAnswer>::from_answer,
             <Error as ::core::convert::From<::oauth2_api::Error>>::from,
         )
     }
-    pub async fn hello(&self, scenario: &str, body: &Message) -> Result<(), Error> {
+    pub fn hello(
+        &self,
+        scenario: &str,
+        body: &Message,
+    ) -> impl ::core::future::Future<
+        Output = Result<(), Error>,
+    > + ::core::marker::Send + '_ {
         static __ENDPOINT: ::oauth2_api::__private::Endpoint = ::oauth2_api::__private::Endpoint {
             name: "hello",
             method: ::oauth2_api::Method::Post,
@@ -179,11 +187,11 @@ impl HmrcVatClient {
         __request.path("/hello/application");
         __request.header("scenario", "Gov-Test-Scenario", &scenario);
         __request.body("body", &body);
-        ::core::result::Result::map_err(
-            ::oauth2_api::__private::call::<
-                (),
-            >(&self.runtime, ::oauth2_api::UserRef::application(), __request)
-                .await,
+        ::oauth2_api::__private::call(
+            &self.runtime,
+            ::oauth2_api::UserRef::application(),
+            __request,
+            <() as ::oauth2_api::FromAnswer>::from_answer,
             <Error as ::core::convert::From<::oauth2_api::Error>>::from,
         )
     }

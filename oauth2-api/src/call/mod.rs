@@ -14,6 +14,7 @@ mod query;
 mod raw;
 pub(crate) mod request;
 mod response;
+mod spare;
 mod target;
 mod text;
 
@@ -90,6 +91,13 @@ pub(crate) struct Outgoing {
     pub(crate) query: query::Query,
     pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub(crate) body: Option<Vec<u8>>,
+}
+
+/// Its path and query buffers are kept for the next request (see [`spare`]).
+impl Drop for Outgoing {
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.path), self.query.take_buffer());
+    }
 }
 
 /// What a request is for, never what it carries (a header's value, a query value, the

@@ -65,6 +65,17 @@ impl Query {
         self.0.truncate(mark);
     }
 
+    /// An empty query written into `buffer` (emptied first).
+    pub(crate) fn in_buffer(mut buffer: String) -> Self {
+        buffer.clear();
+        Self(buffer)
+    }
+
+    /// Its text's buffer, leaving it empty.
+    pub(crate) fn take_buffer(&mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+
     pub(crate) fn clear(&mut self) {
         self.0.clear();
     }

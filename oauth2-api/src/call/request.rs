@@ -7,8 +7,8 @@ use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::call::Outgoing;
 use crate::call::text::{NOT_SCALAR, Refusal, Text, each_text};
-use crate::call::{FromAnswer, Outgoing};
 use crate::error::Error;
 use crate::http::{Method, UNRESERVED, is_unreserved};
 use crate::runtime::Runtime;
@@ -42,16 +42,17 @@ pub struct Request {
 impl Request {
     /// A request for `endpoint`.
     pub fn new(endpoint: &'static Endpoint) -> Self {
+        let (path, query) = super::spare::take();
         Self {
             out: Outgoing {
                 endpoint: Cow::Borrowed(endpoint.name),
                 method: endpoint.method,
-                // Room for most paths: it is built up a part at a time.
-                path: String::with_capacity(96),
+                // With room for most paths: it is built up a part at a time.
+                path,
                 base_url: endpoint.base_url.map(Cow::Borrowed),
                 scopes: endpoint.scopes.clone(),
                 ask: endpoint.authorize_scopes.clone(),
-                query: Default::default(),
+                query: super::query::Query::in_buffer(query),
                 headers: endpoint
                     .headers
                     .iter()
@@ -204,57 +205,83 @@ fn each_scalar(value: Value, mut sink: impl FnMut(String)) -> Result<(), String>
     }
 }
 
-/// Sends the request for `user` and decodes the answer as `T`.
+/// How a declared method's result is made: its answer type's decoding, its error type's
+/// conversion. Function pointers, not trait bounds on [`call`]: a type that cannot be an
+/// answer (or an error) is then refused once, where generated code names the function
+/// (spanned on the declared type), rather than again on the method's future.
+pub type Decode<T> = fn(crate::RawResponse, &str) -> Result<T, Error>;
+
+/// Sends the request for `user`, decodes a successful answer with `decode`, and converts
+/// an error with `convert` (the declared method's error type).
 ///
-/// Not an `async fn`: one moves each argument into a local of its own, and the request
-/// would be in the call's state twice.
+/// Not an `async fn`, and the generated method is not one either (it builds the request
+/// and returns this future): each level of `async fn` holds its arguments in a state of
+/// its own, and its future is copied whole into its parent's on every call.
 #[expect(
     clippy::manual_async_fn,
     reason = "an `async fn` holds the request twice"
 )]
-pub fn call<T: FromAnswer>(
-    runtime: &Runtime,
+pub fn call<'a, T: 'a, E: 'a>(
+    runtime: &'a Runtime,
     user: UserRef,
     mut request: Request,
-) -> impl Future<Output = Result<T, Error>> + Send + '_ {
+    decode: Decode<T>,
+    convert: fn(Error) -> E,
+) -> impl Future<Output = Result<T, E>> + Send + 'a {
     async move {
         if let Some(error) = request.error.take() {
-            return Err(error);
+            return Err(convert(error));
         }
         // `Runtime::send`'s lines, not a call to it: one future less to build and move.
+        // The session is found when the call is first polled, not when it is made: a call
+        // awaited later uses the token of that moment.
         let out = &request.out;
-        let answer = match runtime.common_call(user, out) {
-            Ok((key, token)) => {
-                let first = runtime.send_once(&key, Some(&token), out).await?;
-                match runtime.settle(&key, token, out, first) {
-                    Ok(answer) => answer,
-                    Err(more) => more.await?,
-                }
-            }
-            Err(general) => general.await?,
+        // Each wait below holds only what comes after it: a value matched on stays in the
+        // future's state while an arm awaits, on every path.
+        let (key, token) = match runtime.common_call(user, out) {
+            Ok(found) => found,
+            Err(general) => return finish(runtime, &request, general.await, decode, convert),
         };
-        decode(runtime, &request, answer)
+        let first = match runtime.send_once(&key, Some(&token), out).await {
+            Ok(first) => first,
+            Err(error) => return Err(convert(error)),
+        };
+        let more = match runtime.settle(&key, token, out, first) {
+            Ok(answer) => return finish(runtime, &request, Ok(answer), decode, convert),
+            Err(more) => more,
+        };
+        finish(runtime, &request, more.await, decode, convert)
     }
 }
 
-/// Sends the request with no token (an open endpoint) and decodes the answer as `T`.
-pub async fn call_open<T: FromAnswer>(runtime: &Runtime, request: Request) -> Result<T, Error> {
+/// Sends the request with no token (an open endpoint); the rest as [`call`].
+pub async fn call_open<T, E>(
+    runtime: &Runtime,
+    request: Request,
+    decode: Decode<T>,
+    convert: fn(Error) -> E,
+) -> Result<T, E> {
     if let Some(error) = request.error {
-        return Err(error);
+        return Err(convert(error));
     }
-    let answer = runtime.send_open(&request.out).await?;
-    decode(runtime, &request, answer)
+    let answer = runtime.send_open(&request.out).await;
+    finish(runtime, &request, answer, decode, convert)
 }
 
-fn decode<T: FromAnswer>(
+/// The call's result from the API's `answer`: a success decoded, an error converted.
+fn finish<T, E>(
     runtime: &Runtime,
     request: &Request,
-    answer: crate::RawResponse,
-) -> Result<T, Error> {
-    if !answer.is_success() {
-        return Err(runtime.decode_error(&answer, &request.out.endpoint).into());
-    }
-    T::from_answer(answer, &request.out.endpoint)
+    answer: Result<crate::RawResponse, Error>,
+    decode: Decode<T>,
+    convert: fn(Error) -> E,
+) -> Result<T, E> {
+    let endpoint = &request.out.endpoint;
+    let decoded = answer.and_then(|answer| match answer.is_success() {
+        true => decode(answer, endpoint),
+        false => Err(runtime.decode_error(&answer, endpoint).into()),
+    });
+    decoded.map_err(convert)
 }
 
 #[cfg(test)]
