@@ -1,6 +1,6 @@
 //! What generated code calls. Not a public API: it changes without notice.
 
-pub use crate::call::pages::{PageStyle, Paginate, pages};
+pub use crate::call::pages::{PageDecode, PageStyle, Paginate, page_items, pages};
 pub use crate::call::request::{Decode, Endpoint, Request, call, call_open};
 
 /// The parts of a declared return type, `Result<T, E>` or an alias of one: the

@@ -34,6 +34,15 @@ pub(super) fn output(e: &Endpoint<'_>) -> TokenStream {
     }
 }
 
+/// Where an error about the declared return type as a whole goes: its type (the first
+/// token of it, on stable), not the `->` before it.
+pub(super) fn output_span(e: &Endpoint<'_>) -> Span {
+    match &e.item.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => e.item.sig.span(),
+    }
+}
+
 pub(super) fn trait_fn(e: &Endpoint<'_>) -> TokenStream {
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
@@ -78,7 +87,7 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     let convert = match e.err_type {
         Some(err) => quote_spanned!(err.span()=>
             <#err as ::core::convert::From<::oauth2_api::Error>>::from),
-        None => quote_spanned!(e.item.sig.output.span()=> ::core::convert::Into::into),
+        None => quote_spanned!(output_span(e)=> ::core::convert::Into::into),
     };
     let call = match &e.user {
         User::Application => quote!(::oauth2_api::__private::call(

@@ -37,11 +37,20 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         }
     };
     // Spanned on the declared types: an answer that is not a list of items, or an error
-    // type without `From<oauth2_api::Error>`, is reported there.
+    // type without `From<oauth2_api::Error>`, is reported there. The decoding and the
+    // conversion are named as functions (spanned on the list and error types), so that
+    // the streams carry no bound that could fail again on the attribute.
     let err = quote_spanned!(e.item.sig.output.span()=>
         <#output as ::oauth2_api::__private::Declared>::Err);
     let pages_type = quote_spanned!(ok.span()=> ::oauth2_api::Pages<#ok, #err>);
     let items_type = quote_spanned!(ok.span()=> ::oauth2_api::Items<#ok, #err>);
+    let decode = quote_spanned!(ok.span()=> ::oauth2_api::__private::page_items::<#ok>);
+    let convert = match e.err_type {
+        Some(err) => quote_spanned!(err.span()=>
+            <#err as ::core::convert::From<::oauth2_api::Error>>::from),
+        None => quote_spanned!(super::endpoint::output_span(e)=> ::core::convert::Into::into),
+    };
+    let items_call = quote_spanned!(ok.span()=> .items());
     let pages_doc = format!(
         "The pages of [`{ident}`](Self::{ident}), each with its status and headers: a \
          stream, ending after the last page or the first error."
@@ -52,20 +61,22 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     );
     quote! {
         #(#docs)*
-        #vis async fn #ident(&self, #(#args),*) -> #output {
-            self.#pages(#user #(#forward),*).first().await
+        #vis fn #ident(&self, #(#args),*)
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_ {
+            self.#pages(#user #(#forward),*).first()
         }
 
         #[doc = #pages_doc]
         #vis fn #pages(&self, #(#args),*) -> #pages_type {
             #setup
             #paginate
-            ::oauth2_api::__private::pages(&self.runtime, #who, __request, &__PAGINATE)
+            ::oauth2_api::__private::pages(
+                &self.runtime, #who, __request, &__PAGINATE, #decode, #convert)
         }
 
         #[doc = #items_doc]
         #vis fn #items(&self, #(#args),*) -> #items_type {
-            self.#pages(#user #(#forward),*).items()
+            self.#pages(#user #(#forward),*)#items_call
         }
     }
 }

@@ -133,10 +133,10 @@ impl Runtime {
             Err(general) => return general.await,
         };
         let first = self.send_once(&key, Some(&token), out).await?;
-        match self.settle(&key, token, out, first) {
-            Ok(answer) => Ok(answer),
-            Err(more) => more.await,
+        if self.is_final(out, &first) {
+            return Ok(first);
         }
+        self.follow_up(&key, token, out, first).await
     }
 
     /// The session key and cached token of a common call (see [`send`](Self::send)),
@@ -152,21 +152,23 @@ impl Runtime {
         }
     }
 
-    /// The answer of a common call from its `first` one, or what is left to do: resend a
+    /// Whether `first`, a common call's answer, is its last: neither throttled nor a
+    /// refusal of its token. Asked of a borrowed answer: the common one is not moved.
+    pub(crate) fn is_final(&self, out: &Outgoing, first: &RawResponse) -> bool {
+        self.throttle_delay(out, 0, first).is_none() && refusal(first).is_none()
+    }
+
+    /// What is left after a common call's `first` answer that is not final: resend a
     /// throttled request, renew a refused token or ask for wider scopes.
-    pub(crate) fn settle<'a>(
+    pub(crate) fn follow_up<'a>(
         &'a self,
         key: &'a SessionKey,
         token: Bearer,
         out: &'a Outgoing,
         first: RawResponse,
-    ) -> Result<RawResponse, Sending<'a>> {
-        let delay = self.throttle_delay(out, 0, &first);
-        if delay.is_none() && refusal(&first).is_none() {
-            return Ok(first);
-        }
-        Err(Box::pin(async move {
-            let first = match delay {
+    ) -> Sending<'a> {
+        Box::pin(async move {
+            let first = match self.throttle_delay(out, 0, &first) {
                 Some(delay) => {
                     self.resend_throttled(key, Some(&token), out, first, delay)
                         .await?
@@ -177,7 +179,7 @@ impl Runtime {
                 None => Ok(first),
                 Some(wanted) => self.after_refusal(key, token, out, first, wanted).await,
             }
-        }))
+        })
     }
 
     /// [`send`](Self::send)'s general path: the session key from the store when the call

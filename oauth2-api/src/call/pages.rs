@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -81,7 +80,18 @@ type Fetch<T> = Pin<Box<dyn Future<Output = (Result<Response<T>, Error>, Option<
 pub struct Pages<T, E = Error> {
     next: Option<Cursor>,
     pending: Option<Fetch<T>>,
-    error: PhantomData<fn() -> E>,
+    decode: PageDecode<T>,
+    convert: fn(Error) -> E,
+}
+
+/// How a page's items are decoded: [`page_items`] of the declared list type.
+pub type PageDecode<T> = fn(Value) -> Result<T, serde_json::Error>;
+
+/// A page's items decoded as `T`. Generated code names it for the declared list type
+/// (a function pointer, not a bound on the streams): a type that cannot be decoded is
+/// reported once, where the declaration names it.
+pub fn page_items<T: DeserializeOwned>(items: Value) -> Result<T, serde_json::Error> {
+    serde_json::from_value(items)
 }
 
 impl<T, E> std::fmt::Debug for Pages<T, E> {
@@ -93,15 +103,18 @@ impl<T, E> std::fmt::Debug for Pages<T, E> {
     }
 }
 
-/// Starts paging through `request`'s endpoint (what generated code calls).
+/// Starts paging through `request`'s endpoint (what generated code calls): each page's
+/// items decoded by `decode`, an error converted by `convert` (the declared error type).
 pub fn pages<T, E>(
     runtime: &Runtime,
     user: Option<UserRef>,
     request: Request,
     paginate: &'static Paginate,
+    decode: PageDecode<T>,
+    convert: fn(Error) -> E,
 ) -> Pages<T, E>
 where
-    T: DeserializeOwned + Send + 'static,
+    T: Send + 'static,
 {
     let cursor = Cursor {
         runtime: runtime.clone(),
@@ -113,27 +126,24 @@ where
     let pending: Option<Fetch<T>> = match request.error {
         // An argument that cannot be sent is the stream's one item.
         Some(error) => Some(Box::pin(async move { (Err(error), None) })),
-        None => Some(Box::pin(fetch(cursor))),
+        None => Some(Box::pin(fetch(cursor, decode))),
     };
     Pages {
         next: None,
         pending,
-        error: PhantomData,
+        decode,
+        convert,
     }
 }
 
-impl<T, E> Stream for Pages<T, E>
-where
-    T: DeserializeOwned + Send + 'static,
-    E: From<Error>,
-{
+impl<T: Send + 'static, E> Stream for Pages<T, E> {
     type Item = Result<Response<T>, E>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if this.pending.is_none() {
             match this.next.take() {
-                Some(cursor) => this.pending = Some(Box::pin(fetch(cursor))),
+                Some(cursor) => this.pending = Some(Box::pin(fetch(cursor, this.decode))),
                 None => return Poll::Ready(None),
             }
         }
@@ -143,15 +153,11 @@ where
         let (page, next) = std::task::ready!(pending.as_mut().poll(cx));
         this.pending = None;
         this.next = next;
-        Poll::Ready(Some(page.map_err(E::from)))
+        Poll::Ready(Some(page.map_err(this.convert)))
     }
 }
 
-impl<T, E> Pages<T, E>
-where
-    T: DeserializeOwned + Send + 'static,
-    E: From<Error>,
-{
+impl<T: Send + 'static, E> Pages<T, E> {
     /// The next page, `None` after the last (no `StreamExt` needed).
     pub async fn next(&mut self) -> Option<Result<Response<T>, E>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
@@ -161,7 +167,9 @@ where
     pub async fn first(mut self) -> Result<T, E> {
         match self.next().await {
             Some(page) => page.map(Response::into_body),
-            None => Err(Error::Internal("a listing ended before its first page").into()),
+            None => Err((self.convert)(Error::Internal(
+                "a listing ended before its first page",
+            ))),
         }
     }
 
@@ -193,9 +201,8 @@ impl<T: IntoIterator, E> std::fmt::Debug for Items<T, E> {
 
 impl<T, E> Stream for Items<T, E>
 where
-    T: IntoIterator + DeserializeOwned + Send + 'static,
+    T: IntoIterator + Send + 'static,
     T::IntoIter: Unpin,
-    E: From<Error>,
 {
     type Item = Result<T::Item, E>;
 
@@ -216,9 +223,8 @@ where
 
 impl<T, E> Items<T, E>
 where
-    T: IntoIterator + DeserializeOwned + Send + 'static,
+    T: IntoIterator + Send + 'static,
     T::IntoIter: Unpin,
-    E: From<Error>,
 {
     /// The next item, `None` after the last (no `StreamExt` needed).
     pub async fn next(&mut self) -> Option<Result<T::Item, E>> {
@@ -236,8 +242,9 @@ where
 }
 
 /// Sends one page's request; the page, and the request for the next one if any.
-async fn fetch<T: DeserializeOwned>(
+async fn fetch<T>(
     mut cursor: Cursor,
+    decode: PageDecode<T>,
 ) -> (Result<Response<T>, Error>, Option<Cursor>) {
     let sent = match &cursor.user {
         Some(user) => cursor.runtime.send(user.clone(), &cursor.out).await,
@@ -255,7 +262,7 @@ async fn fetch<T: DeserializeOwned>(
     let page = fingerprint(&answer.body);
     // The page's own request: a relative `Link` is resolved against it (RFC 3986).
     let asked = cursor.out.clone();
-    let (body, more) = match read_page(&answer, &mut cursor) {
+    let (body, more) = match read_page(&answer, &mut cursor, decode) {
         Ok(read) => read,
         Err(e) => return (Err(e), None),
     };
@@ -307,9 +314,10 @@ async fn resolve_link(cursor: &mut Cursor, asked: &Outgoing) -> Result<(), Error
 
 /// Decodes a page's items and turns `cursor` into the next page's request; `true` when
 /// there is one.
-fn read_page<T: DeserializeOwned>(
+fn read_page<T>(
     answer: &RawResponse,
     cursor: &mut Cursor,
+    decode: PageDecode<T>,
 ) -> Result<(T, bool), Error> {
     let endpoint = &cursor.out.endpoint;
     let mut body: Value = answer.json(endpoint)?;
@@ -318,7 +326,7 @@ fn read_page<T: DeserializeOwned>(
         None => body.clone(),
     };
     let count = items.as_array().map(Vec::len);
-    let decoded = serde_json::from_value(items).map_err(|source| Error::Decode {
+    let decoded = decode(items).map_err(|source| Error::Decode {
         endpoint: endpoint.to_string(),
         body: answer.excerpt(1024),
         source,

@@ -246,10 +246,10 @@ pub fn call<'a, T: 'a, E: 'a>(
             Ok(first) => first,
             Err(error) => return Err(convert(error)),
         };
-        let more = match runtime.settle(&key, token, out, first) {
-            Ok(answer) => return finish(runtime, &request, Ok(answer), decode, convert),
-            Err(more) => more,
-        };
+        if runtime.is_final(out, &first) {
+            return finish(runtime, &request, Ok(first), decode, convert);
+        }
+        let more = runtime.follow_up(&key, token, out, first);
         finish(runtime, &request, more.await, decode, convert)
     }
 }
@@ -276,11 +276,15 @@ fn finish<T, E>(
     decode: Decode<T>,
     convert: fn(Error) -> E,
 ) -> Result<T, E> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => return Err(convert(error)),
+    };
     let endpoint = &request.out.endpoint;
-    let decoded = answer.and_then(|answer| match answer.is_success() {
+    let decoded = match answer.is_success() {
         true => decode(answer, endpoint),
         false => Err(runtime.decode_error(&answer, endpoint).into()),
-    });
+    };
     decoded.map_err(convert)
 }
 
