@@ -50,7 +50,9 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
             <#err as ::core::convert::From<::oauth2_api::Error>>::from),
         None => quote_spanned!(super::endpoint::output_span(e)=> ::core::convert::Into::into),
     };
-    let items_call = quote_spanned!(ok.span()=> .items());
+    // The whole call on the list type: an answer that is not a list is reported there
+    // (where the return type reports it too), not on the attribute.
+    let items_call = quote_spanned!(ok.span()=> self.#pages(#user #(#forward),*).items());
     let pages_doc = format!(
         "The pages of [`{ident}`](Self::{ident}), each with its status and headers: a \
          stream, ending after the last page or the first error."
@@ -76,7 +78,7 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
 
         #[doc = #items_doc]
         #vis fn #items(&self, #(#args),*) -> #items_type {
-            self.#pages(#user #(#forward),*)#items_call
+            #items_call
         }
     }
 }
