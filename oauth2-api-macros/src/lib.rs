@@ -80,9 +80,8 @@ use syn::ItemTrait;
 /// for request hooks; `NameEnv`, one variant per environment; and `NameUser`, the user
 /// types of the API with the scopes they need. An endpoint method builds its request
 /// from its arguments when it is called, and finds the user's session and token when the
-/// future it returns is first polled. They take the
-/// trait's visibility (a
-/// `pub(crate)` trait makes `pub(crate)` items). An endpoint cannot take the name of one
+/// future it returns is first polled. They take the trait's visibility (a `pub(crate)`
+/// trait makes `pub(crate)` items). An endpoint cannot take the name of one
 /// of the client's own methods: `provider`, `builder`, `new`, `with_context`, `runtime`
 /// and the session operations above.
 ///
