@@ -49,14 +49,7 @@ impl Runtime {
             }) => {
                 request.headers_mut().insert(AUTHORIZATION, value.clone());
             }
-            // Not a header value: reqwest's own error says so.
-            Some(Bearer { tokens, .. }) => {
-                let http = self.inner.api.http.clone();
-                request = reqwest::RequestBuilder::from_parts(http, request)
-                    .bearer_auth(tokens.access_token.expose_secret())
-                    .build()
-                    .map_err(|e| super::transport(out, e))?;
-            }
+            Some(Bearer { tokens, .. }) => request = self.refused_bearer(request, tokens, out)?,
             None => {}
         }
         let headers = request.headers_mut();
@@ -77,6 +70,24 @@ impl Runtime {
             *request.body_mut() = Some(body.clone().into());
         }
         Ok(request)
+    }
+}
+
+impl Runtime {
+    /// `request` with a token that is not a header value: reqwest's own error says so.
+    #[cold]
+    #[inline(never)]
+    fn refused_bearer(
+        &self,
+        request: reqwest::Request,
+        tokens: &crate::session::TokenSet,
+        out: &Outgoing,
+    ) -> Result<reqwest::Request, Error> {
+        let http = self.inner.api.http.clone();
+        reqwest::RequestBuilder::from_parts(http, request)
+            .bearer_auth(tokens.access_token.expose_secret())
+            .build()
+            .map_err(|e| super::transport(out, e))
     }
 }
 

@@ -148,7 +148,7 @@ impl Runtime {
     ) -> Result<(SessionKey, Bearer), Sending<'a>> {
         match self.cached_call(user, &out.scopes) {
             Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => Ok(found),
-            found => Err(Box::pin(self.send_traced(found, out))),
+            found => Err(self.general_path(found, out)),
         }
     }
 
@@ -180,6 +180,18 @@ impl Runtime {
                 Some(wanted) => self.after_refusal(key, token, out, first, wanted).await,
             }
         })
+    }
+
+    /// [`send_traced`](Self::send_traced), boxed. Out of line and cold, as are the other
+    /// rare paths of a call: the common one's code then fits in fewer cache lines.
+    #[cold]
+    #[inline(never)]
+    fn general_path<'a>(
+        &'a self,
+        found: Result<(SessionKey, Bearer), UserRef>,
+        out: &'a Outgoing,
+    ) -> Sending<'a> {
+        Box::pin(self.send_traced(found, out))
     }
 
     /// [`send`](Self::send)'s general path: the session key from the store when the call
@@ -406,12 +418,7 @@ impl Runtime {
         let limit = self.inner.config.settings().max_response_bytes;
         let mut body = match read_capped(&mut response, limit).await {
             Ok(body) => body,
-            Err(BodyError::TooLarge) => {
-                return Err(Error::ResponseTooLarge {
-                    endpoint: out.endpoint.clone().into_owned(),
-                    limit,
-                });
-            }
+            Err(BodyError::TooLarge) => return Err(too_large(out, limit)),
             Err(BodyError::Read(e)) => return Err(transport(e)),
         };
         if !(200..300).contains(&status)
@@ -483,7 +490,19 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
     ))
 }
 
+/// An answer longer than `limit`.
+#[cold]
+#[inline(never)]
+fn too_large(out: &Outgoing, limit: usize) -> Error {
+    Error::ResponseTooLarge {
+        endpoint: out.endpoint.clone().into_owned(),
+        limit,
+    }
+}
+
 /// A request that could not be sent or answered.
+#[cold]
+#[inline(never)]
 fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
     Error::Transport {
         endpoint: out.endpoint.clone().into_owned(),

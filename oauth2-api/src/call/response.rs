@@ -109,7 +109,10 @@ pub(crate) fn insufficient_scope(answer: &RawResponse) -> Option<ScopeSet> {
     )
 }
 
-/// Replaces each occurrence of `secret` in `body` with `[redacted]`.
+/// Replaces each occurrence of `secret` in `body` with `[redacted]`. Only error answers
+/// are searched: out of line and cold.
+#[cold]
+#[inline(never)]
 pub(crate) fn redact_in(body: &mut bytes::Bytes, secret: &str) {
     let secret = secret.as_bytes();
     if secret.is_empty() || body.len() < secret.len() {
