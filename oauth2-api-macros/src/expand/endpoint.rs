@@ -84,11 +84,7 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     // answer and error types: a type that cannot be an answer, or an error type without
     // `From<oauth2_api::Error>`, is reported there, and only there.
     let decode = quote_spanned!(ok.span()=> <#ok as ::oauth2_api::FromAnswer>::from_answer);
-    let convert = match e.err_type {
-        Some(err) => quote_spanned!(err.span()=>
-            <#err as ::core::convert::From<::oauth2_api::Error>>::from),
-        None => quote_spanned!(output_span(e)=> ::core::convert::Into::into),
-    };
+    let convert = convert(e);
     let call = match &e.user {
         User::Application => quote!(::oauth2_api::__private::call(
             &self.runtime, ::oauth2_api::UserRef::application(), __request, #decode, #convert)),
@@ -103,14 +99,30 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     // Not an `async fn`: the request is built from the arguments when the method is
     // called, and the runtime's future is the method's own (one level of future less to
     // build and move on every call); the session is still found when it is first polled.
+    let future = future_of(&output);
     quote! {
         #(#docs)*
-        #vis fn #ident(&self, #(#args),*)
-            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_ {
+        #vis fn #ident(&self, #(#args),*) -> #future {
             #setup
             #call
         }
     }
+}
+
+/// The function converting an `oauth2_api::Error` into the endpoint's declared error
+/// type, spanned on that type: one without `From<oauth2_api::Error>` is reported there.
+pub(super) fn convert(e: &Endpoint<'_>) -> TokenStream {
+    match e.err_type {
+        Some(err) => quote_spanned!(err.span()=>
+            <#err as ::core::convert::From<::oauth2_api::Error>>::from),
+        None => quote_spanned!(output_span(e)=> ::core::convert::Into::into),
+    }
+}
+
+/// What a declared method returns: a future of its declared output that borrows the
+/// client only as long as `&self`.
+pub(super) fn future_of(output: &TokenStream) -> TokenStream {
+    quote!(impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_)
 }
 
 /// The endpoint's `static` description and `__request`, built from the arguments.

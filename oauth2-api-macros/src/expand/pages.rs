@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::Names;
-use super::endpoint::{output, request_setup, signature_args};
+use super::endpoint::{convert, future_of, output, request_setup, signature_args};
 use crate::ast::{Endpoint, PageStyle, User};
 
 pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
@@ -45,11 +45,8 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     let pages_type = quote_spanned!(ok.span()=> ::oauth2_api::Pages<#ok, #err>);
     let items_type = quote_spanned!(ok.span()=> ::oauth2_api::Items<#ok, #err>);
     let decode = quote_spanned!(ok.span()=> ::oauth2_api::__private::page_items::<#ok>);
-    let convert = match e.err_type {
-        Some(err) => quote_spanned!(err.span()=>
-            <#err as ::core::convert::From<::oauth2_api::Error>>::from),
-        None => quote_spanned!(super::endpoint::output_span(e)=> ::core::convert::Into::into),
-    };
+    let convert = convert(e);
+    let future = future_of(&output);
     // The whole call on the list type: an answer that is not a list is reported there
     // (where the return type reports it too), not on the attribute.
     let items_call = quote_spanned!(ok.span()=> self.#pages(#user #(#forward),*).items());
@@ -63,8 +60,7 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     );
     quote! {
         #(#docs)*
-        #vis fn #ident(&self, #(#args),*)
-            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_ {
+        #vis fn #ident(&self, #(#args),*) -> #future {
             self.#pages(#user #(#forward),*).first()
         }
 
