@@ -297,6 +297,8 @@ impl User {
 /// One argument, checked.
 pub(crate) struct Param {
     pub(crate) ident: Ident,
+    /// Where an error about the argument's type goes: the type.
+    pub(crate) ty_span: Span,
     pub(crate) kind: ParamKind,
 }
 

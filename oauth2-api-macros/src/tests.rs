@@ -165,7 +165,7 @@ fn raw_query_names_are_unrawed() {
     );
     let text = quote!(#file).to_string();
     assert!(
-        text.contains(r#"__request . query ("where" , "where" , & r#where)"#),
+        text.contains(r#". query (& mut __request , "where" , "where" , & r#where)"#),
         "{text}"
     );
 }

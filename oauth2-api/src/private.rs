@@ -2,6 +2,7 @@
 
 pub use crate::call::pages::{PageDecode, PageStyle, Paginate, page_items, pages};
 pub use crate::call::request::{Decode, Endpoint, Request, call, call_open};
+pub use crate::call::scalar::{Arg, BySerde, ByText, PickSerde, PickText, Scalar, TextOut};
 
 /// The parts of a declared return type, `Result<T, E>` or an alias of one: the
 /// paginated methods name `E` through it.

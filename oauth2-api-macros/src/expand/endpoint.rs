@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident};
 
 use super::Names;
-use crate::ast::{Endpoint, ParamKind, User};
+use crate::ast::{Endpoint, Param, ParamKind, User};
 use crate::path::Segment;
 
 /// The endpoint's arguments as declared, without our attributes, user argument first.
@@ -156,6 +156,8 @@ pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
             base_url: #base_url,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        #[allow(unused_imports)]
+        use ::oauth2_api::__private::{PickSerde as _, PickText as _};
         #(#parts)*
     }
 }
@@ -165,16 +167,14 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
     for segment in &e.path.segments {
         parts.push(match segment {
             Segment::Static(s) => quote!(__request.path(#s);),
-            Segment::Capture(c) => {
-                let ident = Ident::new(c, Span::call_site());
-                let param = e
-                    .params
-                    .iter()
-                    .find(|p| p.ident == c)
-                    .map(|p| &p.ident)
-                    .unwrap_or(&ident);
-                quote!(__request.path_param(#c, &#param);)
-            }
+            Segment::Capture(c) => match e.params.iter().find(|p| p.ident == c) {
+                Some(p) => by_text_or_serde(p, "path_param", quote!(#c)),
+                // Reported by the checks; the name alone keeps the expansion readable.
+                None => {
+                    let ident = Ident::new(c, Span::call_site());
+                    quote!(__request.path_param(#c, &#ident);)
+                }
+            },
         });
     }
     for p in &e.params {
@@ -182,10 +182,25 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
         let arg = ident.unraw().to_string();
         parts.push(match &p.kind {
             ParamKind::Path => continue,
-            ParamKind::Query(wire) => quote!(__request.query(#arg, #wire, &#ident);),
-            ParamKind::Header(header) => quote!(__request.header(#arg, #header, &#ident);),
-            ParamKind::Body(_) => quote!(__request.body(#arg, &#ident);),
+            ParamKind::Query(wire) => by_text_or_serde(p, "query", quote!(#arg, #wire)),
+            // Spanned on the type, as above: a type that is not `Serialize` is refused there.
+            ParamKind::Header(header) => {
+                quote_spanned!(p.ty_span=> __request.header(#arg, #header, &#ident);)
+            }
+            ParamKind::Body(_) => quote_spanned!(p.ty_span=> __request.body(#arg, &#ident);),
         });
     }
     parts
+}
+
+/// `p` added to the request by the runtime's `method`, with `args` before the value: as
+/// its own text for a scalar, else through serde, whichever the argument's type has (see
+/// `oauth2_api::__private::Arg`). Spanned on the type: one that is neither is refused
+/// there, as not `Serialize`.
+fn by_text_or_serde(p: &Param, method: &str, args: TokenStream) -> TokenStream {
+    let ident = &p.ident;
+    let method = Ident::new(method, p.ty_span);
+    quote_spanned! {p.ty_span=>
+        (&::oauth2_api::__private::Arg(&#ident)).pick().#method(&mut __request, #args, &#ident);
+    }
 }

@@ -1,5 +1,6 @@
 //! The rules of each endpoint: its signature, its `#[endpoint(...)]`, its arguments.
 
+use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Pat, TraitItemFn, Type};
 
 use crate::ast::{Endpoint, EndpointFn, HttpMethod, Param, ParamArgs, ParamKind, Slot, User};
@@ -163,6 +164,7 @@ fn params(cx: &Ctxt, params: &[ParamArgs<'_>]) -> Option<Vec<Param>> {
         match (&mut checked, kind) {
             (Some(list), Some(kind)) => list.push(Param {
                 ident: pat.ident.clone(),
+                ty_span: p.arg.ty.span(),
                 kind,
             }),
             _ => checked = None,

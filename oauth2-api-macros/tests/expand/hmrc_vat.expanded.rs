@@ -155,11 +155,19 @@ impl HmrcVatClient {
             base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        #[allow(unused_imports)]
+        use ::oauth2_api::__private::{PickSerde as _, PickText as _};
         __request.path("/organisations/vat/");
-        __request.path_param("vrn", &vrn);
+        (&::oauth2_api::__private::Arg(&vrn))
+            .pick()
+            .path_param(&mut __request, "vrn", &vrn);
         __request.path("/obligations");
-        __request.query("from", "from", &from);
-        __request.query("only", "status", &only);
+        (&::oauth2_api::__private::Arg(&from))
+            .pick()
+            .query(&mut __request, "from", "from", &from);
+        (&::oauth2_api::__private::Arg(&only))
+            .pick()
+            .query(&mut __request, "only", "status", &only);
         ::oauth2_api::__private::call(
             &self.runtime,
             ::oauth2_api::ApiUser::user_ref(user),
@@ -184,6 +192,8 @@ impl HmrcVatClient {
             base_url: ::core::option::Option::None,
         };
         let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        #[allow(unused_imports)]
+        use ::oauth2_api::__private::{PickSerde as _, PickText as _};
         __request.path("/hello/application");
         __request.header("scenario", "Gov-Test-Scenario", &scenario);
         __request.body("body", &body);

@@ -14,6 +14,7 @@ mod query;
 mod raw;
 pub(crate) mod request;
 mod response;
+pub(crate) mod scalar;
 mod spare;
 mod target;
 mod text;

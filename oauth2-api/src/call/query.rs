@@ -35,6 +35,16 @@ impl Query {
         write!(Encoder(&mut self.0), "{value}")
     }
 
+    /// Appends the parameter `name` with the value `write` appends to the text, already
+    /// encoded; none when `write` says it had no value.
+    pub(crate) fn push_with(&mut self, name: &str, write: impl FnOnce(&mut String) -> bool) {
+        let mark = self.mark();
+        self.start(name);
+        if !write(&mut self.0) {
+            self.truncate(mark);
+        }
+    }
+
     fn start(&mut self, name: &str) {
         if self.0.is_empty() {
             // Room for a few parameters at once, rather than growing a few bytes at a time.
@@ -111,7 +121,7 @@ fn is_plain(byte: u8) -> bool {
 
 /// Appends `text` encoded: names and most values need no encoding, and are copied whole
 /// rather than scanned in chunks.
-fn encode(query: &mut String, text: &str) {
+pub(crate) fn encode(query: &mut String, text: &str) {
     if text.bytes().all(is_plain) {
         query.push_str(text);
     } else {

@@ -84,23 +84,39 @@ impl Request {
         let mut count = 0;
         let written = each_text(value, &mut |segment| {
             count += 1;
-            match &*segment.as_str()? {
-                _ if count > 1 => {}
-                // `.` and `..` would be resolved away by URL normalisation: encode them.
-                dots @ ("." | "..") => path.push_str(&dots.replace('.', "%2E")),
-                plain if plain.bytes().all(is_unreserved) => path.push_str(plain),
-                segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
+            if count == 1 {
+                push_segment(path, &segment.as_str()?);
             }
             Ok(())
         });
         let problem = match written {
             Err(refusal) => refusal.to_string(),
-            Ok(()) if count != 1 => "a path segment needs exactly one value".to_owned(),
-            Ok(()) if path.len() == start => "a path segment cannot be empty".to_owned(),
+            Ok(()) if count != 1 => NOT_ONE_SEGMENT.to_owned(),
+            Ok(()) if path.len() == start => EMPTY_SEGMENT.to_owned(),
             Ok(()) => return,
         };
         path.truncate(start);
         self.fail(argument, problem);
+    }
+
+    /// A `{segment}` of the path written by a [`Scalar`](super::scalar::Scalar), which
+    /// says whether it had a text.
+    pub(crate) fn path_text(&mut self, argument: &str, write: impl FnOnce(&mut String) -> bool) {
+        let path = &mut self.out.path;
+        let start = path.len();
+        let problem = match write(path) {
+            false => NOT_ONE_SEGMENT,
+            true if path.len() == start => EMPTY_SEGMENT,
+            true => return,
+        };
+        path.truncate(start);
+        self.fail(argument, problem.to_owned());
+    }
+
+    /// The query parameter `name` written by a [`Scalar`](super::scalar::Scalar), left
+    /// out when it had no text.
+    pub(crate) fn query_text(&mut self, name: &str, write: impl FnOnce(&mut String) -> bool) {
+        self.out.query.push_with(name, write);
     }
 
     /// A query parameter; `None` is left out, a sequence repeats the parameter, and a
@@ -183,6 +199,19 @@ impl Request {
             Ok(body) => self.out.body = Some(body),
             Err(e) => self.fail(argument, format!("does not serialize to JSON: {e}")),
         }
+    }
+}
+
+const NOT_ONE_SEGMENT: &str = "a path segment needs exactly one value";
+const EMPTY_SEGMENT: &str = "a path segment cannot be empty";
+
+/// Appends the path segment `text`, percent-encoded.
+pub(crate) fn push_segment(path: &mut String, text: &str) {
+    match text {
+        // `.` and `..` would be resolved away by URL normalisation: encode them.
+        dots @ ("." | "..") => path.push_str(&dots.replace('.', "%2E")),
+        plain if plain.bytes().all(is_unreserved) => path.push_str(plain),
+        segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
     }
 }
 
