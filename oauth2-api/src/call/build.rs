@@ -14,6 +14,9 @@ use crate::session::{Bearer, SessionKey};
 impl Runtime {
     /// The request for `out`: URL, bearer token, the provider's and the declaration's
     /// headers as the request hooks leave them, the body.
+    ///
+    /// The common request (no hooks, no body, a token that is a header value) is built
+    /// here in a few lines; the rest out of line, so that a call runs less code.
     pub(super) fn build_request(
         &self,
         key: &SessionKey,
@@ -21,6 +24,38 @@ impl Runtime {
         out: &Outgoing,
     ) -> Result<reqwest::Request, Error> {
         let url = self.target_url(key, out)?;
+        let authorization = match token {
+            Some(Bearer {
+                authorization: Some(value),
+                ..
+            }) => Some(value),
+            None => None,
+            Some(_) => return self.general_request(key, token, out, url),
+        };
+        if !self.inner.api.extensions.request_hooks.is_empty() || out.body.is_some() {
+            return self.general_request(key, token, out, url);
+        }
+        let mut request = reqwest::Request::new(out.method.as_http(), url);
+        let headers = request.headers_mut();
+        if let Some(value) = authorization {
+            headers.insert(AUTHORIZATION, value.clone());
+        }
+        let declared = out.headers.iter().map(|(n, v)| (&**n, &**v));
+        self.add_headers(headers, out, declared)?;
+        Ok(request)
+    }
+
+    /// [`build_request`](Self::build_request) with request hooks, a body or a token that
+    /// is not a header value.
+    #[cold]
+    #[inline(never)]
+    fn general_request(
+        &self,
+        key: &SessionKey,
+        token: Option<&Bearer>,
+        out: &Outgoing,
+        url: url::Url,
+    ) -> Result<reqwest::Request, Error> {
         // Hooks see (and may change) every header of the request; without hooks the
         // declared ones are sent as they are.
         let hooks = &self.inner.api.extensions.request_hooks;
@@ -53,17 +88,12 @@ impl Runtime {
             None => {}
         }
         let headers = request.headers_mut();
-        for (name, value) in self.inner.config.headers() {
-            headers.append(name, value.clone());
-        }
         if hooks.is_empty() {
-            for (name, value) in &out.headers {
-                append(headers, out, name, value)?;
-            }
+            let declared = out.headers.iter().map(|(n, v)| (&**n, &**v));
+            self.add_headers(headers, out, declared)?;
         } else {
-            for (name, value) in &hooked {
-                append(headers, out, name, value)?;
-            }
+            let hooked = hooked.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+            self.add_headers(headers, out, hooked)?;
         }
         if let Some(body) = &out.body {
             headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -74,6 +104,22 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Adds the provider's headers, then the request's own (`declared`).
+    fn add_headers<'h>(
+        &self,
+        headers: &mut HeaderMap,
+        out: &Outgoing,
+        declared: impl Iterator<Item = (&'h str, &'h str)>,
+    ) -> Result<(), Error> {
+        for (name, value) in self.inner.config.headers() {
+            headers.append(name, value.clone());
+        }
+        for (name, value) in declared {
+            append(headers, out, name, value)?;
+        }
+        Ok(())
+    }
+
     /// `request` with a token that is not a header value: reqwest's own error says so.
     #[cold]
     #[inline(never)]

@@ -75,12 +75,19 @@ impl Runtime {
         if super::is_absolute(&out.path) {
             return self.absolute_url(key, out);
         }
-        let recent = self.inner.api.recent_urls();
-        if let Some(url) = recent.find(key, out) {
-            return Ok(url);
+        match self.inner.api.recent_urls().find(key, out) {
+            Some(url) => Ok(url),
+            None => self.new_url(key, out),
         }
+    }
+
+    /// A URL not built lately, built and kept: out of line, so that a call that finds its
+    /// URL runs less code.
+    #[cold]
+    #[inline(never)]
+    fn new_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
         let url = self.relative_url(key, out)?;
-        recent.keep(key, out, &url);
+        self.inner.api.recent_urls().keep(key, out, &url);
         Ok(url)
     }
 
@@ -104,6 +111,8 @@ impl Runtime {
         with_query(url, out)
     }
 
+    #[cold]
+    #[inline(never)]
     fn absolute_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
         let env = self.environment_named(&key.environment)?;
         let base = env.base_url_of(out.base_url.as_deref())?;
