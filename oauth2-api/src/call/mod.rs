@@ -409,19 +409,21 @@ impl Runtime {
         // sent neither waits nor takes a place.
         let request = self.build_request(key, token, out)?;
         if let Some(limit) = &self.inner.api.extensions.rate_limit {
-            limit.acquire().await;
+            // Boxed: its state would otherwise be part of every call's, limited or not.
+            Box::pin(limit.acquire()).await;
         }
         let transport = |e| transport(out, e);
         let http = &self.inner.api.http;
         let mut response = http.execute(request).await.map_err(transport)?;
         let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
         let limit = self.inner.config.settings().max_response_bytes;
         let mut body = match read_capped(&mut response, limit).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => return Err(too_large(out, limit)),
             Err(BodyError::Read(e)) => return Err(transport(e)),
         };
+        // Taken once the body is read: not held beside the response while it is.
+        let headers = std::mem::take(response.headers_mut());
         if !(200..300).contains(&status)
             && let Some(token) = token
         {
