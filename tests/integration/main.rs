@@ -29,6 +29,7 @@ mod regressions_api;
 mod regressions_built_requests;
 mod regressions_call_paths;
 mod regressions_callbacks;
+mod regressions_dot_segments;
 mod regressions_fast_path;
 mod regressions_lifecycle;
 mod regressions_overhead_review;

@@ -201,6 +201,6 @@ fn by_text_or_serde(p: &Param, method: &str, args: TokenStream) -> TokenStream {
     let ident = &p.ident;
     let method = Ident::new(method, p.ty_span);
     quote_spanned! {p.ty_span=>
-        (&::oauth2_api::__private::Arg(&#ident)).pick().#method(&mut __request, #args, &#ident);
+        (&::oauth2_api::__private::Arg(&#ident)).__oauth2_api_pick().#method(&mut __request, #args, &#ident);
     }
 }

@@ -159,14 +159,14 @@ impl HmrcVatClient {
         use ::oauth2_api::__private::{PickSerde as _, PickText as _};
         __request.path("/organisations/vat/");
         (&::oauth2_api::__private::Arg(&vrn))
-            .pick()
+            .__oauth2_api_pick()
             .path_param(&mut __request, "vrn", &vrn);
         __request.path("/obligations");
         (&::oauth2_api::__private::Arg(&from))
-            .pick()
+            .__oauth2_api_pick()
             .query(&mut __request, "from", "from", &from);
         (&::oauth2_api::__private::Arg(&only))
-            .pick()
+            .__oauth2_api_pick()
             .query(&mut __request, "only", "status", &only);
         ::oauth2_api::__private::call(
             &self.runtime,

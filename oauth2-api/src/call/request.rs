@@ -204,6 +204,21 @@ impl Request {
 
 const NOT_ONE_SEGMENT: &str = "a path segment needs exactly one value";
 const EMPTY_SEGMENT: &str = "a path segment cannot be empty";
+pub(crate) const DOT_SEGMENT: &str = "a path segment cannot be `.` or `..`: a URL resolves it \
+     away, encoded or not, and the request would go to another path";
+
+/// Whether `segment` is `.` or `..`, written plainly or percent-encoded: URL parsing
+/// (WHATWG) resolves `%2e%2e` as it does `..`.
+pub(crate) fn is_dot_segment(segment: &str) -> bool {
+    let dot = |part: &str| part == "." || part.eq_ignore_ascii_case("%2e");
+    match segment.len() {
+        1 | 3 => dot(segment),
+        2 => segment == "..",
+        4 => dot(&segment[..1]) && dot(&segment[1..]) || dot(&segment[..3]) && dot(&segment[3..]),
+        6 => segment.is_char_boundary(3) && dot(&segment[..3]) && dot(&segment[3..]),
+        _ => false,
+    }
+}
 
 /// Appends the path segment `text`, percent-encoded.
 pub(crate) fn push_segment(path: &mut String, text: &str) {
@@ -335,14 +350,44 @@ mod tests {
         let mut r = Request::new(&ENDPOINT);
         r.path("/returns/");
         r.path_param("period_key", "#001/a b?");
-        r.path("/x/");
-        r.path_param("dots", "..");
-        assert_eq!(r.out.path, "/returns/%23001%2Fa%20b%3F/x/%2E%2E");
+        assert_eq!(r.out.path, "/returns/%23001%2Fa%20b%3F");
         assert!(r.error.is_none());
         r.path_param("none", &Option::<u8>::None);
         assert!(
             matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "none")
         );
+    }
+
+    /// `.` and `..` are written encoded (`%2E`), and [`is_dot_segment`] finds them however
+    /// they are written: the URL they would be sent to is refused (see `target`).
+    #[test]
+    fn dot_segments_are_found_however_written() {
+        let mut r = Request::new(&ENDPOINT);
+        r.path("/repos/");
+        r.path_param("repo", "..");
+        assert_eq!(
+            (r.out.path.as_str(), r.error.is_none()),
+            ("/repos/%2E%2E", true)
+        );
+        // A value that merely looks encoded is sent as what it is (`%252e`).
+        r.path_param("more", "%2e%2E");
+        assert!(r.out.path.ends_with("%2E%2E%252e%252E"));
+        for fine in [
+            "...",
+            "a.",
+            ".a",
+            "%2e%2e%2e",
+            "%2",
+            "é.",
+            ".é",
+            "%252e",
+            "",
+        ] {
+            assert!(!is_dot_segment(fine), "{fine}");
+        }
+        for dots in ["%2E%2E", "..", ".%2e", "%2e.", "%2E", "."] {
+            assert!(is_dot_segment(dots), "{dots}");
+        }
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //!
 //! Generated code picks this way where the argument's type has it, and serde's
 //! otherwise, by the method it finds first ("autoref specialization"):
-//! `(&Arg(&value)).pick()` is [`PickText::pick`] when `Arg<T>` implements it (`T:
-//! Scalar`), its `&self` taking the `&Arg<T>` given; else [`PickSerde::pick`], which
-//! `&Arg<T>` implements, found one reference later. The serde way has no
-//! bound of its own, so a type with neither is refused as before: not `Serialize`.
+//! `(&Arg(&value)).__oauth2_api_pick()` is [`PickText`]'s when `Arg<T>` implements it
+//! (`T: Scalar`), its `&self` taking the `&Arg<T>` given; else [`PickSerde`]'s, which
+//! `&Arg<T>` implements, found one reference later. The method's name is one no trait
+//! of the application's has: a `pick` of its own in scope would make the call
+//! ambiguous. The serde way has no bound of its own, so a type with neither is refused
+//! as before: not `Serialize`.
 
 use std::borrow::Cow;
 
@@ -184,7 +186,7 @@ pub struct BySerde;
 /// Picks [`ByText`] for an argument of a [`Scalar`] type.
 pub trait PickText {
     /// The way to write the argument.
-    fn pick(&self) -> ByText {
+    fn __oauth2_api_pick(&self) -> ByText {
         ByText
     }
 }
@@ -194,7 +196,7 @@ impl<T: Scalar + ?Sized> PickText for Arg<'_, T> {}
 /// Picks [`BySerde`] for every other argument.
 pub trait PickSerde {
     /// The way to write the argument.
-    fn pick(&self) -> BySerde {
+    fn __oauth2_api_pick(&self) -> BySerde {
         BySerde
     }
 }
@@ -284,8 +286,12 @@ mod tests {
     /// the same request either way.
     fn same_as_serde<T: Scalar + Serialize + ?Sized>(value: &T) {
         let by_text = written(&|r| {
-            (&super::Arg(value)).pick().path_param(r, "segment", value);
-            (&super::Arg(value)).pick().query(r, "value", "v", value);
+            (&super::Arg(value))
+                .__oauth2_api_pick()
+                .path_param(r, "segment", value);
+            (&super::Arg(value))
+                .__oauth2_api_pick()
+                .query(r, "value", "v", value);
         });
         let by_serde = written(&|r| {
             r.path_param("segment", value);
@@ -354,7 +360,9 @@ mod tests {
         }
         let (path, query, _) = written(&|r| {
             let date = NaiveDate::from_ymd_opt(2017, 12, 31).unwrap();
-            (&super::Arg(&date)).pick().query(r, "to", "to", &date);
+            (&super::Arg(&date))
+                .__oauth2_api_pick()
+                .query(r, "to", "to", &date);
         });
         assert_eq!((path.as_str(), query.as_str()), ("/x/", "to=2017-12-31"));
     }
@@ -368,8 +376,12 @@ mod tests {
             (Some(""), "a path segment cannot be empty"),
         ] {
             let (path, query, error) = written(&|r| {
-                (&super::Arg(&value)).pick().path_param(r, "id", &value);
-                (&super::Arg(&value)).pick().query(r, "q", "q", &value);
+                (&super::Arg(&value))
+                    .__oauth2_api_pick()
+                    .path_param(r, "id", &value);
+                (&super::Arg(&value))
+                    .__oauth2_api_pick()
+                    .query(r, "q", "q", &value);
             });
             assert_eq!(path, "/x/");
             let error = error.expect("refused");
@@ -392,9 +404,11 @@ mod tests {
         }
         let (path, query, error) = written(&|r| {
             let (vrn, status) = (Vrn("12 3".to_owned()), Some(Status::Open));
-            (&super::Arg(&vrn)).pick().path_param(r, "vrn", &vrn);
+            (&super::Arg(&vrn))
+                .__oauth2_api_pick()
+                .path_param(r, "vrn", &vrn);
             (&super::Arg(&status))
-                .pick()
+                .__oauth2_api_pick()
                 .query(r, "status", "status", &status);
         });
         assert_eq!(

@@ -100,6 +100,14 @@ impl Runtime {
                 message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
             });
         }
+        if out.path.split('/').any(super::request::is_dot_segment) {
+            // Arguments side by side, or beside a fixed `.` (`/files/{a}{b}`, `.{v}`).
+            return Err(Error::InvalidArgument {
+                endpoint: out.endpoint.to_string(),
+                argument: "path".to_owned(),
+                message: super::request::DOT_SEGMENT.to_owned(),
+            });
+        }
         let env = self.environment_named(&key.environment)?;
         let base = env.base_url_of(out.base_url.as_deref())?;
         let mut url = base.clone();
