@@ -85,15 +85,16 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     // `From<oauth2_api::Error>`, is reported there, and only there.
     let decode = quote_spanned!(ok.span()=> <#ok as ::oauth2_api::FromAnswer>::from_answer);
     let convert = convert(e);
+    let request = super::request_var();
     let call = match &e.user {
         User::Application => quote!(::oauth2_api::__private::call(
-            &self.runtime, ::oauth2_api::UserRef::application(), __request, #decode, #convert)),
+            &self.runtime, ::oauth2_api::UserRef::application(), #request, #decode, #convert)),
         User::Anonymous => quote!(::oauth2_api::__private::call_open(
-            &self.runtime, __request, #decode, #convert)),
+            &self.runtime, #request, #decode, #convert)),
         User::Type(ty) => {
             let user = quote_spanned!(ty.span()=> ::oauth2_api::ApiUser::user_ref(user));
             quote!(::oauth2_api::__private::call(
-                &self.runtime, #user, __request, #decode, #convert))
+                &self.runtime, #user, #request, #decode, #convert))
         }
     };
     // Not an `async fn`: the request is built from the arguments when the method is
@@ -125,8 +126,9 @@ pub(super) fn future_of(output: &TokenStream) -> TokenStream {
     quote!(impl ::core::future::Future<Output = #output> + ::core::marker::Send + '_)
 }
 
-/// The endpoint's `static` description and `__request`, built from the arguments.
+/// The endpoint's `static` description and the request, built from the arguments.
 pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let request = super::request_var();
     let user_trait = &names.user;
     let name = e.item.sig.ident.to_string();
     let method = Ident::new(e.method.variant(), e.method_span);
@@ -155,7 +157,7 @@ pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
             headers: &[#(#headers),*],
             base_url: #base_url,
         };
-        let mut __request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
+        let mut #request = ::oauth2_api::__private::Request::new(&__ENDPOINT);
         #[allow(unused_imports)]
         use ::oauth2_api::__private::{PickSerde as _, PickText as _};
         #(#parts)*
@@ -163,16 +165,17 @@ pub(super) fn request_setup(e: &Endpoint<'_>, names: &Names) -> TokenStream {
 }
 
 fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
+    let request = super::request_var();
     let mut parts = Vec::new();
     for segment in &e.path.segments {
         parts.push(match segment {
-            Segment::Static(s) => quote!(__request.path(#s);),
+            Segment::Static(s) => quote!(#request.path(#s);),
             Segment::Capture(c) => match e.params.iter().find(|p| p.ident == c) {
                 Some(p) => by_text_or_serde(p, "path_param", quote!(#c)),
                 // Reported by the checks; the name alone keeps the expansion readable.
                 None => {
                     let ident = Ident::new(c, Span::call_site());
-                    quote!(__request.path_param(#c, &#ident);)
+                    quote!(#request.path_param(#c, &#ident);)
                 }
             },
         });
@@ -185,9 +188,9 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
             ParamKind::Query(wire) => by_text_or_serde(p, "query", quote!(#arg, #wire)),
             // Spanned on the type, as above: a type that is not `Serialize` is refused there.
             ParamKind::Header(header) => {
-                quote_spanned!(p.ty_span=> __request.header(#arg, #header, &#ident);)
+                quote_spanned!(p.ty_span=> #request.header(#arg, #header, &#ident);)
             }
-            ParamKind::Body(_) => quote_spanned!(p.ty_span=> __request.body(#arg, &#ident);),
+            ParamKind::Body(_) => quote_spanned!(p.ty_span=> #request.body(#arg, &#ident);),
         });
     }
     parts
@@ -198,9 +201,10 @@ fn request_parts(e: &Endpoint<'_>) -> Vec<TokenStream> {
 /// `oauth2_api::__private::Arg`). Spanned on the type: one that is neither is refused
 /// there, as not `Serialize`.
 fn by_text_or_serde(p: &Param, method: &str, args: TokenStream) -> TokenStream {
+    let request = super::request_var();
     let ident = &p.ident;
     let method = Ident::new(method, p.ty_span);
     quote_spanned! {p.ty_span=>
-        (&::oauth2_api::__private::Arg(&#ident)).__oauth2_api_pick().#method(&mut __request, #args, &#ident);
+        (&::oauth2_api::__private::Arg(&#ident)).__oauth2_api_pick().#method(&mut #request, #args, &#ident);
     }
 }

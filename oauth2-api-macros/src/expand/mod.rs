@@ -7,7 +7,7 @@ mod endpoint;
 mod pages;
 
 use crate::names::{Names, variant};
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
@@ -334,4 +334,10 @@ mod tests {
             .collect();
         assert_eq!(generated, CLIENT_METHODS);
     }
+}
+
+/// The generated request's local variable: hygienic, so that an argument of the same
+/// name (`__request`) is neither shadowed by it nor mistaken for it.
+pub(super) fn request_var() -> Ident {
+    Ident::new("__request", Span::mixed_site())
 }

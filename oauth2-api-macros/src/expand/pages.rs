@@ -12,6 +12,7 @@ use super::endpoint::{convert, future_of, output, request_setup, signature_args}
 use crate::ast::{Endpoint, PageStyle, User};
 
 pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
+    let request = super::request_var();
     let vis = &names.vis;
     let docs = &e.docs;
     let ident = &e.item.sig.ident;
@@ -69,7 +70,7 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
             #setup
             #paginate
             ::oauth2_api::__private::pages(
-                &self.runtime, #who, __request, &__PAGINATE, #decode, #convert)
+                &self.runtime, #who, #request, &__PAGINATE, #decode, #convert)
         }
 
         #[doc = #items_doc]

@@ -1,5 +1,7 @@
 //! The generated code names everything by absolute path: it compiles without the
-//! prelude and with a shadowed `Result`, `Option` and `Send`.
+//! prelude and with a shadowed `Result`, `Option` and `Send`; its own local is hygienic
+//! (an argument named `__request`), and its method calls clash with no `pick` of the
+//! application's.
 #![no_implicit_prelude]
 
 extern crate oauth2_api;
@@ -20,6 +22,15 @@ impl ::oauth2_api::ApiUser for Company {
         ::oauth2_api::UserRef::new("company", "1")
     }
 }
+
+/// An extension trait of the application's, with a method named as a common word.
+#[allow(dead_code)]
+pub trait Pick {
+    fn pick(&self) -> u8 {
+        0
+    }
+}
+impl<T: ?::core::marker::Sized> Pick for T {}
 
 #[derive(serde::Deserialize)]
 pub struct Message {
@@ -54,6 +65,10 @@ pub trait Hello {
     #[endpoint(method = GET, path = "/hello/world", user = Anonymous, paginate(link))]
     async fn world(&self)
         -> ::std::result::Result<::std::vec::Vec<Message>, ::oauth2_api::Error>;
+
+    #[endpoint(method = GET, path = "/hello/{__request}/again", user = Anonymous)]
+    async fn again(&self, __request: &str, #[query] pick: u32)
+        -> ::std::result::Result<Message, ::oauth2_api::Error>;
 }
 
 fn main() {}
