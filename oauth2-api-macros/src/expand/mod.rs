@@ -304,6 +304,12 @@ pub(crate) fn user_trait(names: &Names, users: &[(&Type, Vec<String>)]) -> Token
     }
 }
 
+/// The generated request's local variable: hygienic, so that an argument of the same
+/// name (`__request`) is neither shadowed by it nor mistaken for it.
+pub(super) fn request_var() -> Ident {
+    Ident::new("__request", Span::mixed_site())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,10 +340,4 @@ mod tests {
             .collect();
         assert_eq!(generated, CLIENT_METHODS);
     }
-}
-
-/// The generated request's local variable: hygienic, so that an argument of the same
-/// name (`__request`) is neither shadowed by it nor mistaken for it.
-pub(super) fn request_var() -> Ident {
-    Ident::new("__request", Span::mixed_site())
 }
