@@ -220,6 +220,9 @@ pub(crate) enum ClientAuth {
 pub(crate) struct Endpoint<'a> {
     pub(crate) item: &'a TraitItemFn,
     pub(crate) docs: Vec<&'a Attribute>,
+    /// Its lint attributes (`#[allow(..)]`, `#[expect(..)]`, ...): they apply to the
+    /// methods generated from it too.
+    pub(crate) lints: Vec<&'a Attribute>,
     pub(crate) method: HttpMethod,
     pub(crate) method_span: Span,
     pub(crate) path: &'a Template,

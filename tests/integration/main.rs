@@ -32,6 +32,7 @@ mod regressions_callbacks;
 mod regressions_dot_segments;
 mod regressions_fast_path;
 mod regressions_lifecycle;
+mod regressions_lints;
 mod regressions_overhead_review;
 mod regressions_paging;
 mod regressions_rate_and_spans;

@@ -45,11 +45,13 @@ pub(super) fn output_span(e: &Endpoint<'_>) -> Span {
 
 pub(super) fn trait_fn(e: &Endpoint<'_>) -> TokenStream {
     let docs = &e.docs;
+    let lints = &e.lints;
     let ident = &e.item.sig.ident;
     let args = signature_args(e);
     let output = output(e);
     quote! {
         #(#docs)*
+        #(#lints)*
         fn #ident(&self, #(#args),*)
             -> impl ::core::future::Future<Output = #output> + ::core::marker::Send;
     }
@@ -61,11 +63,32 @@ pub(super) fn impl_fn(e: &Endpoint<'_>, client: &Ident) -> TokenStream {
     let output = output(e);
     let user = matches!(e.user, User::Type(_)).then(|| quote!(user,));
     let names = e.params.iter().map(|p| &p.ident);
+    let lints = generated_lints(e);
     quote! {
+        #lints
         fn #ident(&self, #(#args),*)
             -> impl ::core::future::Future<Output = #output> + ::core::marker::Send {
             #client::#ident(self, #user #(#names),*)
         }
+    }
+}
+
+/// The lint attributes of a method generated from `e`'s declaration: the declaration's
+/// own (an `expect` as an `allow`, as a lint need not fire in every copy), and an `allow`
+/// of `too_many_arguments`, which the declaration itself reports.
+pub(super) fn generated_lints(e: &Endpoint<'_>) -> TokenStream {
+    let lints = e.lints.iter().map(|attr| {
+        let mut attr = (*attr).clone();
+        if let syn::Meta::List(list) = &mut attr.meta
+            && list.path.is_ident("expect")
+        {
+            list.path = syn::parse_quote!(allow);
+        }
+        attr
+    });
+    quote! {
+        #(#lints)*
+        #[allow(clippy::too_many_arguments, reason = "as declared")]
     }
 }
 
@@ -101,8 +124,10 @@ pub(super) fn inherent_fn(e: &Endpoint<'_>, names: &Names) -> TokenStream {
     // called, and the runtime's future is the method's own (one level of future less to
     // build and move on every call); the session is still found when it is first polled.
     let future = future_of(&output);
+    let lints = generated_lints(e);
     quote! {
         #(#docs)*
+        #lints
         #vis fn #ident(&self, #(#args),*) -> #future {
             #setup
             #call

@@ -59,13 +59,16 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         "The items of every page of [`{ident}`](Self::{ident}), one by one: a stream, \
          ending after the last item or the first error."
     );
+    let lints = super::endpoint::generated_lints(e);
     quote! {
         #(#docs)*
+        #lints
         #vis fn #ident(&self, #(#args),*) -> #future {
             self.#pages(#user #(#forward),*).first()
         }
 
         #[doc = #pages_doc]
+        #lints
         #vis fn #pages(&self, #(#args),*) -> #pages_type {
             #setup
             #paginate
@@ -74,6 +77,7 @@ pub(super) fn paged_fns(e: &Endpoint<'_>, names: &Names) -> TokenStream {
         }
 
         #[doc = #items_doc]
+        #lints
         #vis fn #items(&self, #(#args),*) -> #items_type {
             #items_call
         }

@@ -53,6 +53,12 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
             .iter()
             .filter(|a| a.path().is_ident("doc"))
             .collect(),
+        lints: (e.item.attrs.iter())
+            .filter(|a| {
+                let lint = ["allow", "expect", "warn", "deny", "forbid"];
+                lint.iter().any(|name| a.path().is_ident(name))
+            })
+            .collect(),
         method,
         method_span,
         path: path?,

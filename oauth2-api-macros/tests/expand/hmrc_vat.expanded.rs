@@ -135,6 +135,7 @@ impl HmrcVatClient {
         self.runtime.last_error(user).await
     }
     /// The VAT obligations.
+    #[allow(clippy::too_many_arguments, reason = "as declared")]
     pub fn obligations(
         &self,
         user: &Company,
@@ -176,6 +177,7 @@ impl HmrcVatClient {
             <Error as ::core::convert::From<::oauth2_api::Error>>::from,
         )
     }
+    #[allow(clippy::too_many_arguments, reason = "as declared")]
     pub fn hello(
         &self,
         scenario: &str,
@@ -208,6 +210,7 @@ impl HmrcVatClient {
 }
 #[automatically_derived]
 impl HmrcVat for HmrcVatClient {
+    #[allow(clippy::too_many_arguments, reason = "as declared")]
     fn obligations(
         &self,
         user: &Company,
@@ -219,6 +222,7 @@ impl HmrcVat for HmrcVatClient {
     > + ::core::marker::Send {
         HmrcVatClient::obligations(self, user, vrn, from, only)
     }
+    #[allow(clippy::too_many_arguments, reason = "as declared")]
     fn hello(
         &self,
         scenario: &str,

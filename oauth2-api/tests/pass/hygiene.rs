@@ -66,6 +66,14 @@ pub trait Hello {
     async fn world(&self)
         -> ::std::result::Result<::std::vec::Vec<Message>, ::oauth2_api::Error>;
 
+    /// Eight arguments with `self`: `too_many_arguments` is the declaration's to allow
+    /// (or expect), and the methods generated from it follow.
+    #[expect(clippy::too_many_arguments, reason = "the API takes them")]
+    #[endpoint(method = GET, path = "/many", user = Anonymous, paginate(link))]
+    async fn many(&self, #[query] a: u8, #[query] b: u8, #[query] c: u8, #[query] d: u8,
+        #[query] e: u8, #[query] f: u8, #[query] g: u8)
+        -> ::std::result::Result<::std::vec::Vec<Message>, ::oauth2_api::Error>;
+
     #[endpoint(method = GET, path = "/hello/{__request}/again", user = Anonymous)]
     async fn again(&self, __request: &str, #[query] pick: u32)
         -> ::std::result::Result<Message, ::oauth2_api::Error>;
