@@ -2,7 +2,7 @@
 //! (WHATWG reads `%2E%2E` as `..`): `delete_repo("me", "..")` would delete `/repos/`,
 //! and two of them would leave the base URL's path. Each is refused before anything is
 //! sent, alone or built from arguments side by side or beside a fixed `.`, with the
-//! endpoint named.
+//! endpoint named. So is a path too long for a URL the HTTP client sends.
 
 use oauth2_api::{Error, Runtime, oauth2_api};
 
@@ -62,5 +62,26 @@ async fn dot_segments_are_refused_before_anything_is_sent() {
     assert!(matches!(sent, Error::Transport { .. }), "{sent:?}");
     // A value that only looks encoded is sent as what it is; nothing listens on port 9.
     let sent = client.delete_repo("me", "%2e%2e").await.unwrap_err();
+    assert!(matches!(sent, Error::Transport { .. }), "{sent:?}");
+}
+
+/// A path or query too long for a URL the HTTP client sends is refused by name, not
+/// reported as a transport error.
+#[tokio::test]
+async fn a_url_too_long_to_send_is_refused_by_name() {
+    let client = client();
+    let long = "x".repeat(70_000);
+    match client.delete_repo("me", &long).await {
+        Err(Error::InvalidArgument {
+            argument, message, ..
+        }) => {
+            assert_eq!(argument, "path and query");
+            assert!(message.contains("65534"), "{message}");
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    // Just under the limit is sent (nothing listens on port 9).
+    let fits = "x".repeat(65_000);
+    let sent = client.delete_repo("me", &fits).await.unwrap_err();
     assert!(matches!(sent, Error::Transport { .. }), "{sent:?}");
 }

@@ -15,6 +15,10 @@ use crate::session::SessionKey;
 /// How many URLs are kept: a few endpoints called in turn all find theirs.
 const KEPT: usize = 8;
 
+/// The longest URL the HTTP client sends (`http::Uri`'s limit); a longer one would fail
+/// as a transport error, naming no argument.
+const LONGEST_URL: usize = u16::MAX as usize - 1;
+
 /// The URLs built last, newest first. A lookup compares strings it already has; a miss
 /// costs one copy of the path and query. `Debug` shows how many, never a URL: a query may
 /// carry what must not be logged.
@@ -87,6 +91,17 @@ impl Runtime {
     #[inline(never)]
     fn new_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
         let url = self.relative_url(key, out)?;
+        if url.as_str().len() > LONGEST_URL {
+            return Err(Error::InvalidArgument {
+                endpoint: out.endpoint.to_string(),
+                argument: "path and query".to_owned(),
+                message: format!(
+                    "make a URL of {} bytes, longer than an HTTP request carries here \
+                     ({LONGEST_URL})",
+                    url.as_str().len()
+                ),
+            });
+        }
         self.inner.api.recent_urls().keep(key, out, &url);
         Ok(url)
     }
