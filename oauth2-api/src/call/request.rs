@@ -211,11 +211,15 @@ pub(crate) const DOT_SEGMENT: &str = "a path segment cannot be `.` or `..`: a UR
 /// (WHATWG) resolves `%2e%2e` as it does `..`.
 pub(crate) fn is_dot_segment(segment: &str) -> bool {
     let dot = |part: &str| part == "." || part.eq_ignore_ascii_case("%2e");
+    // All ASCII, so that the cuts below fall between characters.
+    if !segment.is_ascii() {
+        return false;
+    }
     match segment.len() {
         1 | 3 => dot(segment),
         2 => segment == "..",
         4 => dot(&segment[..1]) && dot(&segment[1..]) || dot(&segment[..3]) && dot(&segment[3..]),
-        6 => segment.is_char_boundary(3) && dot(&segment[..3]) && dot(&segment[3..]),
+        6 => dot(&segment[..3]) && dot(&segment[3..]),
         _ => false,
     }
 }
@@ -223,7 +227,8 @@ pub(crate) fn is_dot_segment(segment: &str) -> bool {
 /// Appends the path segment `text`, percent-encoded.
 pub(crate) fn push_segment(path: &mut String, text: &str) {
     match text {
-        // `.` and `..` would be resolved away by URL normalisation: encode them.
+        // Written encoded, as `url` would; a URL resolves them either way, so a path with
+        // such a segment is refused when its URL is built (`target`).
         dots @ ("." | "..") => path.push_str(&dots.replace('.', "%2E")),
         plain if plain.bytes().all(is_unreserved) => path.push_str(plain),
         segment => path.extend(utf8_percent_encode(segment, UNRESERVED)),
@@ -382,6 +387,10 @@ mod tests {
             ".é",
             "%252e",
             "",
+            "é..",
+            "..é",
+            "é%2e",
+            "%2eé",
         ] {
             assert!(!is_dot_segment(fine), "{fine}");
         }
