@@ -125,7 +125,7 @@ where
     };
     let pending: Option<Fetch<T>> = match request.error {
         // An argument that cannot be sent is the stream's one item.
-        Some(error) => Some(Box::pin(async move { (Err(error), None) })),
+        Some(error) => Some(Box::pin(async move { (Err(*error), None) })),
         None => Some(Box::pin(fetch(cursor, decode))),
     };
     Pages {

@@ -36,7 +36,8 @@ pub struct Endpoint {
 #[derive(Debug)]
 pub struct Request {
     pub(crate) out: Outgoing,
-    pub(crate) error: Option<Error>,
+    /// The first argument refused. Boxed: the request is part of every call's future.
+    pub(crate) error: Option<Box<Error>>,
 }
 
 impl Request {
@@ -65,10 +66,13 @@ impl Request {
     }
 
     fn fail(&mut self, argument: &str, message: String) {
-        self.error.get_or_insert(Error::InvalidArgument {
-            endpoint: self.out.endpoint.clone().into_owned(),
-            argument: argument.to_owned(),
-            message,
+        let endpoint = &self.out.endpoint;
+        self.error.get_or_insert_with(|| {
+            Box::new(Error::InvalidArgument {
+                endpoint: endpoint.clone().into_owned(),
+                argument: argument.to_owned(),
+                message,
+            })
         });
     }
 
@@ -279,7 +283,7 @@ pub fn call<'a, T: 'a, E: 'a>(
 ) -> impl Future<Output = Result<T, E>> + Send + 'a {
     async move {
         if let Some(error) = request.error.take() {
-            return Err(convert(error));
+            return Err(convert(*error));
         }
         // `Runtime::send`'s lines, not a call to it: one future less to build and move.
         // The session is found when the call is first polled, not when it is made: a call
@@ -311,7 +315,7 @@ pub async fn call_open<T, E>(
     convert: fn(Error) -> E,
 ) -> Result<T, E> {
     if let Some(error) = request.error {
-        return Err(convert(error));
+        return Err(convert(*error));
     }
     let answer = runtime.send_open(&request.out).await;
     finish(runtime, &request, answer, decode, convert)
@@ -359,7 +363,7 @@ mod tests {
         assert!(r.error.is_none());
         r.path_param("none", &Option::<u8>::None);
         assert!(
-            matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "none")
+            matches!(r.error.as_deref(), Some(Error::InvalidArgument { argument, .. }) if argument == "none")
         );
     }
 
@@ -451,7 +455,7 @@ mod tests {
         assert_eq!(r.out.path, "/x/");
         assert_eq!(r.out.headers.len(), ENDPOINT.headers.len());
         assert!(
-            matches!(r.error, Some(Error::InvalidArgument { ref argument, .. }) if argument == "bad")
+            matches!(r.error.as_deref(), Some(Error::InvalidArgument { argument, .. }) if argument == "bad")
         );
     }
 
@@ -466,7 +470,7 @@ mod tests {
         assert_eq!(sent[ENDPOINT.headers.len()..], ["fine"]);
         let Some(Error::InvalidArgument {
             argument, message, ..
-        }) = &r.error
+        }) = r.error.as_deref()
         else {
             panic!("expected InvalidArgument, got {:?}", r.error);
         };
