@@ -35,13 +35,12 @@ impl Runtime {
         if !self.inner.api.extensions.request_hooks.is_empty() || out.body.is_some() {
             return self.general_request(key, token, out, url);
         }
-        let mut request = reqwest::Request::new(out.method.as_http(), url);
+        let mut request = reqwest::Request::new(out.method().as_http(), url);
         let headers = request.headers_mut();
         if let Some(value) = authorization {
             headers.insert(AUTHORIZATION, value.clone());
         }
-        let declared = out.headers.iter().map(|(n, v)| (&**n, &**v));
-        self.add_headers(headers, out, declared)?;
+        self.add_headers(headers, out, out.all_headers())?;
         Ok(request)
     }
 
@@ -61,14 +60,14 @@ impl Runtime {
         let hooks = &self.inner.api.extensions.request_hooks;
         let mut hooked = Vec::new();
         if !hooks.is_empty() {
-            hooked = (out.headers.iter())
-                .map(|(n, v)| (n.clone().into_owned(), v.clone().into_owned()))
+            hooked = (out.all_headers())
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
                 .collect();
         }
         for hook in hooks {
             hook.before_send(&mut OutgoingRequest {
-                endpoint: &out.endpoint,
-                method: out.method,
+                endpoint: out.endpoint(),
+                method: out.method(),
                 url: &url,
                 user: &key.user,
                 environment: &key.environment,
@@ -76,7 +75,7 @@ impl Runtime {
                 headers: &mut hooked,
             })?;
         }
-        let mut request = reqwest::Request::new(out.method.as_http(), url);
+        let mut request = reqwest::Request::new(out.method().as_http(), url);
         match token {
             Some(Bearer {
                 authorization: Some(value),
@@ -89,8 +88,7 @@ impl Runtime {
         }
         let headers = request.headers_mut();
         if hooks.is_empty() {
-            let declared = out.headers.iter().map(|(n, v)| (&**n, &**v));
-            self.add_headers(headers, out, declared)?;
+            self.add_headers(headers, out, out.all_headers())?;
         } else {
             let hooked = hooked.iter().map(|(n, v)| (n.as_str(), v.as_str()));
             self.add_headers(headers, out, hooked)?;
@@ -143,7 +141,7 @@ pub(crate) const NOT_A_HEADER_VALUE: &str =
 
 /// Adds the header `name: value` (see [`header_pair`]).
 fn append(headers: &mut HeaderMap, out: &Outgoing, name: &str, value: &str) -> Result<(), Error> {
-    let (name, value) = header_pair(&out.endpoint, name, value)?;
+    let (name, value) = header_pair(out.endpoint(), name, value)?;
     headers.append(name, value);
     Ok(())
 }

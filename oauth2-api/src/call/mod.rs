@@ -1,14 +1,13 @@
 //! Calling the API: typed endpoint calls (what generated code uses) and the raw escape
 //! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
 
-use std::borrow::Cow;
-
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
 mod answer;
 mod build;
 mod challenge;
+mod outgoing;
 pub(crate) mod pages;
 mod query;
 mod raw;
@@ -29,6 +28,7 @@ use crate::scope::ScopeSet;
 use crate::session::{Bearer, LastError, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use answer::{FromAnswer, Response};
+pub(crate) use outgoing::Outgoing;
 pub use pages::{Items, Pages};
 pub use raw::RawRequest;
 pub use response::RawResponse;
@@ -76,50 +76,6 @@ impl ApiClient {
 pub(crate) type Sending<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<RawResponse, Error>> + Send + 'a>>;
 
-/// One request to send, before authentication. What a declaration fixes is borrowed
-/// from its `static`, so a call copies nothing it does not have to.
-#[derive(Clone)]
-pub(crate) struct Outgoing {
-    pub(crate) endpoint: Cow<'static, str>,
-    pub(crate) method: Method,
-    pub(crate) path: String,
-    /// The environment's base URL of this name, instead of its own.
-    pub(crate) base_url: Option<Cow<'static, str>>,
-    pub(crate) scopes: ScopeSet,
-    /// Scopes to ask for when a person must authorize: every scope of the API for this
-    /// kind of user, so one authorization serves all its endpoints.
-    pub(crate) ask: ScopeSet,
-    pub(crate) query: query::Query,
-    pub(crate) headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
-    pub(crate) body: Option<Vec<u8>>,
-}
-
-/// Its path and query buffers are kept for the next request (see [`spare`]).
-impl Drop for Outgoing {
-    fn drop(&mut self) {
-        spare::give(std::mem::take(&mut self.path), self.query.take_buffer());
-    }
-}
-
-/// What a request is for, never what it carries (a header's value, a query value, the
-/// body, a URL's user info may each be a secret): header and parameter names, the
-/// body's length.
-impl std::fmt::Debug for Outgoing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| &**name).collect();
-        f.debug_struct("Outgoing")
-            .field("endpoint", &self.endpoint)
-            .field("method", &self.method)
-            .field("path", &raw::shown(&self.path))
-            .field("base_url", &self.base_url)
-            .field("scopes", &self.scopes)
-            .field("query", &self.query)
-            .field("headers", &headers)
-            .field("body_bytes", &self.body.as_ref().map(Vec::len))
-            .finish_non_exhaustive()
-    }
-}
-
 impl Runtime {
     /// Sends `out` for `user`: the whole token dance, the 401 retry, the raw answer.
     ///
@@ -147,7 +103,7 @@ impl Runtime {
         user: UserRef,
         out: &'a Outgoing,
     ) -> Result<(SessionKey, Bearer), Sending<'a>> {
-        match self.cached_call(user, &out.scopes) {
+        match self.cached_call(user, out.scopes()) {
             Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => Ok(found),
             found => Err(self.general_path(found, out)),
         }
@@ -245,7 +201,7 @@ impl Runtime {
             // Before any token is fetched: a foreign URL is the caller's mistake.
             self.target_url(key, out)?;
         }
-        self.access_token(key, &out.scopes, &out.ask, None).await
+        self.access_token(key, out.scopes(), out.ask(), None).await
     }
 
     /// The API refused `token` (`first` is its answer): for lack of scopes (`wanted`,
@@ -267,7 +223,7 @@ impl Runtime {
         tracing::debug!("the API answered 401: renewing the token once");
         let stale = token.tokens.access_token.expose_secret();
         let token = self
-            .access_token(key, &out.scopes, &out.ask, Some(stale))
+            .access_token(key, out.scopes(), out.ask(), Some(stale))
             .await?;
         let second = self.send_with(key, Some(&token), out).await?;
         if let Some(wanted) = insufficient_scope(&second) {
@@ -280,14 +236,14 @@ impl Runtime {
             return Ok(second);
         }
         // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).
-        let message = format!("`{}` refused a freshly renewed token", out.endpoint);
+        let message = format!("`{}` refused a freshly renewed token", out.endpoint());
         self.forget_tokens(key, &token.tokens, LastError::now("unauthorized", message))
             .await?;
         Err(self
             .authorization_required(
                 key,
-                &out.scopes,
-                &out.ask,
+                out.scopes(),
+                out.ask(),
                 None,
                 AuthorizationReason::Unauthorized,
             )
@@ -310,8 +266,8 @@ impl Runtime {
             return Ok(answer);
         }
         let granted: ScopeSet = token.scopes.iter().collect();
-        let ask = granted.union(&out.ask).union(&wanted);
-        let scopes = out.scopes.union(&wanted);
+        let ask = granted.union(out.ask()).union(&wanted);
+        let scopes = out.scopes().union(&wanted);
         Err(self
             .authorization_required(
                 key,
@@ -368,7 +324,7 @@ impl Runtime {
             .and_then(|c| c.classify(answer.status, &answer.headers))
             .or_else(|| standard_throttle(answer.status, &answer.headers));
         let Throttled { retry_after } = throttled?;
-        extensions.retry.delay(out.method, attempt, retry_after)
+        extensions.retry.delay(out.method(), attempt, retry_after)
     }
 
     /// Sends `out` again after the throttled `answer`, `delay` later, for as long as the
@@ -408,13 +364,16 @@ impl Runtime {
         // Built before its turn under the rate limit is taken: a request that cannot be
         // sent neither waits nor takes a place.
         let request = self.build_request(key, token, out)?;
-        if let Some(limit) = &self.inner.api.extensions.rate_limit {
-            // Boxed: its state would otherwise be part of every call's, limited or not.
-            Box::pin(limit.acquire()).await;
-        }
         let transport = |e| transport(out, e);
         let http = &self.inner.api.http;
-        let mut response = http.execute(request).await.map_err(transport)?;
+        // The request is moved into what sends it before any wait: held across one, it
+        // would be copied into the call's state on every call.
+        let sent = match &self.inner.api.extensions.rate_limit {
+            None => http.execute(request).await,
+            // Boxed: its state would otherwise be part of every call's, limited or not.
+            Some(limit) => Box::pin(in_turn(limit, http, request)).await,
+        };
+        let mut response = sent.map_err(transport)?;
         let status = response.status().as_u16();
         let limit = self.inner.config.settings().max_response_bytes;
         let mut body = match read_capped(&mut response, limit).await {
@@ -487,10 +446,20 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
         CALL_SPAN,
         provider = %key.provider,
         environment = %key.environment,
-        endpoint = %out.endpoint,
+        endpoint = %out.endpoint(),
         user = %key.user,
         status = tracing::field::Empty,
     ))
+}
+
+/// `request` sent in its turn under the rate `limit`.
+async fn in_turn(
+    limit: &crate::hooks::RateLimiter,
+    http: &reqwest::Client,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    limit.acquire().await;
+    http.execute(request).await
 }
 
 /// An answer longer than `limit`.
@@ -498,7 +467,7 @@ fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
 #[inline(never)]
 fn too_large(out: &Outgoing, limit: usize) -> Error {
     Error::ResponseTooLarge {
-        endpoint: out.endpoint.clone().into_owned(),
+        endpoint: out.endpoint().to_owned(),
         limit,
     }
 }
@@ -508,7 +477,7 @@ fn too_large(out: &Outgoing, limit: usize) -> Error {
 #[inline(never)]
 fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
     Error::Transport {
-        endpoint: out.endpoint.clone().into_owned(),
+        endpoint: out.endpoint().to_owned(),
         message: describe_reqwest(&e),
         source: Box::new(e.without_url()),
     }

@@ -97,7 +97,7 @@ pub fn page_items<T: DeserializeOwned>(items: Value) -> Result<T, serde_json::Er
 impl<T, E> std::fmt::Debug for Pages<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pages")
-            .field("endpoint", &self.next.as_ref().map(|c| &c.out.endpoint))
+            .field("endpoint", &self.next.as_ref().map(|c| c.out.endpoint()))
             .field("fetching", &self.pending.is_some())
             .finish()
     }
@@ -253,7 +253,7 @@ async fn fetch<T>(
     let answer = match sent {
         Ok(answer) if answer.is_success() => answer,
         Ok(answer) => {
-            let error = cursor.runtime.decode_error(&answer, &cursor.out.endpoint);
+            let error = cursor.runtime.decode_error(&answer, cursor.out.endpoint());
             return (Err(error.into()), None);
         }
         Err(e) => return (Err(e), None),
@@ -279,7 +279,7 @@ async fn fetch<T>(
     let next = fingerprint(&(&cursor.out.path, &cursor.out.query));
     cursor.seen.insert(request);
     if !cursor.seen.insert(page.rotate_left(1)) || (more && cursor.seen.contains(&next)) {
-        let endpoint = cursor.out.endpoint.to_string();
+        let endpoint = cursor.out.endpoint().to_owned();
         return (Err(Error::RepeatedPage { endpoint }), None);
     }
     let page = Response::new(answer.status, answer.headers, body);
@@ -305,7 +305,7 @@ async fn resolve_link(cursor: &mut Cursor, asked: &Outgoing) -> Result<(), Error
     let url = base
         .join(&cursor.out.path)
         .map_err(|source| Error::BadLink {
-            endpoint: cursor.out.endpoint.to_string(),
+            endpoint: cursor.out.endpoint().to_owned(),
             source,
         })?;
     cursor.out.path = url.into();
@@ -319,7 +319,7 @@ fn read_page<T>(
     cursor: &mut Cursor,
     decode: PageDecode<T>,
 ) -> Result<(T, bool), Error> {
-    let endpoint = &cursor.out.endpoint;
+    let endpoint = cursor.out.endpoint();
     let mut body: Value = answer.json(endpoint)?;
     let items = match cursor.paginate.items {
         Some(field) => field_mut(&mut body, field).map_or(Value::Null, Value::take),

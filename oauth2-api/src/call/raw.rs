@@ -6,7 +6,6 @@ use crate::call::Outgoing;
 use crate::error::Error;
 use crate::http::Method;
 use crate::runtime::Runtime;
-use crate::scope::ScopeSet;
 use crate::user::{ApiUser, UserRef};
 
 use super::RawResponse;
@@ -25,17 +24,7 @@ impl Runtime {
         RawRequest {
             runtime: self.clone(),
             user: user.user_ref(),
-            out: Outgoing {
-                endpoint: format!("{method} {}", shown(path)).into(),
-                method,
-                path: path.to_owned(),
-                base_url: None,
-                scopes: ScopeSet::EMPTY,
-                ask: ScopeSet::EMPTY,
-                query: Default::default(),
-                headers: Vec::new(),
-                body: None,
-            },
+            out: Outgoing::raw(format!("{method} {}", shown(path)), method, path.to_owned()),
             refused: None,
         }
     }
@@ -55,15 +44,14 @@ pub struct RawRequest {
 impl RawRequest {
     /// Scopes the token must cover.
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
-        self.out.scopes = scopes.iter().collect();
-        self.out.ask = self.out.scopes.clone();
+        self.out.set_scopes(scopes.iter().collect());
         self
     }
 
     /// Sends it to the environment's base URL named `name` instead of its own (see
     /// [`Environment::named_base_url`](crate::Environment::named_base_url)).
     pub fn base_url(mut self, name: &str) -> Self {
-        self.out.base_url = Some(name.to_owned().into());
+        self.out.set_base_url(name);
         self
     }
 
@@ -74,7 +62,7 @@ impl RawRequest {
         if self.out.query.push_shown(name, &value).is_err() {
             self.out.query.truncate(start);
             self.refused.get_or_insert(Error::InvalidArgument {
-                endpoint: self.out.endpoint.to_string(),
+                endpoint: self.out.endpoint().to_owned(),
                 argument: name.to_owned(),
                 message: "does not display (its `Display` returned an error)".to_owned(),
             });
@@ -87,7 +75,7 @@ impl RawRequest {
     /// before any token is fetched.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         let value = value.into();
-        match super::build::header_pair(&self.out.endpoint, name, &value) {
+        match super::build::header_pair(self.out.endpoint(), name, &value) {
             Ok(_) => self
                 .out
                 .headers
@@ -102,7 +90,7 @@ impl RawRequest {
     /// Sets a JSON body.
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
         let body = serde_json::to_vec(body).map_err(|e| Error::InvalidArgument {
-            endpoint: self.out.endpoint.to_string(),
+            endpoint: self.out.endpoint().to_owned(),
             argument: "body".to_owned(),
             message: format!("does not serialize to JSON: {e}"),
         })?;

@@ -1,8 +1,6 @@
 //! Building a declared endpoint's request from the method's arguments, and the call
 //! generated code makes (reached through `__private`).
 
-use std::borrow::Cow;
-
 use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 use serde_json::Value;
@@ -43,33 +41,17 @@ pub struct Request {
 impl Request {
     /// A request for `endpoint`.
     pub fn new(endpoint: &'static Endpoint) -> Self {
-        let (path, query) = super::spare::take();
         Self {
-            out: Outgoing {
-                endpoint: Cow::Borrowed(endpoint.name),
-                method: endpoint.method,
-                // With room for most paths: it is built up a part at a time.
-                path,
-                base_url: endpoint.base_url.map(Cow::Borrowed),
-                scopes: endpoint.scopes.clone(),
-                ask: endpoint.authorize_scopes.clone(),
-                query: super::query::Query::in_buffer(query),
-                headers: endpoint
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
-                    .collect(),
-                body: None,
-            },
+            out: Outgoing::declared(endpoint, super::spare::take()),
             error: None,
         }
     }
 
     fn fail(&mut self, argument: &str, message: String) {
-        let endpoint = &self.out.endpoint;
+        let endpoint = self.out.endpoint();
         self.error.get_or_insert_with(|| {
             Box::new(Error::InvalidArgument {
-                endpoint: endpoint.clone().into_owned(),
+                endpoint: endpoint.to_owned(),
                 argument: argument.to_owned(),
                 message,
             })
@@ -333,7 +315,7 @@ fn finish<T, E>(
         Ok(answer) => answer,
         Err(error) => return Err(convert(error)),
     };
-    let endpoint = &request.out.endpoint;
+    let endpoint = request.out.endpoint();
     let decoded = match answer.is_success() {
         true => decode(answer, endpoint),
         false => Err(runtime.decode_error(&answer, endpoint).into()),
@@ -453,7 +435,7 @@ mod tests {
         r.header("bad_header", "X-Bad", &Failing);
         assert_eq!(r.out.query.as_str(), "from=2017-01-01");
         assert_eq!(r.out.path, "/x/");
-        assert_eq!(r.out.headers.len(), ENDPOINT.headers.len());
+        assert_eq!(r.out.all_headers().count(), ENDPOINT.headers.len());
         assert!(
             matches!(r.error.as_deref(), Some(Error::InvalidArgument { argument, .. }) if argument == "bad")
         );
@@ -466,7 +448,7 @@ mod tests {
         let mut r = Request::new(&ENDPOINT);
         r.header("note", "X-Note", "fine");
         r.header("scenario", "X-Scenario", &["ok", "a\r\nX-Injected: 1"]);
-        let sent: Vec<&str> = (r.out.headers.iter()).map(|(_, v)| v.as_ref()).collect();
+        let sent: Vec<&str> = r.out.all_headers().map(|(_, v)| v).collect();
         assert_eq!(sent[ENDPOINT.headers.len()..], ["fine"]);
         let Some(Error::InvalidArgument {
             argument, message, ..

@@ -34,7 +34,7 @@ impl std::fmt::Debug for RecentUrls {
 
 struct Recent {
     environment: Arc<str>,
-    base_url: Option<std::borrow::Cow<'static, str>>,
+    base_url: Option<String>,
     path: String,
     query: super::query::Query,
     url: Url,
@@ -44,7 +44,7 @@ impl Recent {
     fn is_for(&self, key: &SessionKey, out: &Outgoing) -> bool {
         self.path == out.path
             && self.query == out.query
-            && self.base_url == out.base_url
+            && self.base_url.as_deref() == out.base_url()
             && self.environment == key.environment
     }
 }
@@ -61,7 +61,7 @@ impl RecentUrls {
     fn keep(&self, key: &SessionKey, out: &Outgoing, url: &Url) {
         let entry = Recent {
             environment: key.environment.clone(),
-            base_url: out.base_url.clone(),
+            base_url: out.base_url().map(str::to_owned),
             path: out.path.clone(),
             query: out.query.clone(),
             url: url.clone(),
@@ -93,7 +93,7 @@ impl Runtime {
         let url = self.relative_url(key, out)?;
         if url.as_str().len() > LONGEST_URL {
             return Err(Error::InvalidArgument {
-                endpoint: out.endpoint.to_string(),
+                endpoint: out.endpoint().to_owned(),
                 argument: "path and query".to_owned(),
                 message: format!(
                     "make a URL of {} bytes, longer than an HTTP request carries here \
@@ -110,7 +110,7 @@ impl Runtime {
         if !out.path.starts_with('/') {
             // `javascript:x`, `HTTPS:` handled above; anything else that is not a path.
             return Err(Error::InvalidArgument {
-                endpoint: out.endpoint.to_string(),
+                endpoint: out.endpoint().to_owned(),
                 argument: "path".to_owned(),
                 message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
             });
@@ -118,13 +118,13 @@ impl Runtime {
         if out.path.split('/').any(super::request::is_dot_segment) {
             // Arguments side by side, or beside a fixed `.` (`/files/{a}{b}`, `.{v}`).
             return Err(Error::InvalidArgument {
-                endpoint: out.endpoint.to_string(),
+                endpoint: out.endpoint().to_owned(),
                 argument: "path".to_owned(),
                 message: super::request::DOT_SEGMENT.to_owned(),
             });
         }
         let env = self.environment_named(&key.environment)?;
-        let base = env.base_url_of(out.base_url.as_deref())?;
+        let base = env.base_url_of(out.base_url())?;
         let mut url = base.clone();
         match base.path() {
             // The common base (an origin): the path as it is, without a copy.
@@ -138,7 +138,7 @@ impl Runtime {
     #[inline(never)]
     fn absolute_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
         let env = self.environment_named(&key.environment)?;
-        let base = env.base_url_of(out.base_url.as_deref())?;
+        let base = env.base_url_of(out.base_url())?;
         match Url::parse(&out.path).ok() {
             // Credentials in a URL would go out as a second `Authorization` header.
             Some(url)
@@ -149,7 +149,7 @@ impl Runtime {
                 with_query(url, out)
             }
             url => Err(Error::ForeignUrl {
-                endpoint: out.endpoint.clone().into_owned(),
+                endpoint: out.endpoint().to_owned(),
                 origin: url.map_or_else(
                     || "an unreadable URL".to_owned(),
                     |u| u.origin().ascii_serialization(),
