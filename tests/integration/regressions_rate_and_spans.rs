@@ -132,6 +132,29 @@ async fn a_foreign_url_takes_no_place_under_the_rate_limit() {
     );
 }
 
+/// A call whose token is cached (the common path, which sends what it built at once)
+/// still waits its turn: the second call in the window is not sent until the window
+/// moves on.
+#[tokio::test]
+async fn a_call_with_a_cached_token_waits_its_turn_under_the_rate_limit() {
+    let company = Company(22);
+    let window = Duration::from_millis(1500);
+    let (sandbox, runtime) = echo_runtime(&company, |b| b.rate_limit(1, window)).await;
+    tokio::time::sleep(window).await;
+    let echo = || {
+        runtime
+            .request(&company, Method::Get, "/echo")
+            .scopes(&["hello"])
+            .send()
+    };
+    assert_eq!(echo().await.unwrap().status, 200);
+    let early = tokio::time::timeout(window / 3, echo()).await;
+    assert!(early.is_err(), "a second call went out inside the window");
+    assert_eq!(sandbox.counts().api, 1, "the waiting call was sent");
+    assert_eq!(echo().await.unwrap().status, 200);
+    assert_eq!(sandbox.counts().api, 2);
+}
+
 /// A request hook runs for each attempt: again on a throttled resend, which waits its
 /// turn under the rate limit.
 #[tokio::test]
