@@ -12,7 +12,7 @@ use crate::hooks::CallContext;
 use crate::oauth::TokenSource;
 use crate::provider::Provider;
 use crate::scope::ScopeSet;
-use crate::session::{Bearer, LastError, Session, SessionKey};
+use crate::session::{LastError, Ready, Session, SessionKey};
 use crate::store::SessionStore;
 use crate::user::{ApiUser, UserRef};
 
@@ -188,18 +188,17 @@ impl Runtime {
         &self,
         user: UserRef,
         scopes: &ScopeSet,
-    ) -> Result<(SessionKey, Bearer), UserRef> {
+    ) -> Result<Arc<Ready>, UserRef> {
         let default = &self.default_environment().name;
         let cache = self.inner.tokens.cache();
-        let Some((environment, usable)) = cache.call(&user, default, scopes) else {
+        let Some(ready) = cache.call(&user, default, scopes) else {
             return Err(user);
         };
-        let key = SessionKey::new(self.inner.config.provider().clone(), environment, user);
         // Tokens waiting to be saved are newer than any the cache holds.
-        if self.inner.tokens.unsaved().holds(&key) {
-            return Err(key.user);
+        if self.inner.tokens.unsaved().holds(&ready.key) {
+            return Err(user);
         }
-        Ok((key, usable.bearer))
+        Ok(ready)
     }
 
     /// `user`'s session in the environment it works in, if any.

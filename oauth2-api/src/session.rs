@@ -132,6 +132,14 @@ impl Usable {
     }
 }
 
+/// What a call takes from the call cache: its session key and token, shared, so that a
+/// call counts one reference where it would copy (and count) the five of its parts.
+#[derive(Debug)]
+pub(crate) struct Ready {
+    pub(crate) key: SessionKey,
+    pub(crate) usable: Usable,
+}
+
 /// Why a session last failed, kept so an application can show it to a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LastError {

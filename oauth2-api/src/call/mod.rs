@@ -1,6 +1,8 @@
 //! Calling the API: typed endpoint calls (what generated code uses) and the raw escape
 //! hatch, sharing one path: get a token, send, on 401 renew once and resend once.
 
+use std::sync::Arc;
+
 use secrecy::ExposeSecret;
 use tracing::Instrument;
 
@@ -25,7 +27,7 @@ use crate::http::{BodyError, describe_reqwest, read_capped};
 use crate::oauth::keep::Basis;
 use crate::runtime::Runtime;
 use crate::scope::ScopeSet;
-use crate::session::{Bearer, LastError, SessionKey, SessionState, TokenSet};
+use crate::session::{Bearer, LastError, Ready, SessionKey, SessionState, TokenSet};
 use crate::user::UserRef;
 pub use answer::{FromAnswer, Response};
 pub(crate) use outgoing::Outgoing;
@@ -85,15 +87,15 @@ impl Runtime {
     /// general path, boxed. [`call`](crate::__private::call) repeats these lines rather
     /// than await this, for the same reason.
     pub(crate) async fn send(&self, user: UserRef, out: &Outgoing) -> Result<RawResponse, Error> {
-        let (key, token) = match self.common_call(user, out) {
-            Ok(found) => found,
+        let ready = match self.common_call(user, out) {
+            Ok(ready) => ready,
             Err(general) => return general.await,
         };
-        let first = self.send_once(&key, Some(&token), out).await?;
+        let first = (self.send_once(&ready.key, Some(&ready.usable.bearer), out)).await?;
         if self.is_final(out, &first) {
             return Ok(first);
         }
-        self.follow_up(&key, token, out, first).await
+        self.follow_up(&ready, out, first).await
     }
 
     /// The session key and cached token of a common call (see [`send`](Self::send)),
@@ -102,7 +104,7 @@ impl Runtime {
         &'a self,
         user: UserRef,
         out: &'a Outgoing,
-    ) -> Result<(SessionKey, Bearer), Sending<'a>> {
+    ) -> Result<Arc<Ready>, Sending<'a>> {
         match self.cached_call(user, out.scopes()) {
             Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => Ok(found),
             found => Err(self.general_path(found, out)),
@@ -119,11 +121,11 @@ impl Runtime {
     /// throttled request, renew a refused token or ask for wider scopes.
     pub(crate) fn follow_up<'a>(
         &'a self,
-        key: &'a SessionKey,
-        token: Bearer,
+        ready: &'a Ready,
         out: &'a Outgoing,
         first: RawResponse,
     ) -> Sending<'a> {
+        let (key, token) = (&ready.key, ready.usable.bearer.clone());
         Box::pin(async move {
             let first = match self.throttle_delay(out, 0, &first) {
                 Some(delay) => {
@@ -145,7 +147,7 @@ impl Runtime {
     #[inline(never)]
     fn general_path<'a>(
         &'a self,
-        found: Result<(SessionKey, Bearer), UserRef>,
+        found: Result<Arc<Ready>, UserRef>,
         out: &'a Outgoing,
     ) -> Sending<'a> {
         Box::pin(self.send_traced(found, out))
@@ -155,11 +157,11 @@ impl Runtime {
     /// cache did not have it, in the call's span.
     async fn send_traced(
         &self,
-        found: Result<(SessionKey, Bearer), UserRef>,
+        found: Result<Arc<Ready>, UserRef>,
         out: &Outgoing,
     ) -> Result<RawResponse, Error> {
         let (key, cached) = match found {
-            Ok((key, token)) => (key, Some(token)),
+            Ok(ready) => (ready.key.clone(), Some(ready.usable.bearer.clone())),
             Err(user) => (self.call_key(user).await?, None),
         };
         // The future is made where it is awaited: bound to a name first, it would be

@@ -273,18 +273,18 @@ pub fn call<'a, T: 'a, E: 'a>(
         let out = &request.out;
         // Each wait below holds only what comes after it: a value matched on stays in the
         // future's state while an arm awaits, on every path.
-        let (key, token) = match runtime.common_call(user, out) {
-            Ok(found) => found,
+        let ready = match runtime.common_call(user, out) {
+            Ok(ready) => ready,
             Err(general) => return finish(runtime, &request, general.await, decode, convert),
         };
-        let first = match runtime.send_once(&key, Some(&token), out).await {
+        let first = match (runtime.send_once(&ready.key, Some(&ready.usable.bearer), out)).await {
             Ok(first) => first,
             Err(error) => return Err(convert(error)),
         };
         if runtime.is_final(out, &first) {
             return finish(runtime, &request, Ok(first), decode, convert);
         }
-        let more = runtime.follow_up(&key, token, out, first);
+        let more = runtime.follow_up(&ready, out, first);
         finish(runtime, &request, more.await, decode, convert)
     }
 }

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::scope::ScopeSet;
-use crate::session::{PendingAuthorization, Session, SessionKey, SessionState, Usable};
+use crate::session::{PendingAuthorization, Ready, Session, SessionKey, SessionState, Usable};
 use crate::store::{CasOutcome, Consumed, SessionStore, StoreError};
 use crate::user::UserRef;
 
@@ -59,20 +59,23 @@ struct Remembered {
     tokens: Vec<Held>,
 }
 
+/// A token held for one environment, with the session key a call uses it under.
 struct Held {
-    environment: Arc<str>,
     until: Instant,
-    usable: Usable,
+    ready: Arc<Ready>,
+}
+
+impl Held {
+    fn is_in(&self, environment: &str) -> bool {
+        *self.ready.key.environment == *environment
+    }
 }
 
 impl Remembered {
-    fn token(&self, environment: &str, now: Instant) -> Option<&Usable> {
-        let held = self
-            .tokens
-            .iter()
-            .find(|h| &*h.environment == environment)?;
-        let usable = &held.usable;
-        (now < held.until && usable.is_fresh_at(SystemTime::now())).then_some(usable)
+    fn token(&self, environment: &str, now: Instant) -> Option<&Arc<Ready>> {
+        let held = self.tokens.iter().find(|h| h.is_in(environment))?;
+        let ready = &held.ready;
+        (now < held.until && ready.usable.is_fresh_at(SystemTime::now())).then_some(ready)
     }
 
     fn is_live(&self, now: Instant) -> bool {
@@ -112,13 +115,14 @@ impl CachedStore {
     }
 
     /// What a call needs, in one look: the environment `user` works in (`default` unless
-    /// one was chosen) and a token there that covers `scopes`, both still usable.
+    /// one was chosen) and a token there that covers `scopes`, both still usable, with
+    /// the session key they make.
     pub(crate) fn call(
         &self,
         user: &UserRef,
         default: &Arc<str>,
         scopes: &ScopeSet,
-    ) -> Option<(Arc<str>, Usable)> {
+    ) -> Option<Arc<Ready>> {
         let now = Instant::now();
         let entries = self.entries();
         let remembered = entries.users.get(user)?;
@@ -126,17 +130,18 @@ impl CachedStore {
             Some((until, chosen)) if now < *until => chosen.as_ref().unwrap_or(default),
             _ => return None,
         };
-        let usable = remembered.token(environment, now)?;
+        let ready = remembered.token(environment, now)?;
         scopes
-            .is_subset_of(&usable.bearer.tokens.scopes)
-            .then(|| (environment.clone(), usable.clone()))
+            .is_subset_of(&ready.usable.bearer.tokens.scopes)
+            .then(|| ready.clone())
     }
 
     /// The remembered token of `key`, if still usable.
     pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Usable> {
         let entries = self.entries();
         let remembered = entries.users.get(&key.user)?;
-        remembered.token(&key.environment, Instant::now()).cloned()
+        let ready = remembered.token(&key.environment, Instant::now())?;
+        Some(ready.usable.clone())
     }
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
@@ -152,13 +157,14 @@ impl CachedStore {
             return;
         }
         let remembered = entries.remembered(&key.user, now);
-        remembered
-            .tokens
-            .retain(|h| h.environment != key.environment);
-        remembered.tokens.push(Held {
-            environment: key.environment.clone(),
-            until,
+        remembered.tokens.retain(|h| !h.is_in(&key.environment));
+        let ready = Ready {
+            key: key.clone(),
             usable: tokens.clone(),
+        };
+        remembered.tokens.push(Held {
+            until,
+            ready: Arc::new(ready),
         });
     }
 
@@ -167,9 +173,7 @@ impl CachedStore {
         let mut entries = self.entries_mut();
         entries.epoch += 1;
         if let Some(remembered) = entries.users.get_mut(&key.user) {
-            remembered
-                .tokens
-                .retain(|h| h.environment != key.environment);
+            remembered.tokens.retain(|h| !h.is_in(&key.environment));
         }
     }
 
@@ -421,7 +425,7 @@ mod tests {
         let hello = ScopeSet::declared(&["hello"]);
         let found = |cache: &CachedStore, scopes: &ScopeSet| {
             let found = cache.call(&user, &default, scopes);
-            found.map(|(environment, _)| environment.to_string())
+            found.map(|ready| ready.key.environment.to_string())
         };
         cache.remember_tokens(&key(), &tokens(), cache.epoch());
         assert_eq!(
