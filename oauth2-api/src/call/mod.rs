@@ -113,7 +113,19 @@ impl Runtime {
 
     /// Whether `first`, a common call's answer, is its last: neither throttled nor a
     /// refusal of its token. Asked of a borrowed answer: the common one is not moved.
+    #[inline]
     pub(crate) fn is_final(&self, out: &Outgoing, first: &RawResponse) -> bool {
+        // A success is final unless the provider classifies answers itself (a throttled
+        // answer may come with any status).
+        if (200..300).contains(&first.status) && self.inner.api.extensions.throttle.is_none() {
+            return true;
+        }
+        self.is_final_answer(out, first)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn is_final_answer(&self, out: &Outgoing, first: &RawResponse) -> bool {
         self.throttle_delay(out, 0, first).is_none() && refusal(first).is_none()
     }
 

@@ -76,7 +76,8 @@ impl Runtime {
     /// The URL `out` goes to: its path under the environment's base URL, or an absolute
     /// URL (a `Link` header's) on the environment's origin, where the token may go.
     pub(crate) fn target_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
-        if super::is_absolute(&out.path) {
+        // A declared path begins with `/`: only another may be an absolute URL.
+        if !out.path.starts_with('/') && super::is_absolute(&out.path) {
             return self.absolute_url(key, out);
         }
         match self.inner.api.recent_urls().find(key, out) {

@@ -101,6 +101,9 @@ impl UnsavedTokens {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether tokens of `key` wait to be saved. Asked on every call, and almost always
+    /// answered by the count alone: inlined there.
+    #[inline]
     pub(crate) fn holds(&self, key: &SessionKey) -> bool {
         self.len.load(Ordering::Acquire) > 0 && self.lock().contains_key(key)
     }
