@@ -8,9 +8,13 @@
 //! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 by default
 //! CLIENTS="raw raw memory" cargo bench -p oauth2-api-tests --bench overhead
 //! ```
-//! `CLIENTS` picks the clients (`raw`, `memory`, `sqlite`; default all three). A client
-//! named twice runs twice per round, its second column labelled `raw again`: raw against
-//! itself is the noise floor of this machine, what a ratio must clear to mean anything.
+//! `raw` sends the request the declared call sends: its bearer header, the runtime's
+//! `User-Agent` (GitHub refuses requests without one) and 60 s timeout; `bare` is the
+//! same without the `User-Agent`, as `../shared/bench`'s hand-written client.
+//! `CLIENTS` picks the clients (`raw`, `bare`, `memory`, `sqlite`; default `raw memory
+//! sqlite`). A client named twice runs twice per round, its second column labelled
+//! `raw again`: raw against itself is the noise floor of this machine, what a ratio must
+//! clear to mean anything.
 //! With `taskset`, C=1 runs server and client on CPU 1 (a wake-up across CPUs costs more
 //! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
 
@@ -110,8 +114,8 @@ fn clients() -> Vec<(String, String)> {
     let mut clients: Vec<(String, String)> = Vec::new();
     for client in named {
         assert!(
-            ["raw", "memory", "sqlite"].contains(&client),
-            "unknown client {client}: raw, memory or sqlite"
+            ["raw", "bare", "memory", "sqlite"].contains(&client),
+            "unknown client {client}: raw, bare, memory or sqlite"
         );
         let label = match clients.iter().filter(|(_, c)| c == client).count() {
             0 => client.to_owned(),

@@ -2,8 +2,10 @@
 //! hand with reqwest, or through a declared endpoint on a memory or SQLite store.
 //!
 //! ```text
-//! bench_client --url http://127.0.0.1:PORT --client raw|memory|sqlite [--c 1] [--n 20000] [--warmup 1000]
+//! bench_client --url http://127.0.0.1:PORT --client raw|bare|memory|sqlite [--c 1] [--n 20000] [--warmup 1000]
 //! ```
+//! `raw` sends what the declared call sends (its bearer header, the runtime's
+//! `User-Agent`); `bare` leaves the `User-Agent` out, as `../shared/bench`'s client does.
 //! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..
 //! cpu_us=..` (the client process's CPU time per call).
 
@@ -84,19 +86,22 @@ fn args() -> Args {
 async fn main() {
     let args = args();
     let (from, to) = (date("2017-01-01"), date("2017-12-31"));
-    let report = if args.client == "raw" {
-        // By hand: one client with a static bearer header and the runtime's 60 s timeout.
+    let report = if args.client == "raw" || args.client == "bare" {
+        // By hand: one client with a static bearer header and the runtime's 60 s timeout
+        // (and, but for `bare`, its `User-Agent`): the request the declared call sends.
         let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
         auth.set_sensitive(true);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .default_headers(
                 [(reqwest::header::AUTHORIZATION, auth)]
                     .into_iter()
                     .collect(),
             )
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
+            .timeout(Duration::from_secs(60));
+        if args.client == "raw" {
+            builder = builder.user_agent(oauth2_api::DEFAULT_USER_AGENT);
+        }
+        let client = builder.build().unwrap();
         let url = reqwest::Url::parse(&format!(
             "{}/organisations/vat/{VRN}/obligations?from={from}&to={to}",
             args.url
