@@ -37,6 +37,7 @@ mod regressions_overhead_review;
 mod regressions_paging;
 mod regressions_rate_and_spans;
 mod regressions_requests;
+mod regressions_review16;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
