@@ -223,3 +223,172 @@ async fn review16_a_request_hooks_view_of_the_request_shows_no_value_in_debug() 
         .collect();
     assert!(shown.is_empty(), "{shown:?} in {printed}");
 }
+
+/// A provider that says "throttled" with a 200 (`x-ratelimit-remaining: 0`, read by a
+/// `throttle_classifier`), to a person whose token is cached: the call is resent after
+/// the wait and the caller gets the second answer, on the fast path (nothing listening)
+/// and the general one (INFO) alike; a success is not final when a classifier is set.
+#[tokio::test]
+async fn review16_a_classifier_that_throttles_a_200_is_obeyed_on_both_paths() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::routing::get;
+
+    use crate::regressions_call_paths::{Listen, Written, listen};
+
+    let mut seen = Vec::new();
+    for how in [Listen::Nothing, Listen::At(tracing::Level::INFO)] {
+        let written = Written::default();
+        let _guard = listen(how, &written);
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let routes = echo_routes("sandbox").route(
+            "/limited",
+            get(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    // The first call of the test warms the cache; the second is throttled.
+                    let remaining = if n == 1 { "0" } else { "10" };
+                    (
+                        [("x-ratelimit-remaining", remaining)],
+                        axum::Json(serde_json::json!({ "n": n })),
+                    )
+                }
+            }),
+        );
+        let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), routes)
+            .await
+            .unwrap();
+        let runtime = oauth2_api_tests::sandbox_builder(&sandbox)
+            .store(MemoryStore::new())
+            .cache_ttl(LONG)
+            .throttle_classifier(|status: u16, headers: &axum::http::HeaderMap| {
+                let exhausted = headers
+                    .get("x-ratelimit-remaining")
+                    .is_some_and(|v| v == "0");
+                (status == 200 && exhausted).then_some(oauth2_api::Throttled {
+                    retry_after: Some(std::time::Duration::from_millis(5)),
+                })
+            })
+            .build()
+            .unwrap();
+        let company = Company(1605);
+        authorize(&sandbox, &runtime, &company, &["hello"]).await;
+        let call = || async {
+            let answer = runtime
+                .request(&company, Method::Get, "/limited")
+                .scopes(&["hello"])
+                .send()
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&answer.body).unwrap();
+            (answer.status, body["n"].as_u64().unwrap())
+        };
+        let warm = call().await;
+        let throttled = call().await;
+        seen.push((how, warm, throttled, hits.load(Ordering::SeqCst)));
+    }
+    for (how, warm, throttled, hits) in &seen {
+        assert_eq!(
+            (*warm, *throttled, *hits),
+            ((200, 0), (200, 2), 3),
+            "{how:?}: (warm call, throttled call, requests the API got)"
+        );
+    }
+}
+
+/// A listing across two environments' APIs: pages saying where they come from, the next
+/// one by a relative `Link` (`?page=2`, which RFC 8288 allows and the README follows).
+#[oauth2_api(
+    provider = "Listing16",
+    environment(name = "sandbox", base_url = "https://sandbox.invalid",
+                auth_url = "https://sandbox.invalid/oauth/authorize",
+                token_url = "https://sandbox.invalid/oauth/token"),
+    environment(name = "production", base_url = "https://production.invalid",
+                auth_url = "https://production.invalid/oauth/authorize",
+                token_url = "https://production.invalid/oauth/token")
+)]
+pub trait Listing16 {
+    #[endpoint(method = GET, path = "/items", scope = "hello", user = Company, paginate(link))]
+    async fn items(&self, #[query] page: u32) -> Result<Vec<Value>, Error>;
+}
+
+fn listing_routes(api: &'static str) -> axum::Router {
+    use axum::extract::Query;
+    use axum::routing::get;
+    axum::Router::new().route(
+        "/items",
+        get(move |Query(q): Query<std::collections::BTreeMap<String, String>>| async move {
+            let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let next = format!("<?page={}>; rel=\"next\"", page + 1);
+            let link = if page < 3 { next } else { String::new() };
+            (
+                [("link", link)],
+                axum::Json(serde_json::json!([{ "api": api, "page": page }])),
+            )
+        }),
+    )
+}
+
+/// A listing begun in one environment continues there, or ends: the user choosing
+/// another environment between two pages must not make the next page (a relative `Link`
+/// of the first environment's API) come from the other environment's API with its token.
+/// Holds at the time of the review: the `Link` is resolved when its page is read, so the
+/// next request is an absolute URL of the first environment, refused (`ForeignUrl`) in
+/// the second.
+#[tokio::test]
+async fn review16_a_listing_stays_in_the_environment_it_began_in() {
+    use oauth2_api::sandbox::Sandbox;
+    let sandbox = Sandbox::serve(echo_config(), listing_routes("sandbox"))
+        .await
+        .unwrap();
+    let production = Sandbox::serve(echo_config(), listing_routes("production"))
+        .await
+        .unwrap();
+    let mut builder = Listing16Client::builder()
+        .credentials(sandbox_client(REDIRECT_URL))
+        .store(MemoryStore::new())
+        .cache_ttl(LONG);
+    for (env, server) in [
+        (Listing16Env::Sandbox, &sandbox),
+        (Listing16Env::Production, &production),
+    ] {
+        builder = builder
+            .base_url(env, server.url())
+            .auth_url(env, server.auth_url())
+            .token_url(env, server.token_url());
+    }
+    let client = Listing16Client::new(builder.build().unwrap());
+    let company = Company(1606);
+    let runtime = client.runtime();
+    authorize(&sandbox, runtime, &company, &["hello"]).await;
+    runtime
+        .select_environment(&company, "production")
+        .await
+        .unwrap();
+    authorize(&production, runtime, &company, &["hello"]).await;
+    runtime
+        .select_environment(&company, "sandbox")
+        .await
+        .unwrap();
+
+    let mut pages = client.items_pages(&company, 1);
+    let first = pages.next().await.unwrap().unwrap();
+    runtime
+        .select_environment(&company, "production")
+        .await
+        .unwrap();
+    let second = pages.next().await.map(|p| p.map(|p| p.body));
+    let from = |items: &Vec<Value>| format!("{}:{}", items[0]["api"], items[0]["page"]);
+    match second {
+        None | Some(Err(_)) => {}
+        Some(Ok(items)) => assert_eq!(
+            (from(&first.body), from(&items)),
+            (
+                "\"sandbox\":1".to_owned(),
+                "\"sandbox\":2".to_owned()
+            ),
+            "(first page, second page) of one listing"
+        ),
+    }
+}
