@@ -392,3 +392,39 @@ async fn review16_a_listing_stays_in_the_environment_it_began_in() {
         ),
     }
 }
+
+/// A base URL that carries a key in its query (the runtime supports one: a request's
+/// query is added after the base URL's own): the key goes out with every request, so it
+/// is a secret, and a runtime's `Debug` (also inside `RawRequest`'s) must not print it.
+#[tokio::test]
+async fn review16_a_runtimes_debug_shows_no_base_url_query_value() {
+    let company = Company(1607);
+    let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), echo_routes("sandbox"))
+        .await
+        .unwrap();
+    let provider = oauth2_api::Provider::new("Keyed16").environment(oauth2_api::Environment::new(
+        "sandbox",
+        format!("{}/?api_key=base-secret-77aa", sandbox.url()),
+        sandbox.auth_url(),
+        sandbox.token_url(),
+    ));
+    let runtime = oauth2_api_tests::builder_for(provider)
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let answer = runtime
+        .request(&company, Method::Get, "/echo")
+        .scopes(&["hello"])
+        .query("x", 1)
+        .send()
+        .await
+        .unwrap();
+    let echo: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(echo["query"], "api_key=base-secret-77aa&x=1", "the key is sent");
+    let printed = format!(
+        "{runtime:?} {:?}",
+        runtime.request(&company, Method::Get, "/echo")
+    );
+    assert!(!printed.contains("base-secret-77aa"), "{printed}");
+}
