@@ -83,10 +83,7 @@ async fn review16_an_endpoints_fixed_header_replaces_the_apis_own() {
         .with_accept(&company, "application/vnd.github.diff")
         .await
         .unwrap();
-    let found = (
-        received(&raw, "accept"),
-        received(&by_argument, "accept"),
-    );
+    let found = (received(&raw, "accept"), received(&by_argument, "accept"));
     assert_eq!(
         found,
         (
@@ -301,12 +298,18 @@ async fn review16_a_classifier_that_throttles_a_200_is_obeyed_on_both_paths() {
 /// one by a relative `Link` (`?page=2`, which RFC 8288 allows and the README follows).
 #[oauth2_api(
     provider = "Listing16",
-    environment(name = "sandbox", base_url = "https://sandbox.invalid",
-                auth_url = "https://sandbox.invalid/oauth/authorize",
-                token_url = "https://sandbox.invalid/oauth/token"),
-    environment(name = "production", base_url = "https://production.invalid",
-                auth_url = "https://production.invalid/oauth/authorize",
-                token_url = "https://production.invalid/oauth/token")
+    environment(
+        name = "sandbox",
+        base_url = "https://sandbox.invalid",
+        auth_url = "https://sandbox.invalid/oauth/authorize",
+        token_url = "https://sandbox.invalid/oauth/token"
+    ),
+    environment(
+        name = "production",
+        base_url = "https://production.invalid",
+        auth_url = "https://production.invalid/oauth/authorize",
+        token_url = "https://production.invalid/oauth/token"
+    )
 )]
 pub trait Listing16 {
     #[endpoint(method = GET, path = "/items", scope = "hello", user = Company, paginate(link))]
@@ -318,15 +321,17 @@ fn listing_routes(api: &'static str) -> axum::Router {
     use axum::routing::get;
     axum::Router::new().route(
         "/items",
-        get(move |Query(q): Query<std::collections::BTreeMap<String, String>>| async move {
-            let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-            let next = format!("<?page={}>; rel=\"next\"", page + 1);
-            let link = if page < 3 { next } else { String::new() };
-            (
-                [("link", link)],
-                axum::Json(serde_json::json!([{ "api": api, "page": page }])),
-            )
-        }),
+        get(
+            move |Query(q): Query<std::collections::BTreeMap<String, String>>| async move {
+                let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let next = format!("<?page={}>; rel=\"next\"", page + 1);
+                let link = if page < 3 { next } else { String::new() };
+                (
+                    [("link", link)],
+                    axum::Json(serde_json::json!([{ "api": api, "page": page }])),
+                )
+            },
+        ),
     )
 }
 
@@ -384,10 +389,7 @@ async fn review16_a_listing_stays_in_the_environment_it_began_in() {
         None | Some(Err(_)) => {}
         Some(Ok(items)) => assert_eq!(
             (from(&first.body), from(&items)),
-            (
-                "\"sandbox\":1".to_owned(),
-                "\"sandbox\":2".to_owned()
-            ),
+            ("\"sandbox\":1".to_owned(), "\"sandbox\":2".to_owned()),
             "(first page, second page) of one listing"
         ),
     }
@@ -421,7 +423,10 @@ async fn review16_a_runtimes_debug_shows_no_base_url_query_value() {
         .await
         .unwrap();
     let echo: Value = serde_json::from_slice(&answer.body).unwrap();
-    assert_eq!(echo["query"], "api_key=base-secret-77aa&x=1", "the key is sent");
+    assert_eq!(
+        echo["query"], "api_key=base-secret-77aa&x=1",
+        "the key is sent"
+    );
     let printed = format!(
         "{runtime:?} {:?}",
         runtime.request(&company, Method::Get, "/echo")
