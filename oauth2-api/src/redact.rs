@@ -1,5 +1,11 @@
-//! What error values may show of an answer: an excerpt, with every secret the request
-//! carried replaced by `[redacted]`.
+//! What error values and `Debug` may show of an answer or a URL: an excerpt, with every
+//! secret the request carried replaced by `[redacted]`; a URL's origin and path.
+
+/// A URL as logs and `Debug` may show it: its origin and path, without user info, query
+/// or fragment, any of which may carry a key.
+pub(crate) fn url_shown(url: &url::Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}
 
 /// At most `max` bytes of `body`, cut on a character boundary, for error values.
 pub(crate) fn excerpt(body: &[u8], max: usize) -> String {

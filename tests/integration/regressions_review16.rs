@@ -35,6 +35,15 @@ pub trait GitHubLike {
 
     #[endpoint(method = GET, path = "/echo", scope = "hello", user = Company)]
     async fn with_accept(&self, #[header("Accept")] accept: &str) -> Result<Value, Error>;
+
+    #[endpoint(method = GET, path = "/echo", scope = "hello", user = Company)]
+    async fn with_accepts(&self, #[header("Accept")] accept: Vec<&str>) -> Result<Value, Error>;
+
+    #[endpoint(method = GET, path = "/echo", scope = "hello", user = Company)]
+    async fn with_authorization(
+        &self,
+        #[header("Authorization")] authorization: &str,
+    ) -> Result<Value, Error>;
 }
 
 async fn github_like(
@@ -94,6 +103,65 @@ async fn review16_an_endpoints_fixed_header_replaces_the_apis_own() {
     );
 }
 
+/// The values one level gives a name are all sent (a sequence argument), replacing the
+/// API's; with a request hook the same merge is what the hook sees and what is sent; an
+/// `Authorization` argument, or one a hook adds, is refused beside the token.
+#[tokio::test]
+async fn review16_header_levels_merge_alike_with_and_without_hooks() {
+    let seen = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+    for hooked in [false, true] {
+        let kept = seen.clone();
+        let (sandbox, client, company) = github_like(move |b| match hooked {
+            false => b,
+            true => b.request_hook(move |r: &mut OutgoingRequest<'_>| {
+                let shown = format!("{r:?}").to_lowercase();
+                let names = shown.split("headers: [").nth(1).unwrap_or_default();
+                let names = names.split(']').next().unwrap_or_default();
+                let accept = names.matches("\"accept\"").count().to_string();
+                kept.lock()
+                    .unwrap()
+                    .push(vec![r.endpoint.to_owned(), accept]);
+                if r.endpoint == "plain" {
+                    r.add_header("authorization", "token from-a-hook");
+                }
+                Ok(())
+            }),
+        })
+        .await;
+        let raw = client.raw_contents(&company).await.unwrap();
+        let both = client.with_accepts(&company, vec!["a/b", "c/d"]).await;
+        assert_eq!(
+            (received(&raw, "accept"), received(&both.unwrap(), "accept")),
+            (
+                vec!["application/vnd.github.raw".to_owned()],
+                vec!["a/b".to_owned(), "c/d".to_owned()]
+            ),
+            "hooked: {hooked}"
+        );
+        let before = sandbox.counts().api;
+        let refused = client.with_authorization(&company, "token own").await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidArgument { argument, .. }) if argument == "header Authorization"),
+            "hooked: {hooked}: {refused:?}"
+        );
+        if hooked {
+            let by_hook = client.plain(&company).await;
+            assert!(
+                matches!(by_hook, Err(Error::InvalidArgument { .. })),
+                "{by_hook:?}"
+            );
+        }
+        assert_eq!(
+            sandbox.counts().api,
+            before,
+            "hooked: {hooked}: a refused call was sent"
+        );
+    }
+    let seen = seen.lock().unwrap().clone();
+    let accepts: Vec<&str> = seen.iter().take(2).map(|s| s[1].as_str()).collect();
+    assert_eq!(accepts, ["1", "2"], "`accept` names the hook saw: {seen:?}");
+}
+
 /// A request hook that adds a header only when the request has none of that name (what
 /// `has_header` is for): the API's own headers are sent with the request, so the hook
 /// must see them. Found: `has_header("Accept")` is false for the API-level `Accept`, and
@@ -127,64 +195,62 @@ async fn review16_a_request_hook_sees_the_headers_the_api_fixes() {
 
 /// The escape hatch with a path that carries its query (`"/echo?x=1"`, as a newcomer
 /// copies one from an API's docs; `shown()` strips such a query from errors and spans):
-/// it must reach `/echo` with `x=1`, or be refused. Found: the `?` is percent-encoded
-/// into the path (`/echo%3Fx=1`), and the request silently goes to another path.
+/// it reaches `/echo` with `x=1`, the parameters of `.query` after it, and a fragment is
+/// not sent. Found: the `?` was percent-encoded into the path (`/echo%3Fx=1`), and the
+/// request silently went to another path.
 #[tokio::test]
-async fn review16_an_escape_hatch_path_with_its_query_reaches_that_path_or_is_refused() {
+async fn review16_an_escape_hatch_path_with_its_query_reaches_that_path() {
     let company = Company(1602);
     let (_sandbox, runtime) = echo_runtime(&company, |b| b).await;
-    let sent = runtime
-        .request(&company, Method::Get, "/echo?x=1")
-        .scopes(&["hello"])
-        .send()
-        .await;
-    match sent {
-        Err(Error::InvalidArgument { .. }) => {}
-        Ok(answer) if answer.status == 200 => {
-            let echo: Value = serde_json::from_slice(&answer.body).unwrap();
-            assert_eq!(echo["query"], "x=1");
+    let mut seen = Vec::new();
+    for (path, more) in [
+        ("/echo?x=1", None),
+        ("/echo?x=1&y=a%20b#top", Some(("z", 3))),
+    ] {
+        let mut request = runtime
+            .request(&company, Method::Get, path)
+            .scopes(&["hello"]);
+        if let Some((name, value)) = more {
+            request = request.query(name, value);
         }
-        other => panic!(
-            "`/echo?x=1` neither reached /echo with its query nor was refused: {}",
-            match other {
-                Ok(a) => format!("status {} ({})", a.status, String::from_utf8_lossy(&a.body)),
-                Err(e) => format!("{e:?}"),
-            }
-        ),
+        let answer = request.send().await.unwrap();
+        let echo: Value = serde_json::from_slice(&answer.body).unwrap();
+        // The echo route answers `/echo` alone: a 200 is that path.
+        seen.push((answer.status, echo["query"].clone()));
     }
+    assert_eq!(
+        seen,
+        [
+            (200, Value::from("x=1")),
+            (200, Value::from("x=1&y=a%20b&z=3"))
+        ]
+    );
 }
 
 /// The escape hatch with an `Authorization` header of the caller's own (GitHub's
-/// `token ...` habit, a Basic header for an endpoint that wants one): the request must
-/// carry one `Authorization`, not the runtime's bearer token and the caller's side by
-/// side (which one a server or proxy reads is up to it), or be refused.
+/// `token ...` habit, a Basic header): the runtime's bearer token and the caller's would
+/// go side by side (which one a server or proxy reads is up to it). It is refused, in any
+/// case, before anything is sent.
 #[tokio::test]
-async fn review16_an_escape_hatch_authorization_header_is_not_sent_beside_the_token() {
+async fn review16_an_escape_hatch_authorization_header_is_refused() {
     let company = Company(1603);
-    let (_sandbox, runtime) = echo_runtime(&company, |b| b).await;
-    let sent = runtime
-        .request(&company, Method::Get, "/echo")
-        .scopes(&["hello"])
-        .header("Authorization", "token caller-own-credential")
-        .send()
-        .await;
-    match sent {
-        Err(Error::InvalidArgument { .. }) => {}
-        Ok(answer) if answer.status == 200 => {
-            let echo: Value = serde_json::from_slice(&answer.body).unwrap();
-            let authorization = received(&echo, "authorization");
-            assert_eq!(
-                authorization.len(),
-                1,
-                "Authorization headers the server received: {:?}",
-                authorization
-                    .iter()
-                    .map(|v| v.split(' ').next().unwrap_or_default())
-                    .collect::<Vec<_>>()
-            );
+    let (sandbox, runtime) = echo_runtime(&company, |b| b).await;
+    let before = sandbox.counts().api;
+    for name in ["Authorization", "authorization"] {
+        let sent = runtime
+            .request(&company, Method::Get, "/echo")
+            .scopes(&["hello"])
+            .header(name, "token caller-own-credential")
+            .send()
+            .await;
+        match sent {
+            Err(Error::InvalidArgument { argument, .. }) => {
+                assert_eq!(argument, "header Authorization")
+            }
+            other => panic!("{name}: expected InvalidArgument, got {other:?}"),
         }
-        other => panic!("unexpected: {other:?}"),
     }
+    assert_eq!(sandbox.counts().api, before, "nothing was sent");
 }
 
 /// A request hook that logs the request it is given (`tracing::debug!(?request)`, the

@@ -2,7 +2,7 @@
 //! would be moved on every header), with the token's header made once per token.
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 
 use crate::call::Outgoing;
@@ -40,7 +40,8 @@ impl Runtime {
         if let Some(value) = authorization {
             headers.insert(AUTHORIZATION, value.clone());
         }
-        self.add_headers(headers, out, out.all_headers())?;
+        let api = self.inner.config.headers();
+        super::headers::add_levels(headers, api, out, authorization.is_some())?;
         Ok(request)
     }
 
@@ -55,14 +56,13 @@ impl Runtime {
         out: &Outgoing,
         url: url::Url,
     ) -> Result<reqwest::Request, Error> {
-        // Hooks see (and may change) every header of the request; without hooks the
-        // declared ones are sent as they are.
+        // Hooks see (and may change) every header of the request but the token's; without
+        // hooks the levels are added as they are.
         let hooks = &self.inner.api.extensions.request_hooks;
+        let api = self.inner.config.headers();
         let mut hooked = Vec::new();
         if !hooks.is_empty() {
-            hooked = (out.all_headers())
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                .collect();
+            hooked = super::headers::merged(api, out);
         }
         for hook in hooks {
             hook.before_send(&mut OutgoingRequest {
@@ -87,11 +87,10 @@ impl Runtime {
             None => {}
         }
         let headers = request.headers_mut();
-        if hooks.is_empty() {
-            self.add_headers(headers, out, out.all_headers())?;
-        } else {
-            let hooked = hooked.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-            self.add_headers(headers, out, hooked)?;
+        let bearer = token.is_some();
+        match hooks.is_empty() {
+            true => super::headers::add_levels(headers, api, out, bearer)?,
+            false => super::headers::add_hooked(headers, out, &hooked, bearer)?,
         }
         if let Some(body) = &out.body {
             headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -102,22 +101,6 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// Adds the provider's headers, then the request's own (`declared`).
-    fn add_headers<'h>(
-        &self,
-        headers: &mut HeaderMap,
-        out: &Outgoing,
-        declared: impl Iterator<Item = (&'h str, &'h str)>,
-    ) -> Result<(), Error> {
-        for (name, value) in self.inner.config.headers() {
-            headers.append(name, value.clone());
-        }
-        for (name, value) in declared {
-            append(headers, out, name, value)?;
-        }
-        Ok(())
-    }
-
     /// `request` with a token that is not a header value: reqwest's own error says so.
     #[cold]
     #[inline(never)]
@@ -138,13 +121,6 @@ impl Runtime {
 /// Why a text cannot be a header's value (the value itself is not shown).
 pub(crate) const NOT_A_HEADER_VALUE: &str =
     "has a value a header cannot carry (a control character or a line break)";
-
-/// Adds the header `name: value` (see [`header_pair`]).
-fn append(headers: &mut HeaderMap, out: &Outgoing, name: &str, value: &str) -> Result<(), Error> {
-    let (name, value) = header_pair(out.endpoint(), name, value)?;
-    headers.append(name, value);
-    Ok(())
-}
 
 /// The header `name: value` of a request to `endpoint`, refused by name (never by value,
 /// which may be a secret) when it cannot be one. A name that is not one is shown up to

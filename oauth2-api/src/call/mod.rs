@@ -9,6 +9,7 @@ use tracing::Instrument;
 mod answer;
 mod build;
 mod challenge;
+mod headers;
 mod outgoing;
 pub(crate) mod pages;
 mod query;

@@ -49,8 +49,17 @@ impl Outgoing {
         }
     }
 
-    /// A request of the escape hatch, named `endpoint`.
-    pub(crate) fn raw(endpoint: String, method: Method, path: String) -> Self {
+    /// A request of the escape hatch, named `endpoint`. A path may carry its query (and a
+    /// fragment, which is never sent), as a URL does: the query is kept as written, with
+    /// the parameters added later after it. An absolute URL keeps both until it is parsed.
+    pub(crate) fn raw(endpoint: String, method: Method, path: &str) -> Self {
+        let (path, query) = match super::is_absolute(path) {
+            true => (path, ""),
+            false => {
+                let path = path.split('#').next().unwrap_or_default();
+                path.split_once('?').unwrap_or((path, ""))
+            }
+        };
         Self {
             fixed: Fixed::Raw(Box::new(RawFixed {
                 endpoint,
@@ -58,8 +67,8 @@ impl Outgoing {
                 base_url: None,
                 scopes: ScopeSet::EMPTY,
             })),
-            path,
-            query: Query::default(),
+            path: path.to_owned(),
+            query: Query::given(query),
             headers: Vec::new(),
             body: None,
         }
@@ -106,14 +115,18 @@ impl Outgoing {
         }
     }
 
-    /// Every header of the request, the fixed ones first.
-    pub(crate) fn all_headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        let fixed = match &self.fixed {
+    /// The headers its declaration fixes (see [`headers`](super::headers)).
+    pub(crate) fn fixed_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match &self.fixed {
             Fixed::Declared(e) => e.headers,
             Fixed::Raw(_) => &[],
-        };
+        }
+    }
+
+    /// Its headers, the fixed ones first (the API's are the runtime's).
+    pub(crate) fn all_headers(&self) -> impl Iterator<Item = (&str, &str)> {
         let own = self.headers.iter().map(|(n, v)| (&**n, &**v));
-        fixed.iter().copied().chain(own)
+        self.fixed_headers().iter().copied().chain(own)
     }
 
     /// What an escape hatch's request fixes, to change; `None` for a declared one.

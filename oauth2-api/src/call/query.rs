@@ -75,6 +75,11 @@ impl Query {
         self.0.truncate(mark);
     }
 
+    /// The query `text`, already a query's text (`a=1&b=2`), as it is.
+    pub(crate) fn given(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
     /// An empty query written into `buffer` (emptied first).
     pub(crate) fn in_buffer(mut buffer: String) -> Self {
         buffer.clear();

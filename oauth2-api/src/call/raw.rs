@@ -15,7 +15,9 @@ impl Runtime {
     /// It gets the same token handling and 401 retry as a declared endpoint, and returns
     /// the raw answer whatever its status.
     ///
-    /// `path` is appended to the environment's base URL (`"/user/repos"`), or is an
+    /// `path` is appended to the environment's base URL (`"/user/repos"`, or with its
+    /// query, `"/search?q=rust"`, the parameters of [`query`](RawRequest::query) after
+    /// it; a fragment is not sent), or is an
     /// absolute URL on the environment's origin (what a `Link: <...>; rel="next"` header
     /// gives), sent as it is with any [`query`](RawRequest::query) added; an absolute URL
     /// on another origin is refused with [`Error::ForeignUrl`], before any token is
@@ -24,7 +26,7 @@ impl Runtime {
         RawRequest {
             runtime: self.clone(),
             user: user.user_ref(),
-            out: Outgoing::raw(format!("{method} {}", shown(path)), method, path.to_owned()),
+            out: Outgoing::raw(format!("{method} {}", shown(path)), method, path),
             refused: None,
         }
     }
@@ -70,11 +72,18 @@ impl RawRequest {
         self
     }
 
-    /// Adds a header; a name or value a header cannot have is refused when the request is
-    /// sent ([`Error::InvalidArgument`], naming the header, never showing its value),
-    /// before any token is fetched.
+    /// Adds a header; it replaces the API's header of that name, and adding one name
+    /// again sends both values. A name or value a header cannot have is refused when the
+    /// request is sent ([`Error::InvalidArgument`], naming the header, never showing its
+    /// value), before any token is fetched; so is `Authorization`, which carries the
+    /// session's token.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         let value = value.into();
+        if name.eq_ignore_ascii_case(http::header::AUTHORIZATION.as_str()) {
+            let refused = super::headers::authorization_refused(self.out.endpoint());
+            self.refused.get_or_insert(refused);
+            return self;
+        }
         match super::build::header_pair(self.out.endpoint(), name, &value) {
             Ok(_) => self
                 .out

@@ -7,8 +7,8 @@ use url::Url;
 use super::Credentials;
 use crate::error::Error;
 
-/// One environment with its URLs checked and its credentials chosen.
-#[derive(Debug)]
+/// One environment with its URLs checked and its credentials chosen. `Debug` shows each
+/// URL's origin and path: a query may carry a key (sent with every request).
 pub(crate) struct ResolvedEnvironment {
     pub(crate) name: Arc<str>,
     pub(crate) base_url: Url,
@@ -22,6 +22,28 @@ pub(crate) struct ResolvedEnvironment {
     /// The application's own client, when it has one.
     pub(crate) application_credentials: Option<Credentials>,
     pub(crate) redirect_url: Option<Url>,
+}
+
+impl std::fmt::Debug for ResolvedEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = crate::redact::url_shown;
+        let base_urls: Vec<(&str, String)> = (self.base_urls.iter())
+            .map(|(name, url)| (&**name, shown(url)))
+            .collect();
+        f.debug_struct("ResolvedEnvironment")
+            .field("name", &self.name)
+            .field("base_url", &shown(&self.base_url))
+            .field("base_urls", &base_urls)
+            .field("auth_url", &shown(&self.auth_url))
+            .field("token_url", &shown(&self.token_url))
+            .field("revoke_url", &self.revoke_url.as_ref().map(shown))
+            .field("issuer", &self.issuer)
+            .field("issuer_optional", &self.issuer_optional)
+            .field("credentials", &self.credentials)
+            .field("application_credentials", &self.application_credentials)
+            .field("redirect_url", &self.redirect_url.as_ref().map(shown))
+            .finish()
+    }
 }
 
 impl ResolvedEnvironment {

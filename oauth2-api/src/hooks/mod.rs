@@ -14,8 +14,10 @@ pub use context::CallContext;
 pub(crate) use throttle::RateLimiter;
 pub use throttle::{RetryPolicy, ThrottleClassifier, Throttled, standard_throttle};
 
-/// A request about to be sent to the API, as a [`RequestHook`] sees it.
-#[derive(Debug)]
+/// A request about to be sent to the API, as a [`RequestHook`] sees it. Its headers are
+/// every header the request sends but the token's `Authorization`: the API's, the
+/// endpoint's and the call's own, a narrower one replacing a wider one of its name.
+/// `Debug` shows header names and the URL without its query, never a value.
 pub struct OutgoingRequest<'a> {
     /// The endpoint's name.
     pub endpoint: &'a str,
@@ -30,6 +32,20 @@ pub struct OutgoingRequest<'a> {
     /// The context attached to the runtime that sends it.
     pub context: &'a CallContext,
     pub(crate) headers: &'a mut Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for OutgoingRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| &**name).collect();
+        f.debug_struct("OutgoingRequest")
+            .field("endpoint", &self.endpoint)
+            .field("method", &self.method)
+            .field("url", &crate::redact::url_shown(self.url))
+            .field("user", &self.user)
+            .field("environment", &self.environment)
+            .field("headers", &headers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OutgoingRequest<'_> {
