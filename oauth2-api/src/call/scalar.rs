@@ -65,14 +65,13 @@ impl<'a> TextOut<'a> {
     /// Writes ASCII digits and signs: a `-` is left as it is by either encoding, a `+`
     /// is not, and goes the long way.
     fn digits(self, text: &[u8]) -> bool {
-        if text.contains(&b'+') {
-            return self.text(&String::from_utf8_lossy(text));
+        match std::str::from_utf8(text) {
+            Ok(plain) if !plain.contains('+') => {
+                self.out.push_str(plain);
+                true
+            }
+            _ => self.text(&String::from_utf8_lossy(text)),
         }
-        self.out.reserve(text.len());
-        for &byte in text {
-            self.out.push(char::from(byte));
-        }
-        true
     }
 }
 
