@@ -41,7 +41,9 @@ impl Runtime {
             headers.insert(AUTHORIZATION, value.clone());
         }
         let api = self.inner.config.headers();
-        super::headers::add_levels(headers, api, out, authorization.is_some())?;
+        if !(api.is_empty() && out.fixed_headers().is_empty() && out.headers.is_empty()) {
+            super::headers::add_levels(headers, api, out, authorization.is_some())?;
+        }
         Ok(request)
     }
 

@@ -14,7 +14,8 @@ use super::build::header_pair;
 use crate::error::Error;
 
 /// Adds `out`'s headers to `headers`, the API's (`api`) first; `bearer` when the request
-/// carries a token.
+/// carries a token. Out of line: a call with no header of its own does not run it.
+#[inline(never)]
 pub(super) fn add_levels(
     headers: &mut HeaderMap,
     api: &[(HeaderName, HeaderValue)],
