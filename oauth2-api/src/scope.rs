@@ -53,8 +53,12 @@ impl ScopeSet {
     }
 
     /// Whether every scope of this set is among `granted` (a token's list).
+    /// Asked on every call: each kind of set walked as it is, not chained.
     pub(crate) fn is_subset_of<S: AsRef<str>>(&self, granted: &[S]) -> bool {
-        all_granted(self.iter(), granted)
+        match &self.0 {
+            Names::Declared(declared) => all_granted(declared.iter().copied(), granted),
+            Names::Owned(owned) => all_granted(owned.iter().map(String::as_str), granted),
+        }
     }
 
     /// Whether this set holds every scope of `other`.

@@ -2,7 +2,6 @@
 //! character of a path it is given, so a call repeated with the same arguments (a page
 //! polled, a status checked) takes a copy of the URL it built the time before.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use url::Url;
@@ -19,11 +18,12 @@ const KEPT: usize = 8;
 /// as a transport error, naming no argument.
 const LONGEST_URL: usize = u16::MAX as usize - 1;
 
-/// The URLs built last, newest first. A lookup compares strings it already has; a miss
-/// costs one copy of the path and query. `Debug` shows how many, never a URL: a query may
+/// The URLs built last, newest last (a `Vec`: a lookup walks one slice, where a ring
+/// buffer's two would cost code on every call). A lookup compares strings it already
+/// has; a miss costs one copy of the path and query. `Debug` shows how many, never a URL: a query may
 /// carry what must not be logged.
 #[derive(Default)]
-pub(crate) struct RecentUrls(Mutex<VecDeque<Recent>>);
+pub(crate) struct RecentUrls(Mutex<Vec<Recent>>);
 
 impl std::fmt::Debug for RecentUrls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,6 +54,7 @@ impl RecentUrls {
         let recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
         recent
             .iter()
+            .rev()
             .find(|r| r.is_for(key, out))
             .map(|r| r.url.clone())
     }
@@ -67,8 +68,10 @@ impl RecentUrls {
             url: url.clone(),
         };
         let mut recent = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        recent.truncate(KEPT - 1);
-        recent.push_front(entry);
+        if recent.len() >= KEPT {
+            recent.remove(0);
+        }
+        recent.push(entry);
     }
 }
 
