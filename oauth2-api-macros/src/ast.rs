@@ -310,6 +310,6 @@ pub(crate) enum ParamKind {
     /// Bound to a `{segment}` of the path.
     Path,
     Query(String),
-    Header(String),
+    Header(LitStr),
     Body(Span),
 }

@@ -18,6 +18,20 @@ pub(crate) fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
+/// API calls follow redirects on their own origin only (at most ten): a redirect elsewhere
+/// is the caller's answer to read. The HTTP client drops `Authorization` on one, but not
+/// the API's and the call's own headers, which may carry a key.
+pub(crate) fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(url::Url::origin);
+        let same = first.is_some_and(|origin| origin == attempt.url().origin());
+        match same && attempt.previous().len() <= 10 {
+            true => attempt.follow(),
+            false => attempt.stop(),
+        }
+    })
+}
+
 /// `builder` with reqwest's proxy support off when the environment names no proxy
 /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, in either case): reqwest would send every
 /// request direct anyway, after checking each one's host against the (empty) proxy rules,

@@ -16,7 +16,8 @@ pub enum ClientAuth {
 /// One deployment of a provider's API, e.g. `sandbox` or `production`.
 ///
 /// URLs are checked when the [`Runtime`](crate::Runtime) is built.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows each URL's origin and path: a query may carry a key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Environment {
     pub(crate) name: String,
     pub(crate) base_url: String,
@@ -90,7 +91,8 @@ impl Environment {
 ///
 /// Generated clients describe their provider with one; applications rarely build one
 /// by hand except for the escape hatch.
-#[derive(Clone, Debug)]
+/// `Debug` shows header names, not values, and URLs without their queries.
+#[derive(Clone)]
 pub struct Provider {
     pub(crate) name: String,
     pub(crate) environments: Vec<Environment>,
@@ -190,5 +192,40 @@ impl Provider {
     /// The declared environments, default first.
     pub fn environments(&self) -> &[Environment] {
         &self.environments
+    }
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |url: &String| crate::redact::url_text_shown(url);
+        let base_urls: Vec<(&str, String)> = (self.base_urls.iter())
+            .map(|(name, url)| (&**name, shown(url)))
+            .collect();
+        f.debug_struct("Environment")
+            .field("name", &self.name)
+            .field("base_url", &shown(&self.base_url))
+            .field("base_urls", &base_urls)
+            .field("auth_url", &shown(&self.auth_url))
+            .field("token_url", &shown(&self.token_url))
+            .field("revoke_url", &self.revoke_url.as_ref().map(shown))
+            .field("issuer", &self.issuer)
+            .field("issuer_optional", &self.issuer_optional)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| &**name).collect();
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("environments", &self.environments)
+            .field("scope_separator", &self.scope_separator)
+            .field("scope_rules", &self.scope_rules)
+            .field("authorization_scopes", &self.authorization_scopes)
+            .field("client_auth", &self.client_auth)
+            .field("headers", &headers)
+            .field("error_body", &self.error_body)
+            .finish()
     }
 }

@@ -7,6 +7,21 @@ pub(crate) fn url_shown(url: &url::Url) -> String {
     format!("{}{}", url.origin().ascii_serialization(), url.path())
 }
 
+/// [`url_shown`] of a URL's text; one that does not parse, up to its query or fragment
+/// and after its user info.
+pub(crate) fn url_text_shown(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(url) => url_shown(&url),
+        Err(_) => {
+            let before = raw.split(['?', '#']).next().unwrap_or_default();
+            let (scheme, rest) = before.split_once("://").unwrap_or(("", before));
+            let end = rest.find('/').unwrap_or(rest.len());
+            let host = rest[..end].rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}{}", &rest[end..])
+        }
+    }
+}
+
 /// At most `max` bytes of `body`, cut on a character boundary, for error values.
 pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(body);

@@ -281,7 +281,7 @@ fn query(cx: &Ctxt, attr: &Attribute, arg: &PatType) -> ParamKind {
 /// `#[header("Name")]`.
 fn header(attr: &Attribute) -> syn::Result<ParamKind> {
     match attr.parse_args::<LitStr>() {
-        Ok(lit) => Ok(ParamKind::Header(lit.value())),
+        Ok(lit) => Ok(ParamKind::Header(lit)),
         Err(_) => Err(syn::Error::new_spanned(
             attr,
             "expected `#[header(\"Header-Name\")]`",

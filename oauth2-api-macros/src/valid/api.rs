@@ -16,6 +16,12 @@ pub(super) fn check(cx: &Ctxt, args: &ApiArgs) -> Option<Api> {
         urls_are_absolute(cx, env);
     }
     super::header_names_are_valid(cx, &args.headers);
+    // The API's headers go with every call, most with a token.
+    for (name, _) in args.headers.given().into_iter().flatten() {
+        if let Some(why) = super::token_header(name) {
+            cx.error_spanned_by(name, why);
+        }
+    }
     super::endpoint::scopes_are_words(cx, &args.scopes);
     let environments = environments(cx, args, provider);
     Some(Api {

@@ -74,6 +74,7 @@ pub(super) fn check<'a>(cx: &Ctxt, e: &'a EndpointFn<'a>) -> Option<Endpoint<'a>
     no_body_without_payload_method(cx, &endpoint);
     user_argument_is_free(cx, &endpoint);
     open_endpoints_have_no_scope(cx, &endpoint);
+    token_headers_are_the_runtimes(cx, &endpoint);
     signature.then_some(endpoint)
 }
 
@@ -354,6 +355,23 @@ fn user_argument_is_free(cx: &Ctxt, e: &Endpoint<'_>) {
                 &p.ident,
                 "`user` is the generated user argument: rename this one",
             );
+        }
+    }
+}
+
+/// A call with a token carries no `Authorization` or `Host` of its own: refused when the
+/// request is built, after a person may have been asked to authorize it.
+fn token_headers_are_the_runtimes(cx: &Ctxt, e: &Endpoint<'_>) {
+    if matches!(e.user, User::Anonymous) {
+        return;
+    }
+    let arguments = e.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Header(name) => Some(name),
+        _ => None,
+    });
+    for name in e.headers.iter().map(|(name, _)| name).chain(arguments) {
+        if let Some(why) = super::token_header(name) {
+            cx.error_spanned_by(name, why);
         }
     }
 }

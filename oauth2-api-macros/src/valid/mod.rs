@@ -164,6 +164,19 @@ fn base_urls_are_declared(
     }
 }
 
+/// A header a request with a token cannot carry, and why: the runtime's own.
+pub(super) fn token_header(name: &LitStr) -> Option<&'static str> {
+    let name = name.value();
+    if name.eq_ignore_ascii_case("authorization") {
+        return Some(
+            "`Authorization` is the runtime's to send: it carries the session's access token \
+             (an endpoint called without a token is `user = Anonymous`)",
+        );
+    }
+    name.eq_ignore_ascii_case("host")
+        .then_some("`Host` is the URL's: a request with a token goes to the host of its URL")
+}
+
 /// Header names are sent as written: they must be valid HTTP header names.
 fn header_names_are_valid(cx: &Ctxt, headers: &Slot<Vec<(LitStr, LitStr)>>) {
     for (name, _) in headers.given().into_iter().flatten() {

@@ -4,9 +4,9 @@
 //! same name (an endpoint asking for GitHub's raw media type sends that `Accept` alone);
 //! every value one level gives a name is sent. When the call sends a token,
 //! `Authorization` is the runtime's: a header of that name is refused, never sent beside
-//! the token.
+//! the token; so is `Host`, which would name another server than the token's.
 
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::Outgoing;
@@ -97,9 +97,20 @@ pub(super) fn add_hooked(
 
 /// An `Authorization` header beside the call's token.
 fn refuse_authorization(out: &Outgoing, name: &HeaderName, bearer: bool) -> Result<(), Error> {
-    match bearer && name == AUTHORIZATION {
+    match bearer && (name == AUTHORIZATION || name == HOST) {
+        true if name == HOST => Err(host_refused(out.endpoint())),
         true => Err(authorization_refused(out.endpoint())),
         false => Ok(()),
+    }
+}
+
+/// The refusal of a `Host` header in a request that sends a token: it would name another
+/// server (another tenant behind one front end) than the URL the token may go to.
+pub(super) fn host_refused(endpoint: &str) -> Error {
+    Error::InvalidArgument {
+        endpoint: endpoint.to_owned(),
+        argument: "header Host".to_owned(),
+        message: "is the URL's: a request with a token goes to the host of its URL".to_owned(),
     }
 }
 

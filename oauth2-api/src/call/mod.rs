@@ -62,6 +62,7 @@ impl ApiClient {
             None => {
                 let builder = reqwest::Client::builder()
                     .timeout(settings.api_timeout)
+                    .redirect(crate::http::same_origin_redirects())
                     .user_agent(crate::config::user_agent_header(&settings.user_agent)?);
                 (crate::http::direct_unless_proxied(builder).build())
                     .map_err(|e| Error::HttpClient(Box::new(e)))?

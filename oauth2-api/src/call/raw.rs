@@ -17,7 +17,8 @@ impl Runtime {
     ///
     /// `path` is appended to the environment's base URL (`"/user/repos"`, or with its
     /// query, `"/search?q=rust"`, the parameters of [`query`](RawRequest::query) after
-    /// it; a fragment is not sent), or is an
+    /// it; a fragment is not sent; a query alone, `"?page=2"`, goes to the base URL
+    /// itself), or is an
     /// absolute URL on the environment's origin (what a `Link: <...>; rel="next"` header
     /// gives), sent as it is with any [`query`](RawRequest::query) added; an absolute URL
     /// on another origin is refused with [`Error::ForeignUrl`], before any token is
@@ -75,12 +76,20 @@ impl RawRequest {
     /// Adds a header; it replaces the API's header of that name, and adding one name
     /// again sends both values. A name or value a header cannot have is refused when the
     /// request is sent ([`Error::InvalidArgument`], naming the header, never showing its
-    /// value), before any token is fetched; so is `Authorization`, which carries the
-    /// session's token.
+    /// value), before any token is fetched; so are `Authorization`, which carries the
+    /// session's token, and `Host`, which would name another server than the token's.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         let value = value.into();
-        if name.eq_ignore_ascii_case(http::header::AUTHORIZATION.as_str()) {
-            let refused = super::headers::authorization_refused(self.out.endpoint());
+        let refused = match name {
+            n if n.eq_ignore_ascii_case("authorization") => {
+                Some(super::headers::authorization_refused(self.out.endpoint()))
+            }
+            n if n.eq_ignore_ascii_case("host") => {
+                Some(super::headers::host_refused(self.out.endpoint()))
+            }
+            _ => None,
+        };
+        if let Some(refused) = refused {
             self.refused.get_or_insert(refused);
             return self;
         }
@@ -124,7 +133,9 @@ pub(super) fn shown(path: &str) -> std::borrow::Cow<'_, str> {
     // Only an absolute URL is parsed: a path, the common case, is named as it is.
     match super::is_absolute(path).then(|| url::Url::parse(path)) {
         Some(Ok(url)) => format!("{}{}", url.origin().ascii_serialization(), url.path()).into(),
-        _ => path.into(),
+        // An absolute URL that does not parse: its user info may still be a password.
+        Some(Err(_)) => crate::redact::url_text_shown(path).into(),
+        None => path.into(),
     }
 }
 

@@ -111,7 +111,8 @@ impl Runtime {
     }
 
     fn relative_url(&self, key: &SessionKey, out: &Outgoing) -> Result<Url, Error> {
-        if !out.path.starts_with('/') {
+        // An empty path (the escape hatch's `?page=2`, a relative `Link`) is the base URL's.
+        if !out.path.is_empty() && !out.path.starts_with('/') {
             // `javascript:x`, `HTTPS:` handled above; anything else that is not a path.
             return Err(Error::InvalidArgument {
                 endpoint: out.endpoint().to_owned(),
@@ -119,8 +120,13 @@ impl Runtime {
                 message: "is neither a path (`/...`) nor an http(s) URL".to_owned(),
             });
         }
-        if out.path.split('/').any(super::request::is_dot_segment) {
-            // Arguments side by side, or beside a fixed `.` (`/files/{a}{b}`, `.{v}`).
+        if out
+            .path
+            .split(['/', '\\'])
+            .any(super::request::is_dot_segment)
+        {
+            // Arguments side by side, or beside a fixed `.` (`/files/{a}{b}`, `.{v}`); a
+            // backslash separates segments too in an http(s) URL's path.
             return Err(Error::InvalidArgument {
                 endpoint: out.endpoint().to_owned(),
                 argument: "path".to_owned(),

@@ -20,6 +20,7 @@ mod resolved;
 
 pub use credentials::Credentials;
 pub(crate) use resolved::ResolvedEnvironment;
+pub(crate) use resolved::user_agent_header;
 use resolved::{issuer_optional_of, parse_url, rebase};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,21 +124,6 @@ pub(crate) struct Settings {
 pub const DEFAULT_USER_AGENT: &str =
     concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
-/// The `User-Agent` header of `agent`. The default is a `static`: reqwest copies it into
-/// every request, and copying a shared value costs two atomic operations a call.
-pub(crate) fn user_agent_header(agent: &str) -> Result<http::HeaderValue, Error> {
-    if agent == DEFAULT_USER_AGENT {
-        return Ok(http::HeaderValue::from_static(DEFAULT_USER_AGENT));
-    }
-    http::HeaderValue::from_str(agent).map_err(|_| {
-        Error::Config(
-            "the user agent has a character a header cannot carry (a control character or \
-             a line break)"
-                .to_owned(),
-        )
-    })
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -174,6 +160,18 @@ pub struct RuntimeBuilder {
     http_client: Option<reqwest::Client>,
 }
 
+impl RuntimeBuilder {
+    /// The URL overrides as `Debug` shows them: without a query, which may carry a key.
+    fn shown_overrides(&self) -> Vec<(&str, &UrlKind, String)> {
+        let named = (self.named_overrides.iter())
+            .map(|(env, _, url)| (&**env, &UrlKind::Base, url.as_str()));
+        let all = (self.overrides.iter()).map(|(env, kind, url)| (&**env, kind, url.as_str()));
+        all.chain(named)
+            .map(|(env, kind, url)| (env, kind, crate::redact::url_text_shown(url)))
+            .collect()
+    }
+}
+
 impl fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuntimeBuilder")
@@ -181,7 +179,7 @@ impl fmt::Debug for RuntimeBuilder {
             .field("default_credentials", &self.default_credentials)
             .field("credentials", &self.credentials)
             .field("application_credentials", &self.application_credentials)
-            .field("overrides", &self.overrides)
+            .field("overrides", &self.shown_overrides())
             .field("default_environment", &self.default_environment)
             .finish_non_exhaustive()
     }

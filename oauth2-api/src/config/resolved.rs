@@ -113,8 +113,14 @@ pub(super) fn rebase(url: &str, origin: &str) -> String {
 }
 
 pub(super) fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> Result<Url, Error> {
-    let url = Url::parse(raw)
-        .map_err(|e| Error::Config(format!("the {what} of `{env}` is not a URL ({e}): {raw}")))?;
+    // Named without its query, fragment or user info: any may hold a key.
+    let shown = || crate::redact::url_text_shown(raw);
+    let url = Url::parse(raw).map_err(|e| {
+        Error::Config(format!(
+            "the {what} of `{env}` is not a URL ({e}): {}",
+            shown()
+        ))
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         // Not shown: what is refused is the secret in it.
         return Err(Error::Config(format!(
@@ -127,13 +133,29 @@ pub(super) fn parse_url(what: &str, env: &str, raw: &str, allow_http: bool) -> R
         "https" => Ok(url),
         "http" if allow_http || is_loopback(&url) => Ok(url),
         "http" => Err(Error::Config(format!(
-            "the {what} of `{env}` uses plain http on a non-loopback host ({raw}); use https, \
-             or `.allow_insecure_http(true)` for a trusted network"
+            "the {what} of `{env}` uses plain http on a non-loopback host ({}); use https, \
+             or `.allow_insecure_http(true)` for a trusted network",
+            shown()
         ))),
         other => Err(Error::Config(format!(
             "the {what} of `{env}` has scheme `{other}`; expected https"
         ))),
     }
+}
+
+/// The `User-Agent` header of `agent`. The default is a `static`: reqwest copies it into
+/// every request, and copying a shared value costs two atomic operations a call.
+pub(crate) fn user_agent_header(agent: &str) -> Result<http::HeaderValue, Error> {
+    if agent == super::DEFAULT_USER_AGENT {
+        return Ok(http::HeaderValue::from_static(super::DEFAULT_USER_AGENT));
+    }
+    http::HeaderValue::from_str(agent).map_err(|_| {
+        Error::Config(
+            "the user agent has a character a header cannot carry (a control character or \
+             a line break)"
+                .to_owned(),
+        )
+    })
 }
 
 fn is_loopback(url: &Url) -> bool {
