@@ -240,6 +240,50 @@ async fn review16b_api_level_and_call_headers_do_not_follow_a_redirect_elsewhere
         "a redirect to {elsewhere} (answer {}) received {leaked:?}",
         answer.status
     );
+    assert_eq!(
+        answer.status, 302,
+        "the redirect elsewhere is the caller's answer"
+    );
+}
+
+/// A redirect on the API's own origin is still followed, token and headers with it (an
+/// API that moved a route): only one to another origin stops.
+#[tokio::test]
+async fn review16b_a_redirect_on_the_apis_own_origin_is_followed() {
+    let routes = echo_routes("sandbox").route(
+        "/moved",
+        get(|| async {
+            (
+                axum::http::StatusCode::FOUND,
+                [("location", "/echo?moved=1")],
+                "",
+            )
+        }),
+    );
+    let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), routes)
+        .await
+        .unwrap();
+    let runtime = builder_for(keyed_provider(&sandbox, ""))
+        .store(MemoryStore::new())
+        .cache_ttl(LONG)
+        .build()
+        .unwrap();
+    let company = Company(1658);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let answer = runtime
+        .request(&company, Method::Get, "/moved")
+        .scopes(&["hello"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let echo = echo_of(&answer);
+    assert_eq!(echo["query"], "moved=1");
+    assert_eq!(
+        received(&echo, "x-api-key").len(),
+        1,
+        "the API's header went along"
+    );
 }
 
 /// Found (fixed): a call-level `Host` header (`.header("Host", ..)`, a `#[header("Host")]`
