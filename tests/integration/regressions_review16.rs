@@ -152,6 +152,29 @@ async fn review16_header_levels_merge_alike_with_and_without_hooks() {
     assert_eq!(accepts, ["1", "2"], "`accept` names the hook saw: {seen:?}");
 }
 
+/// A request hook may replace a header (`set_header`) or remove one (`remove_header`),
+/// the API's included: the server gets what the hook left, once.
+#[tokio::test]
+async fn review16_a_request_hook_replaces_and_removes_headers() {
+    let (_sandbox, client, company) = github_like(|b| {
+        b.request_hook(|r: &mut OutgoingRequest<'_>| {
+            r.set_header("accept", "application/vnd.github.v3.diff");
+            assert!(r.remove_header("x-github-api-version"));
+            assert!(!r.remove_header("x-absent"));
+            Ok(())
+        })
+    })
+    .await;
+    let echo = client.plain(&company).await.unwrap();
+    assert_eq!(
+        (
+            received(&echo, "accept"),
+            received(&echo, "x-github-api-version")
+        ),
+        (vec!["application/vnd.github.v3.diff".to_owned()], vec![])
+    );
+}
+
 /// A request hook that adds a header only when the request has none of that name (what
 /// `has_header` is for): the API's own headers are sent with the request, so the hook
 /// must see them. Found: `has_header("Accept")` is false for the API-level `Accept`, and

@@ -54,6 +54,21 @@ impl OutgoingRequest<'_> {
         self.headers.push((name.into(), value.into()));
     }
 
+    /// Sets a header, replacing every one of the same name (any case): the API's
+    /// `Accept`, say.
+    pub fn set_header(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.remove_header(&name);
+        self.headers.push((name, value.into()));
+    }
+
+    /// Removes every header of this name (any case); whether there was one.
+    pub fn remove_header(&mut self, name: &str) -> bool {
+        let before = self.headers.len();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.len() != before
+    }
+
     /// Whether a header of this name (any case) is already set.
     pub fn has_header(&self, name: &str) -> bool {
         self.headers
