@@ -95,27 +95,32 @@ pub(super) fn add_hooked(
     Ok(())
 }
 
-/// An `Authorization` header beside the call's token.
+/// An `Authorization` or `Host` header beside the call's token.
 fn refuse_authorization(out: &Outgoing, name: &HeaderName, bearer: bool) -> Result<(), Error> {
-    match bearer && (name == AUTHORIZATION || name == HOST) {
-        true if name == HOST => Err(host_refused(out.endpoint())),
-        true => Err(authorization_refused(out.endpoint())),
-        false => Ok(()),
+    match bearer.then(|| token_header_refused(out.endpoint(), name.as_str())) {
+        Some(Some(refused)) => Err(refused),
+        _ => Ok(()),
     }
 }
 
-/// The refusal of a `Host` header in a request that sends a token: it would name another
-/// server (another tenant behind one front end) than the URL the token may go to.
-pub(super) fn host_refused(endpoint: &str) -> Error {
-    Error::InvalidArgument {
-        endpoint: endpoint.to_owned(),
-        argument: "header Host".to_owned(),
-        message: "is the URL's: a request with a token goes to the host of its URL".to_owned(),
+/// The refusal of header `name` (any case) in a request to `endpoint` that sends a token,
+/// if it is one the token's request cannot carry: `Authorization` (the token's own) or
+/// `Host` (it would name another server, another tenant behind one front end, than the
+/// URL the token may go to).
+pub(super) fn token_header_refused(endpoint: &str, name: &str) -> Option<Error> {
+    if name.eq_ignore_ascii_case(AUTHORIZATION.as_str()) {
+        return Some(authorization_refused(endpoint));
     }
+    name.eq_ignore_ascii_case(HOST.as_str())
+        .then(|| Error::InvalidArgument {
+            endpoint: endpoint.to_owned(),
+            argument: "header Host".to_owned(),
+            message: "is the URL's: a request with a token goes to the host of its URL".to_owned(),
+        })
 }
 
 /// The refusal of an `Authorization` header in a request to `endpoint` that sends a token.
-pub(super) fn authorization_refused(endpoint: &str) -> Error {
+fn authorization_refused(endpoint: &str) -> Error {
     Error::InvalidArgument {
         endpoint: endpoint.to_owned(),
         argument: "header Authorization".to_owned(),

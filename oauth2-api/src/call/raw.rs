@@ -80,16 +80,8 @@ impl RawRequest {
     /// session's token, and `Host`, which would name another server than the token's.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         let value = value.into();
-        let refused = match name {
-            n if n.eq_ignore_ascii_case("authorization") => {
-                Some(super::headers::authorization_refused(self.out.endpoint()))
-            }
-            n if n.eq_ignore_ascii_case("host") => {
-                Some(super::headers::host_refused(self.out.endpoint()))
-            }
-            _ => None,
-        };
-        if let Some(refused) = refused {
+        // An escape hatch's request always carries a token.
+        if let Some(refused) = super::headers::token_header_refused(self.out.endpoint(), name) {
             self.refused.get_or_insert(refused);
             return self;
         }
