@@ -63,7 +63,7 @@ async fn github_like(
 }
 
 /// The values of header `name` (lower case) the echo route received.
-fn received(echo: &Value, name: &str) -> Vec<String> {
+pub(crate) fn received(echo: &Value, name: &str) -> Vec<String> {
     echo["headers"]
         .as_array()
         .unwrap()

@@ -19,17 +19,7 @@ use serde_json::Value;
 
 use crate::regressions_fast_path::{LONG, echo_config, echo_routes};
 use crate::regressions_rate_and_spans::echo_runtime;
-
-/// The values of header `name` (lower case) the echo route received.
-fn received(echo: &Value, name: &str) -> Vec<String> {
-    echo["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|pair| pair[0] == name)
-        .map(|pair| pair[1].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::regressions_review16::received;
 
 fn echo_of(answer: &oauth2_api::RawResponse) -> Value {
     serde_json::from_slice(&answer.body)
@@ -47,6 +37,19 @@ fn keyed_provider(sandbox: &oauth2_api::sandbox::Sandbox, base: &str) -> Provide
             sandbox.auth_url(),
             sandbox.token_url(),
         ))
+}
+
+/// A runtime for [`keyed_provider`] on a sandbox serving `routes`, its token cached.
+async fn keyed_runtime(routes: Router) -> (oauth2_api::sandbox::Sandbox, oauth2_api::Runtime) {
+    let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), routes)
+        .await
+        .unwrap();
+    let runtime = builder_for(keyed_provider(&sandbox, ""))
+        .store(MemoryStore::new())
+        .cache_ttl(LONG)
+        .build()
+        .unwrap();
+    (sandbox, runtime)
 }
 
 /// Found (fixed): the escape hatch refuses a `.`/`..` segment "plain or encoded" (README
@@ -211,14 +214,7 @@ async fn review16b_api_level_and_call_headers_do_not_follow_a_redirect_elsewhere
             async move { (axum::http::StatusCode::FOUND, [("location", target)], "") }
         }),
     );
-    let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), routes)
-        .await
-        .unwrap();
-    let runtime = builder_for(keyed_provider(&sandbox, ""))
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (sandbox, runtime) = keyed_runtime(routes).await;
     let company = Company(1654);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     let answer = runtime
@@ -260,14 +256,7 @@ async fn review16b_a_redirect_on_the_apis_own_origin_is_followed() {
             )
         }),
     );
-    let sandbox = oauth2_api::sandbox::Sandbox::serve(echo_config(), routes)
-        .await
-        .unwrap();
-    let runtime = builder_for(keyed_provider(&sandbox, ""))
-        .store(MemoryStore::new())
-        .cache_ttl(LONG)
-        .build()
-        .unwrap();
+    let (sandbox, runtime) = keyed_runtime(routes).await;
     let company = Company(1658);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     let answer = runtime
