@@ -1,8 +1,9 @@
 //! Bench 1, the call overhead as the user pays it: the API server in a process of its own
 //! (`bench_server`), each client in a process of its own (`bench_client`): a hand-written
 //! reqwest call with the runtime's 60 s timeout, and the declared endpoint on a memory
-//! and a SQLite store. Runs interleave (raw, memory, sqlite, raw, ...) so a slow spell of
-//! the machine hits every client alike; the table gives medians and ratios to raw.
+//! and a SQLite store. Runs interleave (raw, memory, sqlite, then memory, sqlite, raw, ...:
+//! each round starts one client later) so a slow spell of the machine hits every client
+//! alike; the table gives medians and ratios to raw.
 //!
 //! ```text
 //! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 by default
@@ -150,7 +151,10 @@ fn main() {
         let mut round = format!("round {}/{reps}:", rep + 1);
         for c in CONCURRENCY {
             let url = if c == 1 { &url_1 } else { &url_64 };
-            for (label, client) in &clients {
+            // Each round starts one client later: a slow spell that recurs at the same
+            // point of every round would otherwise always fall on the same client.
+            let start = rep % clients.len();
+            for (label, client) in clients[start..].iter().chain(&clients[..start]) {
                 let figures = run_client(client, url, c, n, shared_cpu);
                 round.push_str(&format!(" {label}@{c} {:.0}/s", figures.rps));
                 runs.entry((c, label)).or_default().push(figures);
@@ -158,7 +162,10 @@ fn main() {
         }
         eprintln!("{round}");
     }
-    let _ = (server_1.kill(), server_64.kill());
+    for server in [&mut server_1, &mut server_64] {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
     print_table(&runs, &clients, (reps, n), taskset);
 }
 
