@@ -97,6 +97,8 @@ pub struct FlakyStore {
     lost_answers: AtomicUsize,
     loads: AtomicUsize,
     environment_reads: AtomicUsize,
+    /// How long each of those reads takes, in milliseconds.
+    read_delay_ms: AtomicUsize,
 }
 
 impl FlakyStore {
@@ -108,6 +110,7 @@ impl FlakyStore {
             lost_answers: AtomicUsize::new(0),
             loads: AtomicUsize::new(0),
             environment_reads: AtomicUsize::new(0),
+            read_delay_ms: AtomicUsize::new(0),
         })
     }
 
@@ -118,6 +121,20 @@ impl FlakyStore {
             self.loads.swap(0, Ordering::SeqCst),
             self.environment_reads.swap(0, Ordering::SeqCst),
         )
+    }
+
+    /// Each session load and environment read from now on takes `delay`, as a remote or
+    /// busy database's would: calls made meanwhile overlap it.
+    pub fn delay_reads(&self, delay: std::time::Duration) {
+        let ms = usize::try_from(delay.as_millis()).unwrap_or(usize::MAX);
+        self.read_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    async fn read_delay(&self) {
+        let ms = self.read_delay_ms.load(Ordering::SeqCst) as u64;
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
     }
 
     /// The next `n` session writes (compare-and-swap, replace) fail, as a busy SQLite
@@ -161,6 +178,7 @@ impl FlakyStore {
 impl SessionStore for FlakyStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
+        self.read_delay().await;
         self.inner.load(key).await
     }
     async fn compare_and_swap(
@@ -206,6 +224,7 @@ impl SessionStore for FlakyStore {
     }
     async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
         self.environment_reads.fetch_add(1, Ordering::SeqCst);
+        self.read_delay().await;
         self.inner.environment(api, user).await
     }
     async fn set_environment(

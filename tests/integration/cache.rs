@@ -46,6 +46,32 @@ async fn calls_read_the_store_once_while_the_cache_holds() {
     assert_eq!(sandbox.counts().api, 20);
 }
 
+/// When the cache's entries age out under load, one call reads the store again while
+/// the others go on: not every call in flight at that moment.
+#[tokio::test]
+async fn an_aged_entry_is_read_again_once_not_by_every_call_in_flight() {
+    let ttl = Duration::from_millis(200);
+    let (sandbox, store, runtime) = setup(ttl).await;
+    let company = Company(7);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    tokio::time::sleep(ttl).await;
+    store.reads();
+    // The store is slow: 32 calls start while the first one's read is under way.
+    store.delay_reads(Duration::from_millis(50));
+    let calls = (0..32).map(|_| hello(&runtime, &company));
+    let statuses = crate::regressions_call_paths::futures_join_all(calls).await;
+    assert!(
+        statuses.iter().all(|s| matches!(s, Ok(200))),
+        "{statuses:?}"
+    );
+    assert_eq!(store.reads(), (1, 1), "(session loads, environment reads)");
+    // The entry read again is young: the next calls read nothing.
+    store.delay_reads(Duration::ZERO);
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    assert_eq!(store.reads(), (0, 0));
+}
+
 #[tokio::test]
 async fn a_zero_ttl_reads_the_store_on_every_call() {
     let (sandbox, store, runtime) = setup(Duration::ZERO).await;

@@ -379,8 +379,9 @@ impl RuntimeBuilder {
     ///
     /// Writes made through this runtime, or through [`Runtime::store`], are seen at once.
     /// A change made by another process sharing the store (a disconnect, a newly chosen
-    /// environment) is seen within this time; a token the API refuses is never reused,
-    /// nor one past its renewal time. `Duration::MAX` remembers until a write (for a
+    /// environment) is seen once one call has read it again after this time (the calls
+    /// made meanwhile, for at most this time again, use what was read before); a token
+    /// the API refuses is never reused, nor one past its renewal time. `Duration::MAX` remembers until a write (for a
     /// store no other process writes).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.settings.cache_ttl = ttl;

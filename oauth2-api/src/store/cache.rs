@@ -9,6 +9,11 @@
 //! sharing the store are seen once an entry is older than the time to live (default 1 s),
 //! or at once when the API refuses the cached token: a 401 always rereads the store.
 //!
+//! When an entry ages out, the first call to find it reads the store again; calls made
+//! while it reads go on with the aged entry (still checked as below), for at most one
+//! more time to live. Otherwise every call in flight at that moment would read the store
+//! at once, each second: 64 concurrent calls make 128 queries where one pair suffices.
+//!
 //! Only what a call could use is kept: a token that covered the call's scopes and was
 //! fresh when read. It is checked again (scopes, renewal time by the wall clock, which a
 //! suspended machine moves on) before each use; a call finds its environment and token in
@@ -16,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
@@ -54,15 +60,52 @@ struct Entries {
 #[derive(Default)]
 struct Remembered {
     /// The environment chosen (`None`: the default), and until when.
-    environment: Option<(Instant, Option<Arc<str>>)>,
+    environment: Option<Chosen>,
     /// A usable token per environment the user called in (rarely more than one).
     tokens: Vec<Held>,
 }
 
+/// An environment choice read from the store.
+struct Chosen {
+    age: Age,
+    /// `None`: the default.
+    name: Option<Arc<str>>,
+}
+
 /// A token held for one environment, with the session key a call uses it under.
 struct Held {
-    until: Instant,
+    age: Age,
     ready: Arc<Ready>,
+}
+
+/// When an entry is read from the store again, and whether a call is doing so.
+struct Age {
+    until: Instant,
+    rereading: AtomicBool,
+}
+
+impl Age {
+    fn new(until: Instant) -> Self {
+        Self {
+            until,
+            rereading: AtomicBool::new(false),
+        }
+    }
+
+    fn is_young(&self, now: Instant) -> bool {
+        now < self.until
+    }
+
+    /// Whether a call at `now` may use the entry: while it is young, or, aged out by
+    /// less than `grace`, while another call reads it again. The first call to find it
+    /// aged out is told no, and reads the store: its answer replaces the entry.
+    fn serves(&self, now: Instant, grace: Duration) -> bool {
+        if self.is_young(now) {
+            return true;
+        }
+        let within_grace = self.until.checked_add(grace).is_some_and(|end| now < end);
+        within_grace && self.rereading.swap(true, Ordering::Relaxed)
+    }
 }
 
 impl Held {
@@ -72,17 +115,17 @@ impl Held {
 }
 
 impl Remembered {
-    fn token(&self, environment: &str, now: Instant) -> Option<&Arc<Ready>> {
+    /// The token held for `environment` if it is still usable, young or not.
+    fn usable_token(&self, environment: &str) -> Option<&Held> {
         let held = self.tokens.iter().find(|h| h.is_in(environment))?;
-        let ready = &held.ready;
-        (now < held.until && ready.usable.is_fresh_at(SystemTime::now())).then_some(ready)
+        (held.ready.usable)
+            .is_fresh_at(SystemTime::now())
+            .then_some(held)
     }
 
     fn is_live(&self, now: Instant) -> bool {
-        self.environment
-            .as_ref()
-            .is_some_and(|(until, _)| now < *until)
-            || self.tokens.iter().any(|h| now < h.until)
+        (self.environment.as_ref()).is_some_and(|chosen| chosen.age.is_young(now))
+            || self.tokens.iter().any(|h| h.age.is_young(now))
     }
 }
 
@@ -116,7 +159,8 @@ impl CachedStore {
 
     /// What a call needs, in one look: the environment `user` works in (`default` unless
     /// one was chosen) and a token there that covers `scopes`, both still usable, with
-    /// the session key they make.
+    /// the session key they make. An entry that aged out is served while another call
+    /// reads it again (see the module's documentation).
     pub(crate) fn call(
         &self,
         user: &UserRef,
@@ -126,22 +170,29 @@ impl CachedStore {
         let now = Instant::now();
         let entries = self.entries();
         let remembered = entries.users.get(user)?;
-        let environment = match &remembered.environment {
-            Some((until, chosen)) if now < *until => chosen.as_ref().unwrap_or(default),
-            _ => return None,
-        };
-        let ready = remembered.token(environment, now)?;
-        scopes
-            .is_subset_of(&ready.usable.bearer.tokens.scopes)
-            .then(|| ready.clone())
+        let chosen = remembered.environment.as_ref()?;
+        let held = remembered.usable_token(chosen.name.as_ref().unwrap_or(default))?;
+        let ready = &held.ready;
+        // Checked before the ages: a call that could not use the entry anyway does not
+        // take the turn to read it again.
+        if !scopes.is_subset_of(&ready.usable.bearer.tokens.scopes) {
+            return None;
+        }
+        // Both asked (`&`, not `&&`): the call that rereads one rereads both, and takes
+        // both turns.
+        (chosen.age.serves(now, self.ttl) & held.age.serves(now, self.ttl)).then(|| ready.clone())
     }
 
     /// The remembered token of `key`, if still usable.
     pub(crate) fn tokens(&self, key: &SessionKey) -> Option<Usable> {
         let entries = self.entries();
-        let remembered = entries.users.get(&key.user)?;
-        let ready = remembered.token(&key.environment, Instant::now())?;
-        Some(ready.usable.clone())
+        let held = entries
+            .users
+            .get(&key.user)?
+            .usable_token(&key.environment)?;
+        held.age
+            .is_young(Instant::now())
+            .then(|| held.ready.usable.clone())
     }
 
     /// Remembers `tokens` of `key`, read from the store since `epoch`, unless a write came
@@ -163,7 +214,7 @@ impl CachedStore {
             usable: tokens.clone(),
         };
         remembered.tokens.push(Held {
-            until,
+            age: Age::new(until),
             ready: Arc::new(ready),
         });
     }
@@ -186,10 +237,10 @@ impl CachedStore {
         let epoch = {
             let entries = self.entries();
             let remembered = entries.users.get(user);
-            if let Some((until, chosen)) = remembered.and_then(|r| r.environment.as_ref())
-                && Instant::now() < *until
+            if let Some(chosen) = remembered.and_then(|r| r.environment.as_ref())
+                && chosen.age.is_young(Instant::now())
             {
-                return Ok(chosen.clone());
+                return Ok(chosen.name.clone());
             }
             entries.epoch
         };
@@ -198,8 +249,10 @@ impl CachedStore {
             let now = Instant::now();
             let mut entries = self.entries_mut();
             if entries.epoch == epoch {
-                let until = self.deadline(now);
-                entries.remembered(user, now).environment = Some((until, chosen.clone()));
+                entries.remembered(user, now).environment = Some(Chosen {
+                    age: Age::new(self.deadline(now)),
+                    name: chosen.clone(),
+                });
             }
         }
         Ok(chosen)
@@ -382,6 +435,44 @@ mod tests {
             Some("production")
         );
         assert!(cache.tokens(&key()).is_none());
+    }
+
+    /// An aged entry: the first call to find it reads the store again; the calls after
+    /// it go on with it until that read lands, and none past one more time to live.
+    #[tokio::test(start_paused = true)]
+    async fn one_call_reads_an_aged_entry_again_while_the_others_go_on() {
+        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(1));
+        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
+        let hello = ScopeSet::declared(&["hello"]);
+        let found = |cache: &CachedStore| cache.call(&user, &default, &hello).is_some();
+        let second = Duration::from_secs(1);
+        cache.environment_of("API", &user).await.unwrap();
+        cache.remember_tokens(&key(), &tokens(), cache.epoch());
+        tokio::time::advance(second).await;
+        assert!(
+            !found(&cache),
+            "the first call to find it aged reads it again"
+        );
+        assert!(found(&cache) && found(&cache), "the others go on meanwhile");
+        // The read lands: young again, and aging out as before.
+        cache.environment_of("API", &user).await.unwrap();
+        cache.remember_tokens(&key(), &tokens(), cache.epoch());
+        assert!(found(&cache));
+        tokio::time::advance(second).await;
+        assert!(!found(&cache));
+        // A read that never lands (its call dropped, the store down): the aged entry
+        // serves for one more time to live, no longer.
+        tokio::time::advance(second - Duration::from_millis(1)).await;
+        assert!(found(&cache));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(!found(&cache) && !found(&cache));
+        // A write in this process is seen at once, aged entry or not.
+        cache.remember_tokens(&key(), &tokens(), cache.epoch());
+        cache.environment_of("API", &user).await.unwrap();
+        tokio::time::advance(second).await;
+        assert!(!found(&cache) && found(&cache));
+        cache.delete(&key()).await.unwrap();
+        assert!(!found(&cache) && !found(&cache));
     }
 
     /// A token is not served past its renewal time by the wall clock, whatever the time
