@@ -58,7 +58,7 @@ pub trait FromAnswer: Sized {
 
 impl<T: DeserializeOwned> FromAnswer for T {
     fn from_answer(answer: RawResponse, endpoint: &str) -> Result<Self, Error> {
-        answer.json(endpoint)
+        answer.into_json(endpoint)
     }
 }
 

@@ -40,6 +40,27 @@ impl RawResponse {
     /// The body decoded as JSON; an empty body decodes as `null` (so `()` and `Option`
     /// work for answers without a body).
     pub fn json<T: DeserializeOwned>(&self, endpoint: &str) -> Result<T, Error> {
+        self.decoded(endpoint, self.is_text())
+    }
+
+    /// [`json`](Self::json), with the headers dropped before the body is decoded: the
+    /// decoder's many small blocks then reuse theirs, freed a moment before, rather than
+    /// take the allocator's slow path (a hand-written `reqwest` `json()` drops its response
+    /// before decoding, too).
+    pub(crate) fn into_json<T: DeserializeOwned>(mut self, endpoint: &str) -> Result<T, Error> {
+        let is_text = self.is_text();
+        drop(std::mem::take(&mut self.headers));
+        self.decoded(endpoint, is_text)
+    }
+
+    /// Whether the answer says it is text, which a `String` takes as it is.
+    fn is_text(&self) -> bool {
+        (self.headers.get(http::header::CONTENT_TYPE))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/"))
+    }
+
+    fn decoded<T: DeserializeOwned>(&self, endpoint: &str, is_text: bool) -> Result<T, Error> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"null"
         } else {
@@ -47,12 +68,7 @@ impl RawResponse {
         };
         serde_json::from_slice(body).or_else(|source| {
             // A plain-text answer (PISTE's `pong`) decodes into a `String`.
-            let text = self
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("text/"));
-            let as_text = text
+            let as_text = is_text
                 .then(|| serde_json::from_value(serde_json::Value::String(self.text())).ok())
                 .flatten();
             as_text.ok_or_else(|| Error::Decode {
