@@ -39,6 +39,7 @@ mod regressions_rate_and_spans;
 mod regressions_requests;
 mod regressions_review16;
 mod regressions_review16b;
+mod regressions_review16c;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
