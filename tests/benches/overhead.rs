@@ -131,7 +131,11 @@ fn clients() -> Vec<(String, String)> {
 
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let middle = values.len() / 2;
+    match values.len() % 2 {
+        0 => (values[middle - 1] + values[middle]) / 2.0,
+        _ => values[middle],
+    }
 }
 
 fn main() {
@@ -212,7 +216,7 @@ fn print_table(
         for (label, _) in clients {
             let m = medians(label);
             println!(
-                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.1} | {:.3}× |",
+                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.2} | {:.3}× |",
                 m.rps,
                 m.p50,
                 m.p99,

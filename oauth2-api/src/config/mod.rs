@@ -379,9 +379,9 @@ impl RuntimeBuilder {
     ///
     /// Writes made through this runtime, or through [`Runtime::store`], are seen at once.
     /// A change made by another process sharing the store (a disconnect, a newly chosen
-    /// environment) is seen once one call has read it again after this time (the calls
-    /// made meanwhile, for at most this time again, use what was read before); a token
-    /// the API refuses is never reused, nor one past its renewal time. `Duration::MAX` remembers until a write (for a
+    /// environment) is seen once a call reads it again after this time (calls made while
+    /// it reads use what was read before); a token the API refuses is not sent again by
+    /// this runtime, nor one past its renewal time. `Duration::MAX` remembers until a write (for a
     /// store no other process writes).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.settings.cache_ttl = ttl;

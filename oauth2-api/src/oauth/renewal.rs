@@ -56,6 +56,12 @@ pub(crate) struct Seen {
     refused: bool,
 }
 
+/// Whether `session` holds `access` as its access token.
+fn holds_token(session: Option<&Session>, access: &SecretString) -> bool {
+    (session.and_then(|s| s.state.tokens.as_ref()))
+        .is_some_and(|t| t.same_access_token(access.expose_secret()))
+}
+
 impl Runtime {
     /// A usable access token of `user` for `scopes`, renewed when due: what every call
     /// uses, for requests this crate does not send itself. Fails with
@@ -94,13 +100,19 @@ impl Runtime {
             }
             None => {}
             // Refused by the API: whatever else, not that token again.
-            Some(_) => cache.forget_tokens(key),
+            Some(refused) => cache.refused(key, refused),
         }
         let (scopes, ask) = (scopes.clone(), ask.clone());
-        let epoch = cache.epoch();
+        let epoch = cache.epoch(&key.user);
         let session = self.inner.tokens.store().load(key).await?;
-        let seen = stale.map(|s| Seen {
-            access: Some(SecretString::from(s.to_owned())),
+        // A token the API refused, in this call or in another of this runtime's, is not
+        // sent again while it is renewed: until then the store still holds it.
+        let refused = match stale {
+            Some(token) => Some(SecretString::from(token.to_owned())),
+            None => (cache.refused_token(key)).filter(|t| holds_token(session.as_ref(), t)),
+        };
+        let seen = refused.map(|access| Seen {
+            access: Some(access),
             refused: true,
         });
         if !unsaved {
@@ -109,12 +121,15 @@ impl Runtime {
                     cache.remember_tokens(key, &usable, epoch);
                     return Ok(usable.bearer);
                 }
+                // What the cache held is not usable either: calls go on with it no
+                // longer (an aged entry is served while a call reads it again).
                 Assessment::Authorize(reason) => {
+                    cache.drop_tokens(key);
                     return Err(self
                         .authorization_required(key, &scopes, &ask, session.as_ref(), reason)
                         .await);
                 }
-                Assessment::Renew => {}
+                Assessment::Renew => cache.drop_tokens(key),
             }
         }
         let seen = seen.unwrap_or_else(|| Seen {

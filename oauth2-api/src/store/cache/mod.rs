@@ -10,9 +10,14 @@
 //! or at once when the API refuses the cached token: a 401 always rereads the store.
 //!
 //! When an entry ages out, the first call to find it reads the store again; calls made
-//! while it reads go on with the aged entry (still checked as below), for at most one
-//! more time to live. Otherwise every call in flight at that moment would read the store
-//! at once, each second: 64 concurrent calls make 128 queries where one pair suffices.
+//! while it reads go on with the aged entry (still checked as below). Otherwise every
+//! call in flight at that moment would read the store at once, each second: 64
+//! concurrent calls make 128 queries where one pair suffices. What that read finds
+//! replaces the entry, or removes it when the token is no longer usable; a read that
+//! never lands (its call dropped, the store failing) passes the turn to the next call a
+//! time to live later (at most a second). A token the API refused is kept as refused
+//! until another is remembered: other calls that read it from the store before its
+//! renewal is written do not send it again.
 //!
 //! Only what a call could use is kept: a token that covered the call's scopes and was
 //! fresh when read. It is checked again (scopes, renewal time by the wall clock, which a
@@ -21,17 +26,22 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 use tokio::time::Instant;
+
+use age::Age;
 
 use crate::scope::ScopeSet;
 use crate::session::{PendingAuthorization, Ready, Session, SessionKey, SessionState, Usable};
 use crate::store::{CasOutcome, Consumed, SessionStore, StoreError};
 use crate::user::UserRef;
+
+mod age;
 
 /// Looked up on every call: a fast hash, still seeded per process.
 type Hasher = foldhash::quality::RandomState;
@@ -46,11 +56,16 @@ pub(crate) struct CachedStore {
     entries: RwLock<Entries>,
 }
 
+/// Writes counted apart for this many groups of users.
+const EPOCHS: usize = 32;
+
 #[derive(Default)]
 struct Entries {
-    /// Bumped by every write: a value read from the store before a write finished is not
-    /// remembered after it (it may be the state the write replaced).
-    epoch: u64,
+    /// Bumped by every write, in the group of users of the one written: a value read from
+    /// the store before a write finished is not remembered after it (it may be the state
+    /// the write replaced). Grouped, so that a read is not thrown away for a write to
+    /// another user's row, but for one to a user sharing its group (rarely, and harmless).
+    epochs: [u64; EPOCHS],
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
     users: HashMap<UserRef, Remembered, Hasher>,
@@ -63,6 +78,9 @@ struct Remembered {
     environment: Option<Chosen>,
     /// A usable token per environment the user called in (rarely more than one).
     tokens: Vec<Held>,
+    /// The access token the API last refused, per environment: until it is renewed, the
+    /// store still holds it, and a call that reads it there must not send it again.
+    refused: Vec<(Arc<str>, SecretString)>,
 }
 
 /// An environment choice read from the store.
@@ -76,36 +94,6 @@ struct Chosen {
 struct Held {
     age: Age,
     ready: Arc<Ready>,
-}
-
-/// When an entry is read from the store again, and whether a call is doing so.
-struct Age {
-    until: Instant,
-    rereading: AtomicBool,
-}
-
-impl Age {
-    fn new(until: Instant) -> Self {
-        Self {
-            until,
-            rereading: AtomicBool::new(false),
-        }
-    }
-
-    fn is_young(&self, now: Instant) -> bool {
-        now < self.until
-    }
-
-    /// Whether a call at `now` may use the entry: while it is young, or, aged out by
-    /// less than `grace`, while another call reads it again. The first call to find it
-    /// aged out is told no, and reads the store: its answer replaces the entry.
-    fn serves(&self, now: Instant, grace: Duration) -> bool {
-        if self.is_young(now) {
-            return true;
-        }
-        let within_grace = self.until.checked_add(grace).is_some_and(|end| now < end);
-        within_grace && self.rereading.swap(true, Ordering::Relaxed)
-    }
 }
 
 impl Held {
@@ -133,6 +121,23 @@ impl Remembered {
 #[derive(Clone, Copy)]
 pub(crate) struct Epoch(u64);
 
+impl Entries {
+    /// By a fixed hash: which users share a group is the same from run to run. Users
+    /// made to share one only read the store more often.
+    fn group(&self, user: &UserRef) -> usize {
+        foldhash::quality::FixedState::default().hash_one(user) as usize % EPOCHS
+    }
+
+    fn epoch(&self, user: &UserRef) -> u64 {
+        self.epochs[self.group(user)]
+    }
+
+    fn written(&mut self, user: &UserRef) {
+        let group = self.group(user);
+        self.epochs[group] += 1;
+    }
+}
+
 impl CachedStore {
     pub(crate) fn new(store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
         Self {
@@ -152,9 +157,10 @@ impl CachedStore {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The point a read starts from; see [`remember_tokens`](Self::remember_tokens).
-    pub(crate) fn epoch(&self) -> Epoch {
-        Epoch(self.entries().epoch)
+    /// The point a read for `user` starts from; see
+    /// [`remember_tokens`](Self::remember_tokens).
+    pub(crate) fn epoch(&self, user: &UserRef) -> Epoch {
+        Epoch(self.entries().epoch(user))
     }
 
     /// What a call needs, in one look: the environment `user` works in (`default` unless
@@ -204,11 +210,12 @@ impl CachedStore {
         let now = Instant::now();
         let until = self.deadline(now);
         let mut entries = self.entries_mut();
-        if entries.epoch != epoch.0 {
+        if entries.epoch(&key.user) != epoch.0 {
             return;
         }
         let remembered = entries.remembered(&key.user, now);
         remembered.tokens.retain(|h| !h.is_in(&key.environment));
+        remembered.refused.retain(|(e, _)| *e != key.environment);
         let ready = Ready {
             key: key.clone(),
             usable: tokens.clone(),
@@ -219,10 +226,40 @@ impl CachedStore {
         });
     }
 
-    /// Forgets the token of `key` (the API refused it).
-    pub(crate) fn forget_tokens(&self, key: &SessionKey) {
+    /// Forgets the token of `key`: its session was written.
+    fn forget_tokens(&self, key: &SessionKey) {
         let mut entries = self.entries_mut();
-        entries.epoch += 1;
+        entries.written(&key.user);
+        if let Some(remembered) = entries.users.get_mut(&key.user) {
+            remembered.tokens.retain(|h| !h.is_in(&key.environment));
+        }
+    }
+
+    /// Forgets the token of `key`, which the API refused, and keeps that refusal until
+    /// a token is remembered again: see [`refused_token`](Self::refused_token).
+    pub(crate) fn refused(&self, key: &SessionKey, access_token: &str) {
+        self.forget_tokens(key);
+        let mut entries = self.entries_mut();
+        let remembered = entries.remembered(&key.user, Instant::now());
+        remembered.refused.retain(|(e, _)| *e != key.environment);
+        let token = SecretString::from(access_token.to_owned());
+        remembered.refused.push((key.environment.clone(), token));
+    }
+
+    /// The access token of `key` the API last refused, if no other was remembered
+    /// since: the store holds it until it is renewed.
+    pub(crate) fn refused_token(&self, key: &SessionKey) -> Option<SecretString> {
+        let entries = self.entries();
+        let remembered = entries.users.get(&key.user)?;
+        let refused = remembered.refused.iter();
+        (refused.rev().find(|(e, _)| *e == key.environment)).map(|(_, t)| t.clone())
+    }
+
+    /// Forgets the token of `key` without a write: a read of the store found it no
+    /// longer usable, and calls must not go on with it while the call that read it
+    /// says so.
+    pub(crate) fn drop_tokens(&self, key: &SessionKey) {
+        let mut entries = self.entries_mut();
         if let Some(remembered) = entries.users.get_mut(&key.user) {
             remembered.tokens.retain(|h| !h.is_in(&key.environment));
         }
@@ -242,13 +279,13 @@ impl CachedStore {
             {
                 return Ok(chosen.name.clone());
             }
-            entries.epoch
+            entries.epoch(user)
         };
         let chosen: Option<Arc<str>> = self.store.environment(api, user).await?.map(Into::into);
         if !self.ttl.is_zero() {
             let now = Instant::now();
             let mut entries = self.entries_mut();
-            if entries.epoch == epoch {
+            if entries.epoch(user) == epoch {
                 entries.remembered(user, now).environment = Some(Chosen {
                     age: Age::new(self.deadline(now)),
                     name: chosen.clone(),
@@ -265,15 +302,42 @@ impl CachedStore {
         (now.checked_add(self.ttl)).unwrap_or_else(|| now + CENTURY)
     }
 
-    fn written_session(&self, key: &SessionKey) {
-        self.forget_tokens(key);
-    }
-
     fn written_environment(&self, user: &UserRef) {
         let mut entries = self.entries_mut();
-        entries.epoch += 1;
+        entries.written(user);
         if let Some(remembered) = entries.users.get_mut(user) {
             remembered.environment = None;
+        }
+    }
+
+    /// Forgets, when dropped, what a write to `written` may change: once the write is
+    /// done, failed or dropped midway (a write whose answer never came may have landed).
+    fn forget_after<'a>(&'a self, written: Written<'a>) -> ForgetAfter<'a> {
+        ForgetAfter {
+            cache: self,
+            written,
+        }
+    }
+}
+
+/// What a write changes.
+#[derive(Clone, Copy)]
+enum Written<'a> {
+    Session(&'a SessionKey),
+    Environment(&'a UserRef),
+}
+
+/// See [`CachedStore::forget_after`].
+struct ForgetAfter<'a> {
+    cache: &'a CachedStore,
+    written: Written<'a>,
+}
+
+impl Drop for ForgetAfter<'_> {
+    fn drop(&mut self) {
+        match self.written {
+            Written::Session(key) => self.cache.forget_tokens(key),
+            Written::Environment(user) => self.cache.written_environment(user),
         }
     }
 }
@@ -299,8 +363,8 @@ impl fmt::Debug for CachedStore {
     }
 }
 
-/// Everything passes through; writes forget what they may have changed, whether or not
-/// they succeeded (a failed write may still have landed).
+/// Everything passes through; writes forget what they may have changed, whether they
+/// succeeded, failed or were dropped midway (such a write may still have landed).
 #[async_trait]
 impl SessionStore for CachedStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
@@ -313,21 +377,18 @@ impl SessionStore for CachedStore {
         expected: u64,
         state: &SessionState,
     ) -> Result<CasOutcome, StoreError> {
-        let outcome = self.store.compare_and_swap(key, expected, state).await;
-        self.written_session(key);
-        outcome
+        let _forget = self.forget_after(Written::Session(key));
+        self.store.compare_and_swap(key, expected, state).await
     }
 
     async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        let outcome = self.store.replace(key, state).await;
-        self.written_session(key);
-        outcome
+        let _forget = self.forget_after(Written::Session(key));
+        self.store.replace(key, state).await
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let outcome = self.store.delete(key).await;
-        self.written_session(key);
-        outcome
+        let _forget = self.forget_after(Written::Session(key));
+        self.store.delete(key).await
     }
 
     async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
@@ -372,9 +433,8 @@ impl SessionStore for CachedStore {
         user: &UserRef,
         environment: &str,
     ) -> Result<(), StoreError> {
-        let outcome = self.store.set_environment(api, user, environment).await;
-        self.written_environment(user);
-        outcome
+        let _forget = self.forget_after(Written::Environment(user));
+        self.store.set_environment(api, user, environment).await
     }
 
     async fn acquire_lease(
@@ -393,175 +453,4 @@ impl SessionStore for CachedStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::MemoryStore;
-
-    fn tokens() -> Usable {
-        Usable {
-            bearer: crate::session::Bearer::new(Arc::new(crate::TokenSet {
-                access_token: "a".to_owned().into(),
-                refresh_token: None,
-                expires_at: None,
-                scopes: vec!["hello".to_owned()],
-                token_type: "bearer".to_owned(),
-            })),
-            renew_at: None,
-        }
-    }
-
-    fn key() -> SessionKey {
-        SessionKey::new("API", "sandbox", UserRef::new("company", "1"))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn entries_age_out_after_the_ttl() {
-        let shared = Arc::new(MemoryStore::new());
-        let cache = CachedStore::new(shared.clone(), Duration::from_secs(1));
-        let user = UserRef::new("company", "1");
-        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        // Another process chooses an environment: not seen while the entry is young.
-        shared
-            .set_environment("API", &user, "production")
-            .await
-            .unwrap();
-        tokio::time::advance(Duration::from_millis(999)).await;
-        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
-        assert!(cache.tokens(&key()).is_some());
-        tokio::time::advance(Duration::from_millis(1)).await;
-        assert_eq!(
-            cache.environment_of("API", &user).await.unwrap().as_deref(),
-            Some("production")
-        );
-        assert!(cache.tokens(&key()).is_none());
-    }
-
-    /// An aged entry: the first call to find it reads the store again; the calls after
-    /// it go on with it until that read lands, and none past one more time to live.
-    #[tokio::test(start_paused = true)]
-    async fn one_call_reads_an_aged_entry_again_while_the_others_go_on() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(1));
-        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
-        let hello = ScopeSet::declared(&["hello"]);
-        let found = |cache: &CachedStore| cache.call(&user, &default, &hello).is_some();
-        let second = Duration::from_secs(1);
-        cache.environment_of("API", &user).await.unwrap();
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        tokio::time::advance(second).await;
-        assert!(
-            !found(&cache),
-            "the first call to find it aged reads it again"
-        );
-        assert!(found(&cache) && found(&cache), "the others go on meanwhile");
-        // The read lands: young again, and aging out as before.
-        cache.environment_of("API", &user).await.unwrap();
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        assert!(found(&cache));
-        tokio::time::advance(second).await;
-        assert!(!found(&cache));
-        // A read that never lands (its call dropped, the store down): the aged entry
-        // serves for one more time to live, no longer.
-        tokio::time::advance(second - Duration::from_millis(1)).await;
-        assert!(found(&cache));
-        tokio::time::advance(Duration::from_millis(1)).await;
-        assert!(!found(&cache) && !found(&cache));
-        // A write in this process is seen at once, aged entry or not.
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        cache.environment_of("API", &user).await.unwrap();
-        tokio::time::advance(second).await;
-        assert!(!found(&cache) && found(&cache));
-        cache.delete(&key()).await.unwrap();
-        assert!(!found(&cache) && !found(&cache));
-    }
-
-    /// A token is not served past its renewal time by the wall clock, whatever the time
-    /// to live (the monotonic clock stands still while a machine is suspended).
-    #[tokio::test]
-    async fn a_token_is_not_served_past_its_renewal_time() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(3600));
-        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
-        cache.environment_of("API", &user).await.unwrap();
-        let hello = ScopeSet::declared(&["hello"]);
-        let mut usable = tokens();
-        usable.renew_at = Some(SystemTime::now() + Duration::from_secs(60));
-        cache.remember_tokens(&key(), &usable, cache.epoch());
-        assert!(cache.call(&user, &default, &hello).is_some());
-        // Remembered while fresh, due now: as after a suspend, or a step of the clock.
-        usable.renew_at = Some(SystemTime::now() - Duration::from_secs(1));
-        cache.remember_tokens(&key(), &usable, cache.epoch());
-        assert!(cache.call(&user, &default, &hello).is_none());
-        assert!(cache.tokens(&key()).is_none());
-    }
-
-    /// A time to live too long to add to an instant (`Duration::MAX`) remembers until a
-    /// write, and panics nothing.
-    #[tokio::test]
-    async fn the_longest_time_to_live_is_until_a_write() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::MAX);
-        let user = key().user;
-        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        assert!(cache.tokens(&key()).is_some());
-        cache.delete(&key()).await.unwrap();
-        assert!(cache.tokens(&key()).is_none());
-    }
-
-    /// What a call needs comes in one look, and only when both parts are there: the
-    /// environment read and a token there covering the call's scopes.
-    #[tokio::test]
-    async fn a_call_finds_its_environment_and_token_together() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(60));
-        let (user, default): (UserRef, Arc<str>) = (key().user, "sandbox".into());
-        let hello = ScopeSet::declared(&["hello"]);
-        let found = |cache: &CachedStore, scopes: &ScopeSet| {
-            let found = cache.call(&user, &default, scopes);
-            found.map(|ready| ready.key.environment.to_string())
-        };
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        assert_eq!(
-            found(&cache, &hello),
-            None,
-            "the environment is not read yet"
-        );
-        assert_eq!(cache.environment_of("API", &user).await.unwrap(), None);
-        assert_eq!(found(&cache, &hello).as_deref(), Some("sandbox"));
-        assert_eq!(found(&cache, &ScopeSet::declared(&["write"])), None);
-        // Another environment chosen: its session holds no token yet.
-        cache
-            .set_environment("API", &user, "production")
-            .await
-            .unwrap();
-        assert_eq!(found(&cache, &hello), None);
-        assert_eq!(
-            cache.environment_of("API", &user).await.unwrap().as_deref(),
-            Some("production")
-        );
-        assert_eq!(found(&cache, &hello), None);
-        let production = SessionKey::new("API", "production", user.clone());
-        cache.remember_tokens(&production, &tokens(), cache.epoch());
-        assert_eq!(found(&cache, &hello).as_deref(), Some("production"));
-        cache.forget_tokens(&production);
-        assert_eq!(found(&cache, &hello), None);
-    }
-
-    #[tokio::test]
-    async fn a_read_older_than_a_write_is_not_remembered() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::from_secs(60));
-        let before_write = cache.epoch();
-        cache.delete(&key()).await.unwrap();
-        cache.remember_tokens(&key(), &tokens(), before_write);
-        assert!(cache.tokens(&key()).is_none());
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        assert!(cache.tokens(&key()).is_some());
-        cache.forget_tokens(&key());
-        assert!(cache.tokens(&key()).is_none());
-    }
-
-    #[tokio::test]
-    async fn a_zero_ttl_remembers_nothing() {
-        let cache = CachedStore::new(Arc::new(MemoryStore::new()), Duration::ZERO);
-        cache.remember_tokens(&key(), &tokens(), cache.epoch());
-        assert!(cache.tokens(&key()).is_none());
-    }
-}
+mod tests;
