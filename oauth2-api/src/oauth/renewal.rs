@@ -56,12 +56,6 @@ pub(crate) struct Seen {
     refused: bool,
 }
 
-/// Whether `session` holds `access` as its access token.
-fn holds_token(session: Option<&Session>, access: &SecretString) -> bool {
-    (session.and_then(|s| s.state.tokens.as_ref()))
-        .is_some_and(|t| t.same_access_token(access.expose_secret()))
-}
-
 impl Runtime {
     /// A usable access token of `user` for `scopes`, renewed when due: what every call
     /// uses, for requests this crate does not send itself. Fails with
@@ -91,10 +85,7 @@ impl Runtime {
         let unsaved = self.inner.tokens.unsaved().holds(key);
         match stale {
             None if !unsaved => {
-                if let Some(usable) = cache.tokens(key)
-                    && scopes.is_subset_of(&usable.bearer.tokens.scopes)
-                    && usable.is_fresh_at(SystemTime::now())
-                {
+                if let Some(usable) = cache.tokens(key, scopes) {
                     return Ok(usable.bearer);
                 }
             }
@@ -106,11 +97,13 @@ impl Runtime {
         let epoch = cache.epoch(&key.user);
         let session = self.inner.tokens.store().load(key).await?;
         // A token the API refused, in this call or in another of this runtime's, is not
-        // sent again while it is renewed: until then the store still holds it.
-        let refused = match stale {
-            Some(token) => Some(SecretString::from(token.to_owned())),
-            None => (cache.refused_token(key)).filter(|t| holds_token(session.as_ref(), t)),
-        };
+        // sent again while it is renewed: until then the store still holds it. The stored
+        // one first: a late refusal of an older token must not make it look newer.
+        let stored = session.as_ref().and_then(|s| s.state.tokens.as_ref());
+        let refused = (stored.map(|t| &t.access_token))
+            .filter(|t| cache.is_refused(key, t.expose_secret()))
+            .cloned()
+            .or_else(|| stale.map(|token| SecretString::from(token.to_owned())));
         let seen = refused.map(|access| Seen {
             access: Some(access),
             refused: true,
@@ -122,14 +115,15 @@ impl Runtime {
                     return Ok(usable.bearer);
                 }
                 // What the cache held is not usable either: calls go on with it no
-                // longer (an aged entry is served while a call reads it again).
+                // longer (an aged entry is served while a call reads it again), nor
+                // does an older read bring it back.
                 Assessment::Authorize(reason) => {
-                    cache.drop_tokens(key);
+                    cache.forget_tokens(key);
                     return Err(self
                         .authorization_required(key, &scopes, &ask, session.as_ref(), reason)
                         .await);
                 }
-                Assessment::Renew => cache.drop_tokens(key),
+                Assessment::Renew => cache.forget_tokens(key),
             }
         }
         let seen = seen.unwrap_or_else(|| Seen {
