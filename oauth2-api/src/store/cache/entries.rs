@@ -70,6 +70,7 @@ impl Held {
 
 impl Remembered {
     /// The token held for `environment` if it is still usable, young or not.
+    #[inline]
     pub(super) fn usable_token(&self, environment: &str) -> Option<&Held> {
         let held = self.tokens.iter().find(|h| h.is_in(environment))?;
         (held.ready.usable)
@@ -93,6 +94,8 @@ pub(crate) struct Epoch {
 }
 
 impl Entries {
+    /// Asked on every call: inlined there.
+    #[inline]
     pub(super) fn user(&self, user: &UserRef) -> Option<&Remembered> {
         self.users.get(user)
     }
