@@ -1,0 +1,205 @@
+//! Review 16e: the call cache's promises (README "A call with a valid token reads nothing
+//! from the store", `RuntimeBuilder::cache_ttl`), tried again after 16d's fixes: a token
+//! kept as refused for good, and a dropped write that lands after the cache forgot.
+//!
+//! Tests whose doc comment begins `Found:` failed at the time of the review and say what
+//! was found.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
+use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
+use oauth2_api::{
+    AuthorizationReason, Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState,
+    UserRef,
+};
+use oauth2_api_tests::backends::FlakyStore;
+use oauth2_api_tests::{Company, authorize, sandbox_builder};
+use secrecy::ExposeSecret;
+
+/// Long enough that no entry ages out during a test, however slow the machine.
+const LONG: Duration = Duration::from_secs(3600);
+
+async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
+    let answer = runtime
+        .request(company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await?;
+    Ok(answer.status)
+}
+
+fn not_authorized(result: &Result<u16, oauth2_api::Error>) -> bool {
+    matches!(result, Err(e) if e.authorization_required()
+        .is_some_and(|r| r.reason == AuthorizationReason::NotAuthorized))
+}
+
+fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
+    sandbox_builder(sandbox)
+        .shared_store(store)
+        .cache_ttl(ttl)
+        .build()
+        .unwrap()
+}
+
+/// Found: a refused token is kept as refused for the runtime's life (`entries.rs`
+/// `Entries::refuse`; nothing removes it once the renewal is written). A provider that
+/// answers a renewal with the access token it already issued (WSO2 gateways, HMRC's
+/// among them, hand back the still-valid token; many refresh grants do too) after a
+/// passing 401 (a gateway's hiccup) leaves that token stored and accepted by the API,
+/// yet refused for this runtime: every later call finds it refused in the store
+/// (`renewal.rs` `access_token`: `is_refused`), never caches it, and renews it again, one
+/// token request per call, for good. README: "A call with a valid token reads nothing
+/// from the store".
+#[tokio::test]
+async fn review16e_a_token_given_back_by_its_renewal_is_not_renewed_on_every_call() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let store = FlakyStore::new(Arc::new(MemoryStore::new()));
+    let runtime = runtime_on(&sandbox, store.clone(), LONG);
+    let company = Company(1661);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    let issued = oauth2_api_tests::stored_tokens(&runtime, &company).await;
+    // The provider gives the same access token back to every renewal.
+    let same = serde_json::json!({
+        "access_token": issued.access_token.expose_secret(),
+        "token_type": "bearer",
+        "expires_in": 3600,
+        "refresh_token": issued.refresh_token.as_ref().unwrap().expose_secret(),
+        "scope": "hello",
+    });
+    for _ in 0..8 {
+        sandbox.fail_next_token_request(TokenFault::Body(same.to_string()));
+    }
+    // A passing 401: the token is renewed (given back) and the call sent again.
+    sandbox.fail_next_api_call(ApiFault::Status(401, "{}".to_owned()));
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    let refreshes = sandbox.counts().refresh_token;
+    store.reads();
+    for _ in 0..5 {
+        assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    }
+    let renewed_again = sandbox.counts().refresh_token - refreshes;
+    let (loads, _) = store.reads();
+    assert!(
+        renewed_again == 0 && loads == 0,
+        "five calls with a valid, accepted token: {renewed_again} token requests and \
+         {loads} session loads"
+    );
+}
+
+/// Found: a write through `runtime.store()` whose future is dropped before the database
+/// has done it (a `timeout` around it; PostgreSQL or SQLite go on with a statement
+/// already sent) is forgotten when dropped (`cache/mod.rs` `ForgetAfter`), before it
+/// lands. A call in between reads the old session, and remembers its token; the delete
+/// then lands, and nothing forgets again: the deleted session's token is served for the
+/// whole TTL (here an hour; with `Duration::MAX`, for good). README: "A write through
+/// the runtime is seen even if its future is dropped midway".
+#[tokio::test]
+async fn review16e_a_dropped_write_that_lands_later_is_still_seen() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let late = Arc::new(LateWrites(Arc::new(MemoryStore::new())));
+    let runtime = runtime_on(&sandbox, late.clone(), LONG);
+    let company = Company(1662);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let key = runtime.session_key(&company).await.unwrap();
+    let delete = runtime.store().delete(&key);
+    let dropped = tokio::time::timeout(Duration::from_millis(20), delete).await;
+    assert!(dropped.is_err(), "dropped before the store answered");
+    // A call before the delete lands: the session is still there.
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    tokio::time::sleep(LANDS_AFTER * 2).await;
+    assert!(late.0.load(&key).await.unwrap().is_none(), "it landed");
+    let api_calls = sandbox.counts().api;
+    let after = hello(&runtime, &company).await;
+    assert!(
+        not_authorized(&after) && sandbox.counts().api == api_calls,
+        "the session is gone from the store, yet its token is served: {after:?}"
+    );
+}
+
+/// How long after it is sent a [`LateWrites`] write lands.
+const LANDS_AFTER: Duration = Duration::from_millis(150);
+
+/// A store whose session writes are sent at once and land a little later whether or not
+/// the caller still waits, as a statement sent to a database does.
+struct LateWrites(Arc<dyn SessionStore>);
+
+impl LateWrites {
+    async fn sent<T: Send + 'static>(&self, write: impl Future<Output = T> + Send + 'static) -> T {
+        let landing = tokio::spawn(async move {
+            tokio::time::sleep(LANDS_AFTER).await;
+            write.await
+        });
+        landing.await.unwrap()
+    }
+}
+
+#[async_trait]
+impl SessionStore for LateWrites {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.0.load(key).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError> {
+        self.0.compare_and_swap(key, expected, state).await
+    }
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        self.0.replace(key, state).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let (store, key) = (self.0.clone(), key.clone());
+        self.sent(async move { store.delete(&key).await }).await
+    }
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
+        self.0.insert_pending(pending).await
+    }
+    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
+        self.0.rebind_pending(state, binding).await
+    }
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        self.0.peek_pending(state).await
+    }
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
+        self.0.consume_pending(state, now).await
+    }
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError> {
+        self.0.pending_for(key, now).await
+    }
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        self.0.purge_pending(cutoff).await
+    }
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.0.environment(api, user).await
+    }
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        env: &str,
+    ) -> Result<(), StoreError> {
+        self.0.set_environment(api, user, env).await
+    }
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.0.acquire_lease(key, holder, now, until).await
+    }
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
+        self.0.release_lease(key, holder).await
+    }
+}
