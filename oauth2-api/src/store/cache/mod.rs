@@ -328,3 +328,5 @@ impl SessionStore for CachedStore {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_review16e;
