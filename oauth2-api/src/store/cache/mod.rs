@@ -5,8 +5,9 @@
 //! [`CachedStore`] sits in front of the runtime's store and passes every operation through;
 //! any write through it forgets what the cache held for that user's session or
 //! environment, so writes made in this process (by the runtime, or by the application
-//! through [`Runtime::store`](crate::Runtime::store)) are seen at once, even when the
-//! write's future is dropped midway. Writes by other processes sharing the store are seen
+//! through [`Runtime::store`](crate::Runtime::store)) are seen at once. A write whose
+//! future is dropped midway may land later (a statement sent runs on): for a time to
+//! live (at most a minute) nothing read for its user is remembered. Writes by other processes sharing the store are seen
 //! once an entry is older than the time to live (default 1 s), or at once when the API
 //! refuses the cached token: a 401 always rereads the store.
 //!
@@ -19,8 +20,9 @@
 //! next call a time to live later (at most a second). The common call takes no turn: an
 //! aged entry sends it the general way, where the turns are taken.
 //!
-//! A token the API refused is kept as refused (the last few of each session): calls that
-//! read it from the store before its renewal is written do not send it again.
+//! A token the API refused is kept as refused (the last few of each session) until its
+//! renewal is written: calls that read it from the store meanwhile do not send it again.
+//! A full cache drops users with nothing young first, then others, to seven eighths.
 //!
 //! Only what a call could use is kept: a token that covered the call's scopes and was
 //! fresh when read. It is checked again (scopes, renewal time by the wall clock, which a
@@ -45,6 +47,7 @@ use crate::user::UserRef;
 
 mod age;
 mod entries;
+mod refused;
 
 pub(crate) struct CachedStore {
     store: Arc<dyn SessionStore>,
@@ -118,7 +121,7 @@ impl CachedStore {
         }
         let now = Instant::now();
         let mut entries = self.entries_mut();
-        let current = entries.is_current(&key.user, epoch);
+        let current = entries.is_current(&key.user, epoch, now);
         let remembered = entries.remembered(&key.user, now);
         remembered.tokens.retain(|h| !h.is_in(&key.environment));
         if current {
@@ -145,13 +148,19 @@ impl CachedStore {
     /// [`is_refused`](Self::is_refused).
     pub(crate) fn refused(&self, key: &SessionKey, access_token: &str) {
         self.forget_tokens(key);
-        self.entries_mut().refuse(key, access_token);
+        self.entries_mut().refused.refuse(key, access_token);
     }
 
     /// Whether the API refused `access_token` of `key` lately: the store holds it until
     /// its renewal is written, and it is not to be sent again.
     pub(crate) fn is_refused(&self, key: &SessionKey, access_token: &str) -> bool {
-        self.entries().is_refused(key, access_token)
+        self.entries().refused.is_refused(key, access_token)
+    }
+
+    /// Forgets the refusals of `key`: its renewal was written (the store may hold the
+    /// same token again, when a provider gives it back: it is the renewal's now).
+    pub(crate) fn renewed(&self, key: &SessionKey) {
+        self.entries_mut().refused.renewed(key);
     }
 
     /// The environment chosen for `user` (`None`: the default), read through the cache:
@@ -174,9 +183,10 @@ impl CachedStore {
         };
         let chosen: Option<Arc<str>> = self.store.environment(api, user).await?.map(Into::into);
         if !self.ttl.is_zero() {
+            let now = Instant::now();
             let mut entries = self.entries_mut();
-            let current = entries.is_current(user, epoch);
-            let remembered = entries.remembered(user, Instant::now());
+            let current = entries.is_current(user, epoch, now);
+            let remembered = entries.remembered(user, now);
             remembered.environment = current.then(|| Chosen {
                 age: Age::new(self.deadline(epoch.started)),
                 name: chosen.clone(),
@@ -192,18 +202,43 @@ impl CachedStore {
         (read.checked_add(self.ttl)).unwrap_or_else(|| read + CENTURY)
     }
 
-    fn written_environment(&self, user: &UserRef) {
-        let mut entries = self.entries_mut();
-        entries.written(user, Instant::now()).environment = None;
-    }
-
-    /// Forgets, when dropped, what a write to `written` may change: once the write is
-    /// done, failed or dropped midway (a write whose answer never came may have landed).
+    /// Forgets what a write to `written` may change once it is done or failed, and when
+    /// it is dropped midway: such a write may have landed, or land later (a statement
+    /// sent runs on without its caller), so nothing read for its user is remembered for
+    /// a time to live (at most a minute), as if another process had written.
     fn forget_after<'a>(&'a self, written: Written<'a>) -> ForgetAfter<'a> {
         ForgetAfter {
             cache: self,
             written,
+            finished: false,
         }
+    }
+
+    fn written(&self, written: Written<'_>, finished: bool) {
+        let user = match written {
+            Written::Session(key) => return self.session_written(key, finished),
+            Written::Environment(user) => user,
+        };
+        let now = Instant::now();
+        let mut entries = self.entries_mut();
+        if !finished {
+            entries.unsure(user, now, self.unsure_until(now));
+        }
+        entries.written(user, now).environment = None;
+    }
+
+    fn session_written(&self, key: &SessionKey, finished: bool) {
+        if !finished {
+            let now = Instant::now();
+            self.entries_mut()
+                .unsure(&key.user, now, self.unsure_until(now));
+        }
+        self.forget_tokens(key);
+    }
+
+    fn unsure_until(&self, now: Instant) -> Instant {
+        const LONGEST: Duration = Duration::from_secs(60);
+        now + self.ttl.min(LONGEST)
     }
 }
 
@@ -218,14 +253,20 @@ enum Written<'a> {
 struct ForgetAfter<'a> {
     cache: &'a CachedStore,
     written: Written<'a>,
+    finished: bool,
+}
+
+impl ForgetAfter<'_> {
+    /// The write is finished (done or failed): `outcome` is handed on.
+    fn finish<T>(mut self, outcome: T) -> T {
+        self.finished = true;
+        outcome
+    }
 }
 
 impl Drop for ForgetAfter<'_> {
     fn drop(&mut self) {
-        match self.written {
-            Written::Session(key) => self.cache.forget_tokens(key),
-            Written::Environment(user) => self.cache.written_environment(user),
-        }
+        self.cache.written(self.written, self.finished);
     }
 }
 
@@ -251,18 +292,18 @@ impl SessionStore for CachedStore {
         expected: u64,
         state: &SessionState,
     ) -> Result<CasOutcome, StoreError> {
-        let _forget = self.forget_after(Written::Session(key));
-        self.store.compare_and_swap(key, expected, state).await
+        let forget = self.forget_after(Written::Session(key));
+        forget.finish(self.store.compare_and_swap(key, expected, state).await)
     }
 
     async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        let _forget = self.forget_after(Written::Session(key));
-        self.store.replace(key, state).await
+        let forget = self.forget_after(Written::Session(key));
+        forget.finish(self.store.replace(key, state).await)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let _forget = self.forget_after(Written::Session(key));
-        self.store.delete(key).await
+        let forget = self.forget_after(Written::Session(key));
+        forget.finish(self.store.delete(key).await)
     }
 
     async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
@@ -307,8 +348,8 @@ impl SessionStore for CachedStore {
         user: &UserRef,
         environment: &str,
     ) -> Result<(), StoreError> {
-        let _forget = self.forget_after(Written::Environment(user));
-        self.store.set_environment(api, user, environment).await
+        let forget = self.forget_after(Written::Environment(user));
+        forget.finish(self.store.set_environment(api, user, environment).await)
     }
 
     async fn acquire_lease(

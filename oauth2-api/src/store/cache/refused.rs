@@ -1,0 +1,77 @@
+//! Access tokens the API refused, kept until their renewal is written: until then the
+//! store still holds a refused token, and a call that reads it there must not send it
+//! again.
+
+use std::collections::{HashMap, VecDeque};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::session::SessionKey;
+
+/// Sessions kept; past this, the session refused longest ago is dropped first (its
+/// renewal is the likeliest to be written already).
+pub(super) const SESSIONS: usize = 100_000;
+
+/// Tokens kept per session: a late refusal of an older token must not push out the one
+/// being renewed.
+const PER_SESSION: usize = 4;
+
+#[derive(Default)]
+pub(super) struct Refused {
+    /// Per session: when it was last refused (a count), and the tokens, newest last.
+    sessions: HashMap<SessionKey, (u64, Vec<SecretString>), super::entries::Hasher>,
+    /// Sessions in the order they were refused, with that count: an entry whose count
+    /// is not its session's any more was refused again since, and is passed over.
+    order: VecDeque<(u64, SessionKey)>,
+    count: u64,
+}
+
+impl Refused {
+    /// Keeps `access_token` as refused for `key`.
+    pub(super) fn refuse(&mut self, key: &SessionKey, access_token: &str) {
+        if !self.sessions.contains_key(key) {
+            while self.sessions.len() >= SESSIONS {
+                self.drop_oldest();
+            }
+        }
+        self.count += 1;
+        let (last, tokens) = self.sessions.entry(key.clone()).or_default();
+        *last = self.count;
+        if tokens.len() >= PER_SESSION {
+            tokens.remove(0);
+        }
+        tokens.push(SecretString::from(access_token.to_owned()));
+        self.order.push_back((self.count, key.clone()));
+        if self.order.len() > 2 * SESSIONS {
+            // Refused again and again: keep the queue to one entry a session.
+            let sessions = &self.sessions;
+            self.order
+                .retain(|(count, key)| sessions.get(key).is_some_and(|(last, _)| last == count));
+        }
+    }
+
+    fn drop_oldest(&mut self) {
+        while let Some((count, key)) = self.order.pop_front() {
+            if self
+                .sessions
+                .get(&key)
+                .is_some_and(|(last, _)| *last == count)
+            {
+                self.sessions.remove(&key);
+                return;
+            }
+        }
+    }
+
+    /// Whether the API refused `access_token` of `key` since its last renewal.
+    pub(super) fn is_refused(&self, key: &SessionKey, access_token: &str) -> bool {
+        (self.sessions.get(key))
+            .is_some_and(|(_, tokens)| tokens.iter().any(|t| t.expose_secret() == access_token))
+    }
+
+    /// Forgets the refusals of `key`: a renewal was written, and whatever the store holds
+    /// now (the same token, when a provider gives it back) is the renewal's.
+    pub(super) fn renewed(&mut self, key: &SessionKey) {
+        self.sessions.remove(key);
+    }
+}
