@@ -42,6 +42,7 @@ mod regressions_review16b;
 mod regressions_review16c;
 mod regressions_review16d;
 mod regressions_review16e;
+mod regressions_review16f;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
