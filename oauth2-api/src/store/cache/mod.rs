@@ -371,3 +371,5 @@ impl SessionStore for CachedStore {
 mod tests;
 #[cfg(test)]
 mod tests_review16e;
+#[cfg(test)]
+mod tests_review16f;
