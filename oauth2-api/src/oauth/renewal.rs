@@ -137,10 +137,15 @@ impl Runtime {
         let key = key.clone();
         let renewal = async move {
             let renewed = this.renew(&key, &scopes, &ask, &seen).await;
-            if renewed.is_ok() {
+            if renewed.is_ok()
+                && let Some(from) = &seen.access
+            {
                 // What the store holds now is the renewal's, even the refused token
                 // given back unchanged (as some providers do): not refused any more.
-                this.inner.tokens.cache().renewed(&key);
+                this.inner
+                    .tokens
+                    .cache()
+                    .renewed(&key, from.expose_secret());
             }
             renewed
         };

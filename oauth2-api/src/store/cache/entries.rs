@@ -18,7 +18,8 @@ pub(super) type Hasher = foldhash::quality::RandomState;
 
 /// Users kept before room is made: those with nothing young go first, then others at
 /// random, down to seven eighths (so that room is made once in many new users). Bounds
-/// the memory of a runtime serving many users (a few hundred bytes each).
+/// the memory of a runtime serving many users (a few hundred bytes each, and its access
+/// token: a JWT may take kilobytes).
 pub(super) const CAPACITY: usize = 100_000;
 
 /// Groups of users whose dropped entries' counts of writes are kept as one.
@@ -84,6 +85,13 @@ impl Remembered {
     fn is_live(&self, now: Instant) -> bool {
         (self.environment.as_ref()).is_some_and(|chosen| chosen.age.is_young(now))
             || self.tokens.iter().any(|h| h.age.is_young(now))
+            || self.is_unsure(now)
+    }
+
+    /// Whether a write dropped midway may still land: the entry is not dropped to make
+    /// room meanwhile, or its window would go with it.
+    fn is_unsure(&self, now: Instant) -> bool {
+        self.unsure_until.is_some_and(|until| now < until)
     }
 }
 
@@ -110,12 +118,12 @@ impl Entries {
         Epoch { writes, started }
     }
 
-    /// Whether what was read for `user` since `epoch` may be remembered at `now`: no
-    /// write came between, and none dropped midway may still land.
-    pub(super) fn is_current(&self, user: &UserRef, epoch: Epoch, now: Instant) -> bool {
+    /// Whether what was read for `user` since `epoch` may be remembered: no write came
+    /// between, and none dropped midway could have landed after the read began.
+    pub(super) fn is_current(&self, user: &UserRef, epoch: Epoch) -> bool {
         let unsure = (self.users.get(user)).and_then(|r| r.unsure_until);
         self.epoch(user, epoch.started).writes == epoch.writes
-            && unsure.is_none_or(|until| now >= until)
+            && unsure.is_none_or(|until| epoch.started >= until)
     }
 
     /// Counts a write to `user` (made, or found by a read), returning its entry.
@@ -160,7 +168,7 @@ impl Entries {
         });
         let mut excess = self.users.len().saturating_sub(CAPACITY / 8 * 7);
         self.users.retain(|user, remembered| {
-            let keep = excess == 0;
+            let keep = excess == 0 || remembered.is_unsure(now);
             if !keep {
                 excess -= 1;
                 dropped(user, remembered);

@@ -121,7 +121,7 @@ impl CachedStore {
         }
         let now = Instant::now();
         let mut entries = self.entries_mut();
-        let current = entries.is_current(&key.user, epoch, now);
+        let current = entries.is_current(&key.user, epoch);
         let remembered = entries.remembered(&key.user, now);
         remembered.tokens.retain(|h| !h.is_in(&key.environment));
         if current {
@@ -157,10 +157,11 @@ impl CachedStore {
         self.entries().refused.is_refused(key, access_token)
     }
 
-    /// Forgets the refusals of `key`: its renewal was written (the store may hold the
-    /// same token again, when a provider gives it back: it is the renewal's now).
-    pub(crate) fn renewed(&self, key: &SessionKey) {
-        self.entries_mut().refused.renewed(key);
+    /// Forgets that `access_token` of `key` was refused: a renewal from it was written
+    /// (the store may hold the same token again, when a provider gives it back: it is
+    /// the renewal's now).
+    pub(crate) fn renewed(&self, key: &SessionKey, access_token: &str) {
+        self.entries_mut().refused.renewed(key, access_token);
     }
 
     /// The environment chosen for `user` (`None`: the default), read through the cache:
@@ -185,7 +186,7 @@ impl CachedStore {
         if !self.ttl.is_zero() {
             let now = Instant::now();
             let mut entries = self.entries_mut();
-            let current = entries.is_current(user, epoch, now);
+            let current = entries.is_current(user, epoch);
             let remembered = entries.remembered(user, now);
             remembered.environment = current.then(|| Chosen {
                 age: Age::new(self.deadline(epoch.started)),

@@ -69,9 +69,16 @@ impl Refused {
             .is_some_and(|(_, tokens)| tokens.iter().any(|t| t.expose_secret() == access_token))
     }
 
-    /// Forgets the refusals of `key`: a renewal was written, and whatever the store holds
-    /// now (the same token, when a provider gives it back) is the renewal's.
-    pub(super) fn renewed(&mut self, key: &SessionKey) {
-        self.sessions.remove(key);
+    /// Forgets that `access_token` of `key` was refused: a renewal from it was written,
+    /// and whatever the store holds now (the same token, when a provider gives it back)
+    /// is the renewal's. Other refusals stay: one recorded after that renewal wrote its
+    /// token is of the new token, which a later renewal replaces.
+    pub(super) fn renewed(&mut self, key: &SessionKey, access_token: &str) {
+        if let Some((_, tokens)) = self.sessions.get_mut(key) {
+            tokens.retain(|t| t.expose_secret() != access_token);
+            if tokens.is_empty() {
+                self.sessions.remove(key);
+            }
+        }
     }
 }
