@@ -248,7 +248,14 @@ impl Runtime {
                 .await;
         }
         record_status(second.status);
-        if second.status != 401 || key.user.is_application() {
+        if second.status != 401 {
+            return Ok(second);
+        }
+        if key.user.is_application() {
+            // Its answer is returned as is; the next call renews again rather than send
+            // this token, refused too.
+            let refused = token.tokens.access_token.expose_secret();
+            self.inner.tokens.cache().refused(key, refused);
             return Ok(second);
         }
         // A fresh token refused too: the grant is gone (revoked, or scopes withdrawn).

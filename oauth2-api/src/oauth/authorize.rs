@@ -374,6 +374,8 @@ impl Runtime {
     ) {
         // A renewal or a kept token of the previous grant must not come back over this one.
         self.inner.tokens.unsaved().take(key);
+        // Nor a refusal of the previous grant's token: a provider may give it again.
+        self.inner.tokens.cache().granted(key);
         // What this grant replaces, should it have to wait in memory: a disconnect or
         // another authorization stored meanwhile must then win. Unreadable: anything.
         let basis = match self.inner.tokens.store().load(key).await {

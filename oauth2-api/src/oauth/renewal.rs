@@ -247,7 +247,10 @@ impl Runtime {
                 .tokens
                 .expires_at
                 .is_none_or(|at| SystemTime::now() < at);
-            if fresh && scopes.is_subset_of(&kept.tokens.scopes) {
+            // Kept in memory and then refused by the API: not handed out again.
+            let cache = self.inner.tokens.cache();
+            let refused = cache.is_refused(key, kept.tokens.access_token.expose_secret());
+            if fresh && !refused && scopes.is_subset_of(&kept.tokens.scopes) {
                 return Ok(Arc::new(kept.tokens));
             }
             if self.inner.tokens.unsaved().holds(key) {

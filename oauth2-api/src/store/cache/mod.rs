@@ -147,8 +147,17 @@ impl CachedStore {
     /// Forgets the token of `key`, which the API refused, and keeps it as refused: see
     /// [`is_refused`](Self::is_refused).
     pub(crate) fn refused(&self, key: &SessionKey, access_token: &str) {
-        self.forget_tokens(key);
-        self.entries_mut().refused.refuse(key, access_token);
+        // Under one lock: a read between forgetting and recording would find the token
+        // neither held nor refused, and keep it.
+        let mut entries = self.entries_mut();
+        let remembered = entries.written(&key.user, Instant::now());
+        remembered.tokens.retain(|h| !h.is_in(&key.environment));
+        entries.refused.refuse(key, access_token);
+    }
+
+    /// Forgets every refusal of `key`: a new grant is being stored.
+    pub(crate) fn granted(&self, key: &SessionKey) {
+        self.entries_mut().refused.granted(key);
     }
 
     /// Whether the API refused `access_token` of `key` lately: the store holds it until

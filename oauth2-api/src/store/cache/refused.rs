@@ -69,6 +69,12 @@ impl Refused {
             .is_some_and(|(_, tokens)| tokens.iter().any(|t| t.expose_secret() == access_token))
     }
 
+    /// Forgets every refusal of `key`: a new grant was stored (the provider may give the
+    /// same token again: it is the new grant's).
+    pub(super) fn granted(&mut self, key: &SessionKey) {
+        self.sessions.remove(key);
+    }
+
     /// Forgets that `access_token` of `key` was refused: a renewal from it was written,
     /// and whatever the store holds now (the same token, when a provider gives it back)
     /// is the renewal's. Other refusals stay: one recorded after that renewal wrote its
