@@ -1,0 +1,99 @@
+//! Review 16h: refused-token records, tokens kept while the store fails, and renewals
+//! written "already there", against README "Stores" ("A call with a valid token reads
+//! nothing from the store ...") and the token lifecycle table of `oauth/renewal.rs`.
+//!
+//! Tests whose doc comment begins `Found:` failed at the time of the review and say what
+//! was found.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
+use oauth2_api::store::{MemoryStore, SessionStore};
+use oauth2_api::{Method, Runtime};
+use oauth2_api_tests::backends::FlakyStore;
+use oauth2_api_tests::{Company, authorize, sandbox_builder, stored_tokens};
+use secrecy::ExposeSecret;
+
+/// Long enough that no entry ages out during a test, however slow the machine.
+const LONG: Duration = Duration::from_secs(3600);
+
+async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
+    let answer = runtime
+        .request(company, Method::Get, "/hello/user")
+        .scopes(&["hello"])
+        .send()
+        .await?;
+    Ok(answer.status)
+}
+
+fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
+    sandbox_builder(sandbox)
+        .shared_store(store)
+        .cache_ttl(ttl)
+        .build()
+        .unwrap()
+}
+
+fn refused() -> ApiFault {
+    ApiFault::Status(401, "{}".to_owned())
+}
+
+/// A token answer for `hello` giving `access_token` (and `refresh_token`, if any) that
+/// expires in `expires_in` seconds, if given.
+fn answer(access_token: &str, refresh_token: Option<&str>, expires_in: Option<u64>) -> TokenFault {
+    let mut body = serde_json::json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "scope": "hello",
+    });
+    if let Some(refresh) = refresh_token {
+        body["refresh_token"] = refresh.into();
+    }
+    if let Some(seconds) = expires_in {
+        body["expires_in"] = seconds.into();
+    }
+    TokenFault::Body(body.to_string())
+}
+
+/// Found: a refusal is ended only by this runtime (`refused.rs`: `renewed` after its own
+/// renewal, `granted` from its own `keep_granted`). 16g fixed the in-process case; the
+/// same story with the new authorization completed by ANOTHER runtime sharing the store
+/// (another process serving the callback, as behind a load balancer) leaves the first
+/// runtime holding the token refused: the stored, valid token is read, found "refused",
+/// and with no refresh token every call and `runtime.token()` answers "authorize" for
+/// the runtime's life (nothing ends the record but 100,000 other sessions refused).
+#[tokio::test]
+async fn review16h_a_refusal_does_not_outlive_a_new_authorization_in_another_process() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let first = runtime_on(&sandbox, store.clone(), LONG);
+    let other = runtime_on(&sandbox, store, LONG);
+    let company = Company(1681);
+    authorize(&sandbox, &first, &company, &["hello"]).await;
+    let issued = stored_tokens(&first, &company).await;
+    let token = issued.access_token.expose_secret().to_owned();
+    // The provider's tokens do not expire and come without a refresh token.
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    authorize(&sandbox, &first, &company, &["hello"]).await;
+    assert_eq!(hello(&first, &company).await.unwrap(), 200);
+    // A passing 401: the person is asked to authorize again.
+    sandbox.fail_next_api_call(refused());
+    let refused_once = hello(&first, &company).await;
+    assert!(
+        matches!(&refused_once, Err(e) if e.authorization_required().is_some()),
+        "{refused_once:?}"
+    );
+    // They do, through the other process; the provider gives the same token back.
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    authorize(&sandbox, &other, &company, &["hello"]).await;
+    assert_eq!(hello(&other, &company).await.unwrap(), 200);
+    let handed = first.token(&company, &["hello"]).await;
+    let after = hello(&first, &company).await;
+    assert!(
+        handed.is_ok() && matches!(after, Ok(200)),
+        "a freshly authorized, valid token is still refused by the first runtime: \
+         token() {:?}, call {after:?}",
+        handed.map(|_| ())
+    );
+}
