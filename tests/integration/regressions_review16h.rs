@@ -97,3 +97,50 @@ async fn review16h_a_refusal_does_not_outlive_a_new_authorization_in_another_pro
         handed.map(|_| ())
     );
 }
+
+/// Found: `keep.rs` `write_if_within` takes a stored token with the same access and
+/// refresh token as "already there" and writes nothing, so a renewal that gives both
+/// back with a new lifetime (a provider extending a token rather than replacing it)
+/// leaves the old `expires_at` in the store. The token stays due there: every later
+/// call reads it, finds it due and renews again (the renewal is never remembered by the
+/// cache either), a token request per call for as long as the provider answers so.
+#[tokio::test]
+async fn review16h_a_renewal_giving_the_same_tokens_back_is_not_repeated_on_every_call() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = runtime_on(&sandbox, Arc::new(MemoryStore::new()), LONG);
+    let company = Company(1682);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let issued = stored_tokens(&runtime, &company).await;
+    let access = issued.access_token.expose_secret().to_owned();
+    let refresh = issued
+        .refresh_token
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    // The same grant, stored as expiring in two seconds: due after one (half its life).
+    sandbox.fail_next_token_request(answer(&access, Some(&refresh), Some(2)));
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Renewed: the provider extends the token by an hour, giving both tokens back.
+    let before = sandbox.counts().refresh_token;
+    sandbox.fail_next_token_request(answer(&access, Some(&refresh), Some(3600)));
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    assert_eq!(sandbox.counts().refresh_token - before, 1);
+    let stored = stored_tokens(&runtime, &company).await;
+    let left = stored
+        .expires_at
+        .unwrap()
+        .duration_since(std::time::SystemTime::now());
+    // Two more calls need no renewal: the token is good for an hour.
+    for _ in 0..2 {
+        sandbox.fail_next_token_request(answer(&access, Some(&refresh), Some(3600)));
+        assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    }
+    let renewals = sandbox.counts().refresh_token - before;
+    assert!(
+        renewals == 1,
+        "{renewals} renewals for three calls; the store still says the token expires in \
+         {left:?}"
+    );
+}
