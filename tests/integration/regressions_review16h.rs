@@ -144,3 +144,35 @@ async fn review16h_a_renewal_giving_the_same_tokens_back_is_not_repeated_on_ever
          {left:?}"
     );
 }
+
+/// Found: 16g made `renew_once` refuse to hand out a kept (unsaved) token the API
+/// refused, but when the store takes it again that very call goes on to `due` with what
+/// it saw before: the stored token it read (the one renewed from, not refused any more),
+/// not the kept one. The kept token, now stored, is "newer than seen" and handed out:
+/// the token the API just refused is sent again (or given to a `runtime.token()` caller)
+/// and renewed only after a second 401.
+#[tokio::test]
+async fn review16h_a_kept_token_the_api_refused_is_not_handed_out_once_stored() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let store = FlakyStore::new(Arc::new(MemoryStore::new()));
+    let runtime = runtime_on(&sandbox, store.clone(), LONG);
+    let company = Company(1683);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    // A 401 while the store fails: the renewed tokens wait in memory, and are used.
+    store.fail_writes(usize::MAX / 2);
+    sandbox.fail_next_api_call(refused());
+    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
+    let kept = runtime.token(&company, &["hello"]).await.unwrap();
+    // The API refuses the kept token; the store still fails: the call fails.
+    sandbox.fail_next_api_call(refused());
+    assert!(hello(&runtime, &company).await.is_err());
+    // The store takes writes again: the refused token is renewed, not handed out.
+    store.fail_writes(0);
+    let handed = runtime.token(&company, &["hello"]).await.unwrap();
+    assert_ne!(
+        handed.access_token.expose_secret(),
+        kept.access_token.expose_secret(),
+        "the kept token the API refused is handed out once the store takes it"
+    );
+}
