@@ -243,8 +243,11 @@ impl Runtime {
             let stored = session.as_ref().and_then(|s| s.state.tokens.as_ref());
             // Already there: an earlier attempt that reported a failure had landed (a
             // commit whose answer was lost), or another holder stored these very tokens.
+            // Not when ours last longer: a provider may extend a token rather than
+            // replace it, and the stored expiry would leave it due for every call.
             if let (Some(stored), Some(ours)) = (stored, &state.tokens)
                 && Basis::of(Some(ours)).matches(Some(stored))
+                && !outlasts(ours, stored)
             {
                 return Ok(Written::Yes);
             }
@@ -356,6 +359,15 @@ impl Runtime {
         if let Err(e) = self.revoke(env, key, tokens).await {
             tracing::warn!(session = %key, error = %e, "could not revoke the discarded tokens");
         }
+    }
+}
+
+/// Whether `ours` is known to last longer than `stored`.
+fn outlasts(ours: &TokenSet, stored: &TokenSet) -> bool {
+    match (ours.expires_at, stored.expires_at) {
+        (Some(ours), Some(stored)) => ours > stored,
+        (None, Some(_)) => true,
+        (_, None) => false,
     }
 }
 

@@ -99,10 +99,17 @@ impl Runtime {
         // A token the API refused, in this call or in another of this runtime's, is not
         // sent again while it is renewed: until then the store still holds it. The stored
         // one first: a late refusal of an older token must not make it look newer.
-        let stored = session.as_ref().and_then(|s| s.state.tokens.as_ref());
-        let refused = (stored.map(|t| &t.access_token))
-            .filter(|t| cache.is_refused(key, t.expose_secret()))
-            .cloned()
+        let stored = session
+            .as_ref()
+            .and_then(|s| Some((s.version, s.state.tokens.as_ref()?)));
+        if let (Some(stale), Some((version, tokens))) = (stale, stored)
+            && tokens.same_access_token(stale)
+        {
+            cache.refused_at(key, stale, version);
+        }
+        let refused = (stored.map(|(version, t)| (version, &t.access_token)))
+            .filter(|(version, t)| cache.is_refused(key, t.expose_secret(), Some(*version)))
+            .map(|(_, t)| t.clone())
             .or_else(|| stale.map(|token| SecretString::from(token.to_owned())));
         let seen = refused.map(|access| Seen {
             access: Some(access),
@@ -177,11 +184,16 @@ impl Runtime {
                     .as_ref()
                     .is_some_and(|a| t.same_access_token(a.expose_secret()))
             });
-            let usable = match seen {
-                Some(s) if was_seen => !s.refused && renew_at.is_none_or(|at| now < at),
-                Some(_) => t.expires_at.is_none_or(|at| now < at),
-                None => renew_at.is_none_or(|at| now < at),
-            };
+            // Refused by the API as stored (this runtime keeps which): whatever was seen.
+            let cache = self.inner.tokens.cache();
+            let refused =
+                cache.is_refused(key, t.access_token.expose_secret(), Some(session.version));
+            let usable = !refused
+                && match seen {
+                    Some(s) if was_seen => !s.refused && renew_at.is_none_or(|at| now < at),
+                    Some(_) => t.expires_at.is_none_or(|at| now < at),
+                    None => renew_at.is_none_or(|at| now < at),
+                };
             if usable {
                 return Assessment::Usable(Usable {
                     bearer: Bearer::new(Arc::new(t.clone())),
@@ -249,7 +261,7 @@ impl Runtime {
                 .is_none_or(|at| SystemTime::now() < at);
             // Kept in memory and then refused by the API: not handed out again.
             let cache = self.inner.tokens.cache();
-            let refused = cache.is_refused(key, kept.tokens.access_token.expose_secret());
+            let refused = cache.is_refused(key, kept.tokens.access_token.expose_secret(), None);
             if fresh && !refused && scopes.is_subset_of(&kept.tokens.scopes) {
                 return Ok(Arc::new(kept.tokens));
             }

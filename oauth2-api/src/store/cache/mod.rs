@@ -160,10 +160,27 @@ impl CachedStore {
         self.entries_mut().refused.granted(key);
     }
 
-    /// Whether the API refused `access_token` of `key` lately: the store holds it until
-    /// its renewal is written, and it is not to be sent again.
-    pub(crate) fn is_refused(&self, key: &SessionKey, access_token: &str) -> bool {
-        self.entries().refused.is_refused(key, access_token)
+    /// Whether the API refused `access_token` of `key`, as its session held it at
+    /// `version` (`None`: kept in memory, not stored): the store holds it until its
+    /// renewal is written, and it is not to be sent again.
+    pub(crate) fn is_refused(
+        &self,
+        key: &SessionKey,
+        access_token: &str,
+        version: Option<u64>,
+    ) -> bool {
+        let refused = &self.entries().refused;
+        match version {
+            Some(version) => refused.is_refused(key, access_token, version),
+            None => refused.is_refused_anywhere(key, access_token),
+        }
+    }
+
+    /// Notes that the session of `key` held the refused `access_token` at `version`.
+    pub(crate) fn refused_at(&self, key: &SessionKey, access_token: &str, version: u64) {
+        self.entries_mut()
+            .refused
+            .held_at(key, access_token, version);
     }
 
     /// Forgets that `access_token` of `key` was refused: a renewal from it was written

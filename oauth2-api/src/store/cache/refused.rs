@@ -16,10 +16,18 @@ pub(super) const SESSIONS: usize = 100_000;
 /// being renewed.
 const PER_SESSION: usize = 4;
 
+struct Token {
+    secret: SecretString,
+    version: Option<u64>,
+}
+
 #[derive(Default)]
 pub(super) struct Refused {
-    /// Per session: when it was last refused (a count), and the tokens, newest last.
-    sessions: HashMap<SessionKey, (u64, Vec<SecretString>), super::entries::Hasher>,
+    /// Per session: when it was last refused (a count), and the tokens, newest last,
+    /// each with the version of the session that held it when it was refused, if known:
+    /// a session written since (a renewal or a new authorization, in any process) holds
+    /// the token anew, even the same string.
+    sessions: HashMap<SessionKey, (u64, Vec<Token>), super::entries::Hasher>,
     /// Sessions in the order they were refused, with that count: an entry whose count
     /// is not its session's any more was refused again since, and is passed over.
     order: VecDeque<(u64, SessionKey)>,
@@ -40,7 +48,10 @@ impl Refused {
         if tokens.len() >= PER_SESSION {
             tokens.remove(0);
         }
-        tokens.push(SecretString::from(access_token.to_owned()));
+        tokens.push(Token {
+            secret: SecretString::from(access_token.to_owned()),
+            version: None,
+        });
         self.order.push_back((self.count, key.clone()));
         if self.order.len() > 2 * SESSIONS {
             // Refused again and again: keep the queue to one entry a session.
@@ -63,10 +74,27 @@ impl Refused {
         }
     }
 
-    /// Whether the API refused `access_token` of `key` since its last renewal.
-    pub(super) fn is_refused(&self, key: &SessionKey, access_token: &str) -> bool {
+    /// Whether the API refused `access_token` of `key`, wherever it was held.
+    pub(super) fn is_refused_anywhere(&self, key: &SessionKey, access_token: &str) -> bool {
         (self.sessions.get(key))
-            .is_some_and(|(_, tokens)| tokens.iter().any(|t| t.expose_secret() == access_token))
+            .is_some_and(|(_, tokens)| tokens.iter().any(|t| t.is(access_token)))
+    }
+
+    /// Notes that the session of `key` held the refused `access_token` at `version`.
+    pub(super) fn held_at(&mut self, key: &SessionKey, access_token: &str, version: u64) {
+        if let Some((_, tokens)) = self.sessions.get_mut(key) {
+            for token in tokens.iter_mut().filter(|t| t.is(access_token)) {
+                token.version.get_or_insert(version);
+            }
+        }
+    }
+
+    /// Whether the API refused `access_token` of `key`, as the session held it at
+    /// `version` (a session written since holds it anew).
+    pub(super) fn is_refused(&self, key: &SessionKey, access_token: &str, version: u64) -> bool {
+        (self.sessions.get(key)).is_some_and(|(_, tokens)| {
+            (tokens.iter()).any(|t| t.is(access_token) && t.version.is_none_or(|v| v == version))
+        })
     }
 
     /// Forgets every refusal of `key`: a new grant was stored (the provider may give the
@@ -81,10 +109,16 @@ impl Refused {
     /// token is of the new token, which a later renewal replaces.
     pub(super) fn renewed(&mut self, key: &SessionKey, access_token: &str) {
         if let Some((_, tokens)) = self.sessions.get_mut(key) {
-            tokens.retain(|t| t.expose_secret() != access_token);
+            tokens.retain(|t| !t.is(access_token));
             if tokens.is_empty() {
                 self.sessions.remove(key);
             }
         }
+    }
+}
+
+impl Token {
+    fn is(&self, access_token: &str) -> bool {
+        self.secret.expose_secret() == access_token
     }
 }

@@ -125,10 +125,18 @@ async fn refused_tokens_are_kept_a_few_per_session() {
     cache.refused(&key(), "a");
     assert!(cache.tokens(&key(), &HELLO).is_none());
     cache.refused(&key(), "older");
-    assert!(cache.is_refused(&key(), "a") && cache.is_refused(&key(), "older"));
-    assert!(!cache.is_refused(&key(), "b"));
+    assert!(cache.is_refused(&key(), "a", None) && cache.is_refused(&key(), "older", None));
+    assert!(!cache.is_refused(&key(), "b", None));
     let other = SessionKey::new("API", "production", key().user);
-    assert!(!cache.is_refused(&other, "a"));
+    assert!(!cache.is_refused(&other, "a", None));
+    // As stored: at the version that held it, not at a later one (a session written
+    // since, by any process, holds even the same string anew).
+    cache.refused_at(&key(), "a", 7);
+    assert!(cache.is_refused(&key(), "a", Some(7)) && !cache.is_refused(&key(), "a", Some(8)));
+    assert!(
+        cache.is_refused(&key(), "older", Some(8)),
+        "held where, unknown"
+    );
 }
 
 /// A cache full of users in use makes room by dropping some of them, not all.

@@ -45,7 +45,7 @@ async fn a_refused_token_stays_refused_however_many_were_refused_before() {
     // Meanwhile another session's token is refused.
     cache.refused(&key_of("meanwhile"), "other");
     assert!(
-        cache.is_refused(&renewing, "refused"),
+        cache.is_refused(&renewing, "refused", None),
         "the token being renewed is no longer known as refused"
     );
 }
