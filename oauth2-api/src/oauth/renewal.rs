@@ -96,21 +96,7 @@ impl Runtime {
         let (scopes, ask) = (scopes.clone(), ask.clone());
         let epoch = cache.epoch(&key.user);
         let session = self.inner.tokens.store().load(key).await?;
-        // A token the API refused, in this call or in another of this runtime's, is not
-        // sent again while it is renewed: until then the store still holds it. The stored
-        // one first: a late refusal of an older token must not make it look newer.
-        let stored = session
-            .as_ref()
-            .and_then(|s| Some((s.version, s.state.tokens.as_ref()?)));
-        if let (Some(stale), Some((version, tokens))) = (stale, stored)
-            && tokens.same_access_token(stale)
-        {
-            cache.refused_at(key, stale, version);
-        }
-        let refused = (stored.map(|(version, t)| (version, &t.access_token)))
-            .filter(|(version, t)| cache.is_refused(key, t.expose_secret(), Some(*version)))
-            .map(|(_, t)| t.clone())
-            .or_else(|| stale.map(|token| SecretString::from(token.to_owned())));
+        let refused = self.refused_token(key, session.as_ref(), stale);
         let seen = refused.map(|access| Seen {
             access: Some(access),
             refused: true,
@@ -140,8 +126,41 @@ impl Runtime {
                 .map(|t| t.access_token.clone()),
             refused: false,
         });
+        self.spawn_renewal(key.clone(), scopes, ask, seen).await
+    }
+
+    /// The token the API refused that `session` holds, if this runtime knows it did (as
+    /// the session held it), else `stale`, refused in this call: not sent again while it
+    /// is renewed, since until then the store still holds it. The stored one first: a
+    /// late refusal of an older token must not make it look newer.
+    fn refused_token(
+        &self,
+        key: &SessionKey,
+        session: Option<&Session>,
+        stale: Option<&str>,
+    ) -> Option<SecretString> {
+        let cache = self.inner.tokens.cache();
+        let stored = session.and_then(|s| Some((s.version, s.state.tokens.as_ref()?)));
+        if let (Some(stale), Some((version, tokens))) = (stale, stored)
+            && tokens.same_access_token(stale)
+        {
+            cache.refused_at(key, stale, version);
+        }
+        (stored.map(|(version, t)| (version, &t.access_token)))
+            .filter(|(version, t)| cache.is_refused(key, t.expose_secret(), Some(*version)))
+            .map(|(_, t)| t.clone())
+            .or_else(|| stale.map(|token| SecretString::from(token.to_owned())))
+    }
+
+    /// Renews on a task of its own, which a dropped caller does not cancel halfway.
+    async fn spawn_renewal(
+        &self,
+        key: SessionKey,
+        scopes: ScopeSet,
+        ask: ScopeSet,
+        seen: Seen,
+    ) -> Result<Bearer, Error> {
         let this = self.clone();
-        let key = key.clone();
         let renewal = async move {
             let renewed = this.renew(&key, &scopes, &ask, &seen).await;
             if renewed.is_ok()
@@ -149,10 +168,8 @@ impl Runtime {
             {
                 // What the store holds now is the renewal's, even the refused token
                 // given back unchanged (as some providers do): not refused any more.
-                this.inner
-                    .tokens
-                    .cache()
-                    .renewed(&key, from.expose_secret());
+                let cache = this.inner.tokens.cache();
+                cache.renewed(&key, from.expose_secret());
             }
             renewed
         };
