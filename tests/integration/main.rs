@@ -45,6 +45,7 @@ mod regressions_review16e;
 mod regressions_review16f;
 mod regressions_review16g;
 mod regressions_review16h;
+mod regressions_review16i;
 mod regressions_secrets;
 mod return_to;
 mod sandbox;
