@@ -243,11 +243,13 @@ impl Runtime {
             let stored = session.as_ref().and_then(|s| s.state.tokens.as_ref());
             // Already there: an earlier attempt that reported a failure had landed (a
             // commit whose answer was lost), or another holder stored these very tokens.
-            // Not when ours last longer: a provider may extend a token rather than
-            // replace it, and the stored expiry would leave it due for every call.
+            // Written again only when ours last longer and were renewed from these very
+            // tokens (a provider may extend a token rather than replace it, and the
+            // stored expiry would leave it due for every call): the same tokens stored
+            // over another basis are never superseded, which would revoke them.
             if let (Some(stored), Some(ours)) = (stored, &state.tokens)
                 && Basis::of(Some(ours)).matches(Some(stored))
-                && !outlasts(ours, stored)
+                && !(outlasts(ours, stored) && basis.matches(Some(stored)))
             {
                 return Ok(Written::Yes);
             }
