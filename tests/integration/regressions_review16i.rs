@@ -35,7 +35,6 @@ fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) ->
         .unwrap()
 }
 
-#[allow(dead_code)]
 fn refused() -> ApiFault {
     ApiFault::Status(401, "{}".to_owned())
 }
@@ -122,5 +121,51 @@ async fn review16i_a_renewal_equal_to_the_stored_one_does_not_revoke_it() {
         revoked == 0 && matches!(by_a, Ok(200)) && matches!(by_b, Ok(200)),
         "the stored, valid tokens were revoked {revoked} time(s) as 'superseded' by \
          themselves: A {by_a:?}, B {by_b:?}"
+    );
+}
+
+/// Found: `renewal.rs` `refused_token` stamps a refusal with the version of the session
+/// read AFTER the API refused the token. When another process re-authorizes meanwhile
+/// and the provider gives the same token back (the case README "Stores" promises: "a
+/// token given back unchanged by ... a new authorization, in any process, is not refused
+/// any more"), the refusal is stamped with the NEW session's version: the valid token is
+/// refused as stored from then on, and without a refresh token nothing in this runtime
+/// ever ends the record: every call asks for authorization.
+#[tokio::test]
+async fn review16i_a_refusal_is_not_stamped_with_a_session_written_after_it() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let shared: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let flaky = FlakyStore::new(shared.clone());
+    let first = runtime_on(&sandbox, flaky.clone(), LONG);
+    let other = runtime_on(&sandbox, shared, LONG);
+    let company = Company(1692);
+    authorize(&sandbox, &first, &company, &["hello"]).await;
+    let token = stored_tokens(&first, &company).await.access_token;
+    let token = token.expose_secret().to_owned();
+    // The provider's tokens do not expire and come without a refresh token.
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    authorize(&sandbox, &first, &company, &["hello"]).await;
+    assert_eq!(hello(&first, &company).await.unwrap(), 200);
+    // A passing 401; the store is slow to answer the read that follows it, and the
+    // person authorizes again through the other process meanwhile (the same token).
+    sandbox.fail_next_api_call(refused());
+    flaky.delay_reads(Duration::from_millis(600));
+    let refused_call = {
+        let (first, company) = (first.clone(), company.clone());
+        tokio::spawn(async move { hello(&first, &company).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    authorize(&sandbox, &other, &company, &["hello"]).await;
+    assert_eq!(hello(&other, &company).await.unwrap(), 200);
+    let _ = refused_call.await.unwrap();
+    flaky.delay_reads(Duration::ZERO);
+    let handed = first.token(&company, &["hello"]).await;
+    let after = hello(&first, &company).await;
+    assert!(
+        handed.is_ok() && matches!(after, Ok(200)),
+        "the re-authorized, valid token is refused for good by the first runtime: \
+         token() {:?}, call {after:?}",
+        handed.map(|_| ())
     );
 }
