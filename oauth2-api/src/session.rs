@@ -101,6 +101,9 @@ impl fmt::Debug for TokenSet {
 pub(crate) struct Bearer {
     pub(crate) tokens: Arc<TokenSet>,
     pub(crate) authorization: Option<http::HeaderValue>,
+    /// The version of the session it was read from, when it was: a refusal of it is of
+    /// the session as it was then, not as another process may have written it since.
+    pub(crate) read_at: Option<u64>,
 }
 
 impl Bearer {
@@ -113,6 +116,15 @@ impl Bearer {
         Self {
             tokens,
             authorization,
+            read_at: None,
+        }
+    }
+
+    /// It, read from the session at `version`.
+    pub(crate) fn read_at(self, version: u64) -> Self {
+        Self {
+            read_at: Some(version),
+            ..self
         }
     }
 }

@@ -237,9 +237,8 @@ impl Runtime {
                 .await;
         }
         tracing::debug!("the API answered 401: renewing the token once");
-        let stale = token.tokens.access_token.expose_secret();
         let token = self
-            .access_token(key, out.scopes(), out.ask(), Some(stale))
+            .access_token(key, out.scopes(), out.ask(), Some(&token))
             .await?;
         let second = self.send_with(key, Some(&token), out).await?;
         if let Some(wanted) = insufficient_scope(&second) {

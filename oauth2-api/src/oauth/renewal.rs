@@ -72,15 +72,16 @@ impl Runtime {
     }
 
     /// A token for `key` covering `scopes`; when a person must authorize, they are asked
-    /// for `ask` too (every scope of the API for this kind of user). `stale` is an access
-    /// token the API just refused: a stored token equal to it is not usable.
+    /// for `ask` too (every scope of the API for this kind of user). `refused` is a token
+    /// the API just refused: a stored token equal to it is not usable.
     pub(crate) async fn access_token(
         &self,
         key: &SessionKey,
         scopes: &ScopeSet,
         ask: &ScopeSet,
-        stale: Option<&str>,
+        refused: Option<&Bearer>,
     ) -> Result<Bearer, Error> {
+        let stale = refused.map(|b| b.tokens.access_token.expose_secret());
         let cache = self.inner.tokens.cache();
         let unsaved = self.inner.tokens.unsaved().holds(key);
         match stale {
@@ -96,7 +97,8 @@ impl Runtime {
         let (scopes, ask) = (scopes.clone(), ask.clone());
         let epoch = cache.epoch(&key.user);
         let session = self.inner.tokens.store().load(key).await?;
-        let refused = self.refused_token(key, session.as_ref(), stale);
+        let read_at = refused.and_then(|b| b.read_at);
+        let refused = self.refused_token(key, session.as_ref(), stale, read_at);
         let seen = refused.map(|access| Seen {
             access: Some(access),
             refused: true,
@@ -133,18 +135,23 @@ impl Runtime {
     /// the session held it), else `stale`, refused in this call: not sent again while it
     /// is renewed, since until then the store still holds it. The stored one first: a
     /// late refusal of an older token must not make it look newer.
+    ///
+    /// `stale` was read from the session at `read_at`, when known: the refusal is of
+    /// that version (a session written between the call and this load, by another
+    /// process's new grant of the same token, is not refused), else of the one loaded.
     fn refused_token(
         &self,
         key: &SessionKey,
         session: Option<&Session>,
         stale: Option<&str>,
+        read_at: Option<u64>,
     ) -> Option<SecretString> {
         let cache = self.inner.tokens.cache();
         let stored = session.and_then(|s| Some((s.version, s.state.tokens.as_ref()?)));
         if let (Some(stale), Some((version, tokens))) = (stale, stored)
             && tokens.same_access_token(stale)
         {
-            cache.refused_at(key, stale, version);
+            cache.refused_at(key, stale, read_at.unwrap_or(version));
         }
         (stored.map(|(version, t)| (version, &t.access_token)))
             .filter(|(version, t)| cache.is_refused(key, t.expose_secret(), Some(*version)))
@@ -213,7 +220,7 @@ impl Runtime {
                 };
             if usable {
                 return Assessment::Usable(Usable {
-                    bearer: Bearer::new(Arc::new(t.clone())),
+                    bearer: Bearer::new(Arc::new(t.clone())).read_at(session.version),
                     renew_at,
                 });
             }
