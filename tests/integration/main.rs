@@ -8,6 +8,7 @@ mod answers;
 mod authorize;
 mod base_urls;
 mod cache;
+mod cache_kit;
 mod callbacks;
 mod calls;
 mod credentials;

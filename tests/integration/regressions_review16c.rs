@@ -12,40 +12,12 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{
-    AuthorizationReason, Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState,
-    UserRef,
-};
+use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
 use oauth2_api_tests::backends::FlakyStore;
-use oauth2_api_tests::{Company, authorize, sandbox_builder};
+use oauth2_api_tests::{Company, authorize};
 
+use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
 use crate::regressions_call_paths::futures_join_all;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
-
-async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(company, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
-
-fn not_authorized(result: &Result<u16, oauth2_api::Error>) -> bool {
-    matches!(result, Err(e) if e.authorization_required()
-        .is_some_and(|r| r.reason == AuthorizationReason::NotAuthorized))
-}
-
-/// A runtime on `store` (through a [`FlakyStore`] that counts its reads) with `ttl`.
-async fn counted(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .cache_ttl(ttl)
-        .build()
-        .unwrap()
-}
 
 /// Found: another process deletes the session (the application's "disconnect" that does
 /// not revoke, or a row removed by an admin job). Once the entry has aged, the call that
@@ -60,8 +32,8 @@ async fn review16c_a_reread_that_finds_the_session_gone_stops_its_token_at_once(
     let ttl = Duration::from_millis(500);
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let shared: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let one = counted(&sandbox, shared.clone(), ttl).await;
-    let other = counted(&sandbox, shared.clone(), LONG).await;
+    let one = runtime_on(&sandbox, shared.clone(), ttl);
+    let other = runtime_on(&sandbox, shared.clone(), LONG);
     let company = Company(1601);
     authorize(&sandbox, &one, &company, &["hello"]).await;
     assert_eq!(hello(&one, &company).await.unwrap(), 200);
@@ -97,7 +69,7 @@ async fn review16c_after_a_dropped_reread_the_store_is_not_stampeded() {
     let ttl = Duration::from_millis(300);
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let store = FlakyStore::new(Arc::new(MemoryStore::new()));
-    let runtime = counted(&sandbox, store.clone(), ttl).await;
+    let runtime = runtime_on(&sandbox, store.clone(), ttl);
     let company = Company(1602);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
@@ -133,7 +105,7 @@ async fn review16c_after_a_dropped_reread_the_store_is_not_stampeded() {
 async fn review16c_a_write_for_another_user_does_not_throw_away_a_read() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let store = FlakyStore::new(Arc::new(MemoryStore::new()));
-    let runtime = counted(&sandbox, store.clone(), LONG).await;
+    let runtime = runtime_on(&sandbox, store.clone(), LONG);
     let (company, neighbour) = (Company(1603), Company(1604));
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     store.delay_reads(Duration::from_millis(150));
@@ -166,7 +138,7 @@ async fn review16c_a_write_for_another_user_does_not_throw_away_a_read() {
 async fn review16c_a_write_dropped_after_it_landed_is_still_seen() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let slow = Arc::new(SlowAck(MemoryStore::new()));
-    let runtime = counted(&sandbox, slow.clone(), LONG).await;
+    let runtime = runtime_on(&sandbox, slow.clone(), LONG);
     let company = Company(1605);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
@@ -200,7 +172,7 @@ async fn review16c_a_write_dropped_after_it_landed_is_still_seen() {
 #[tokio::test]
 async fn review16c_a_refused_token_is_not_sent_again_while_it_is_renewed() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = counted(&sandbox, Arc::new(MemoryStore::new()), LONG).await;
+    let runtime = runtime_on(&sandbox, Arc::new(MemoryStore::new()), LONG);
     authorize(&sandbox, &runtime, &Company(1606), &["hello"]).await;
     assert_eq!(hello(&runtime, &Company(1606)).await.unwrap(), 200);
     // The provider ends the access token early; its renewal is held at the token endpoint.

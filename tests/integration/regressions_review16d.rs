@@ -13,44 +13,16 @@ use async_trait::async_trait;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
 use oauth2_api::{
-    AuthorizationReason, Environment, Method, PendingAuthorization, Runtime, Session, SessionKey,
-    SessionState, UserRef,
+    Environment, PendingAuthorization, Runtime, Session, SessionKey, SessionState, UserRef,
 };
 use oauth2_api_tests::backends::FlakyStore;
-use oauth2_api_tests::{Company, authorize, builder_for, sandbox_builder, sandbox_provider};
+use oauth2_api_tests::{Company, authorize, builder_for, sandbox_provider};
 
+use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
 use crate::regressions_call_paths::futures_join_all;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
 
 /// The cache's bound on users (`store/cache/mod.rs` `CAPACITY`).
 const CAPACITY: u32 = 10_000;
-
-async fn hello(
-    runtime: &Runtime,
-    user: &impl oauth2_api::ApiUser,
-) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(user, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
-
-fn not_authorized(result: &Result<u16, oauth2_api::Error>) -> bool {
-    matches!(result, Err(e) if e.authorization_required()
-        .is_some_and(|r| r.reason == AuthorizationReason::NotAuthorized))
-}
-
-fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .cache_ttl(ttl)
-        .build()
-        .unwrap()
-}
 
 /// Gives `count` users, from `first` on, a copy of `company`'s stored tokens, written
 /// through `runtime.store()` (valid tokens: a call for them needs no renewal).

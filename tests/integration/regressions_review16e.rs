@@ -8,41 +8,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
 use async_trait::async_trait;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{
-    AuthorizationReason, Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState,
-    UserRef,
-};
+use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
 use oauth2_api_tests::backends::FlakyStore;
-use oauth2_api_tests::{Company, authorize, sandbox_builder};
+use oauth2_api_tests::{Company, authorize};
 use secrecy::ExposeSecret;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
-
-async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(company, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
-
-fn not_authorized(result: &Result<u16, oauth2_api::Error>) -> bool {
-    matches!(result, Err(e) if e.authorization_required()
-        .is_some_and(|r| r.reason == AuthorizationReason::NotAuthorized))
-}
-
-fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .cache_ttl(ttl)
-        .build()
-        .unwrap()
-}
 
 /// Found: a refused token is kept as refused for the runtime's life (`entries.rs`
 /// `Entries::refuse`; nothing removes it once the renewal is written). A provider that

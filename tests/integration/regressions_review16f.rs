@@ -9,26 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::cache_kit::{LONG, hello};
 use async_trait::async_trait;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
 use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{
-    Method, PendingAuthorization, Runtime, Session, SessionKey, SessionState, UserRef,
-};
+use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
 use oauth2_api_tests::{Company, authorize, sandbox_builder};
 use tokio::sync::Notify;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
-
-async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(company, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
 
 async fn until(what: impl Fn() -> bool) {
     for _ in 0..400 {

@@ -8,26 +8,14 @@
 //! was found.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
-use oauth2_api::store::{MemoryStore, SessionStore};
+use crate::cache_kit::{LONG, answer, hello, refused, runtime_on};
+use oauth2_api::sandbox::{Sandbox, SandboxConfig};
+use oauth2_api::store::MemoryStore;
 use oauth2_api::{Application, Method, Runtime};
 use oauth2_api_tests::backends::FlakyStore;
-use oauth2_api_tests::{Company, authorize, sandbox_builder};
+use oauth2_api_tests::{Company, authorize};
 use secrecy::ExposeSecret;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
-
-async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(company, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
 
 async fn hello_application(runtime: &Runtime) -> Result<u16, oauth2_api::Error> {
     let answer = runtime
@@ -36,18 +24,6 @@ async fn hello_application(runtime: &Runtime) -> Result<u16, oauth2_api::Error> 
         .send()
         .await?;
     Ok(answer.status)
-}
-
-fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .cache_ttl(ttl)
-        .build()
-        .unwrap()
-}
-
-fn refused() -> ApiFault {
-    ApiFault::Status(401, "{}".to_owned())
 }
 
 /// Found: the application's call whose freshly renewed token is refused too returns
@@ -135,17 +111,6 @@ async fn review16g_a_kept_token_the_api_refuses_is_renewed_not_sent_again() {
     );
 }
 
-/// A token answer giving `access_token` for `hello` without a refresh token, as
-/// providers whose tokens do not expire do (GitHub's OAuth apps among them).
-fn without_refresh(access_token: &str) -> TokenFault {
-    let body = serde_json::json!({
-        "access_token": access_token,
-        "token_type": "bearer",
-        "scope": "hello",
-    });
-    TokenFault::Body(body.to_string())
-}
-
 /// Found: a refusal is forgotten only when a renewal by this runtime is written
 /// (`renewal.rs` `access_token`: `renewed`); a new authorization is not a renewal. A
 /// token without a refresh token that the API refuses once (a gateway's hiccup) makes
@@ -164,7 +129,7 @@ async fn review16g_a_refusal_does_not_outlive_a_new_authorization_giving_the_tok
     let issued = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     let token = issued.access_token.expose_secret().to_owned();
     // The provider's tokens do not expire and come without a refresh token.
-    sandbox.fail_next_token_request(without_refresh(&token));
+    sandbox.fail_next_token_request(answer(&token, None, None));
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
     // A passing 401: the person is asked to authorize again.
@@ -175,7 +140,7 @@ async fn review16g_a_refusal_does_not_outlive_a_new_authorization_giving_the_tok
         "{refused_once:?}"
     );
     // They do; the provider gives the same token back, which the API accepts.
-    sandbox.fail_next_token_request(without_refresh(&token));
+    sandbox.fail_next_token_request(answer(&token, None, None));
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     let stored = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_eq!(stored.access_token.expose_secret(), token);

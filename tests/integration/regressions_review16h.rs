@@ -8,53 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
+use crate::cache_kit::{LONG, answer, hello, refused, runtime_on};
+use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::{MemoryStore, SessionStore};
-use oauth2_api::{Method, Runtime};
 use oauth2_api_tests::backends::FlakyStore;
-use oauth2_api_tests::{Company, authorize, sandbox_builder, stored_tokens};
+use oauth2_api_tests::{Company, authorize, stored_tokens};
 use secrecy::ExposeSecret;
-
-/// Long enough that no entry ages out during a test, however slow the machine.
-const LONG: Duration = Duration::from_secs(3600);
-
-async fn hello(runtime: &Runtime, company: &Company) -> Result<u16, oauth2_api::Error> {
-    let answer = runtime
-        .request(company, Method::Get, "/hello/user")
-        .scopes(&["hello"])
-        .send()
-        .await?;
-    Ok(answer.status)
-}
-
-fn runtime_on(sandbox: &Sandbox, store: Arc<dyn SessionStore>, ttl: Duration) -> Runtime {
-    sandbox_builder(sandbox)
-        .shared_store(store)
-        .cache_ttl(ttl)
-        .build()
-        .unwrap()
-}
-
-fn refused() -> ApiFault {
-    ApiFault::Status(401, "{}".to_owned())
-}
-
-/// A token answer for `hello` giving `access_token` (and `refresh_token`, if any) that
-/// expires in `expires_in` seconds, if given.
-fn answer(access_token: &str, refresh_token: Option<&str>, expires_in: Option<u64>) -> TokenFault {
-    let mut body = serde_json::json!({
-        "access_token": access_token,
-        "token_type": "bearer",
-        "scope": "hello",
-    });
-    if let Some(refresh) = refresh_token {
-        body["refresh_token"] = refresh.into();
-    }
-    if let Some(seconds) = expires_in {
-        body["expires_in"] = seconds.into();
-    }
-    TokenFault::Body(body.to_string())
-}
 
 /// Found: a refusal is ended only by this runtime (`refused.rs`: `renewed` after its own
 /// renewal, `granted` from its own `keep_granted`). 16g fixed the in-process case; the
