@@ -1,5 +1,6 @@
 //! The two SQL backends as the lifecycle tests need them: several instances on the same
-//! data, raw SQL to damage rows, and a store that fails the writes it is told to.
+//! data, raw SQL to damage rows, a store that fails the writes it is told to, and one
+//! whose chosen operations a test changes ([`Hooked`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -272,4 +273,118 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// What a [`Hooked`] store does instead of passing an operation on to its inner store:
+/// a test double changes one or two of them, the rest pass through.
+#[async_trait]
+pub trait StoreHooks: Send + Sync + 'static {
+    /// A session load.
+    async fn load(
+        &self,
+        inner: &Arc<dyn SessionStore>,
+        key: &SessionKey,
+    ) -> Result<Option<Session>, StoreError> {
+        inner.load(key).await
+    }
+
+    /// A session delete.
+    async fn delete(
+        &self,
+        inner: &Arc<dyn SessionStore>,
+        key: &SessionKey,
+    ) -> Result<(), StoreError> {
+        inner.delete(key).await
+    }
+
+    /// A lease release.
+    async fn release_lease(
+        &self,
+        inner: &Arc<dyn SessionStore>,
+        key: &SessionKey,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        inner.release_lease(key, holder).await
+    }
+}
+
+/// A store passing every operation to `inner`, but those `hooks` change.
+pub struct Hooked<H> {
+    /// Where operations go.
+    pub inner: Arc<dyn SessionStore>,
+    /// What is done instead.
+    pub hooks: H,
+}
+
+impl<H: StoreHooks> Hooked<H> {
+    /// `inner` with `hooks`.
+    pub fn new(inner: Arc<dyn SessionStore>, hooks: H) -> Arc<Self> {
+        Arc::new(Self { inner, hooks })
+    }
+}
+
+#[async_trait]
+impl<H: StoreHooks> SessionStore for Hooked<H> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        self.hooks.load(&self.inner, key).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        state: &SessionState,
+    ) -> Result<CasOutcome, StoreError> {
+        self.inner.compare_and_swap(key, expected, state).await
+    }
+    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
+        self.inner.replace(key, state).await
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.hooks.delete(&self.inner, key).await
+    }
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
+        self.inner.insert_pending(pending).await
+    }
+    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
+        self.inner.rebind_pending(state, binding).await
+    }
+    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
+        self.inner.peek_pending(state).await
+    }
+    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
+        self.inner.consume_pending(state, now).await
+    }
+    async fn pending_for(
+        &self,
+        key: &SessionKey,
+        now: SystemTime,
+    ) -> Result<Vec<PendingAuthorization>, StoreError> {
+        self.inner.pending_for(key, now).await
+    }
+    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
+        self.inner.purge_pending(cutoff).await
+    }
+    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
+        self.inner.environment(api, user).await
+    }
+    async fn set_environment(
+        &self,
+        api: &str,
+        user: &UserRef,
+        environment: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.set_environment(api, user, environment).await
+    }
+    async fn acquire_lease(
+        &self,
+        key: &SessionKey,
+        holder: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.acquire_lease(key, holder, now, until).await
+    }
+    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
+        self.hooks.release_lease(&self.inner, key, holder).await
+    }
 }

@@ -7,13 +7,13 @@
 //! was found.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use oauth2_api::SessionKey;
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
-use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
-use oauth2_api_tests::backends::FlakyStore;
+use oauth2_api::store::{MemoryStore, SessionStore, StoreError};
+use oauth2_api_tests::backends::{FlakyStore, Hooked, StoreHooks};
 use oauth2_api_tests::{Company, authorize};
 
 use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
@@ -137,7 +137,7 @@ async fn review16c_a_write_for_another_user_does_not_throw_away_a_read() {
 #[tokio::test]
 async fn review16c_a_write_dropped_after_it_landed_is_still_seen() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let slow = Arc::new(SlowAck(MemoryStore::new()));
+    let slow = Hooked::new(Arc::new(MemoryStore::new()), SlowAck);
     let runtime = runtime_on(&sandbox, slow.clone(), LONG);
     let company = Company(1605);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
@@ -147,7 +147,7 @@ async fn review16c_a_write_dropped_after_it_landed_is_still_seen() {
     let dropped = tokio::time::timeout(Duration::from_millis(50), delete).await;
     assert!(dropped.is_err(), "dropped before the store answered");
     assert!(
-        slow.0.load(&key).await.unwrap().is_none(),
+        slow.inner.load(&key).await.unwrap().is_none(),
         "but it is deleted"
     );
     let api_calls = sandbox.counts().api;
@@ -201,76 +201,21 @@ async fn review16c_a_refused_token_is_not_sent_again_while_it_is_renewed() {
     );
 }
 
-/// A store whose deletes are applied at once and acknowledged 500 ms later, as a remote
-/// database's commit whose answer is slow to come back.
-struct SlowAck(MemoryStore);
+/// Deletes applied at once and acknowledged 500 ms later, as a remote database's commit
+/// whose answer is slow to come back.
+struct SlowAck;
 
 const ACK: Duration = Duration::from_millis(500);
 
 #[async_trait]
-impl SessionStore for SlowAck {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        self.0.load(key).await
-    }
-    async fn compare_and_swap(
+impl StoreHooks for SlowAck {
+    async fn delete(
         &self,
+        inner: &Arc<dyn SessionStore>,
         key: &SessionKey,
-        expected: u64,
-        state: &SessionState,
-    ) -> Result<CasOutcome, StoreError> {
-        self.0.compare_and_swap(key, expected, state).await
-    }
-    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        self.0.replace(key, state).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let done = self.0.delete(key).await;
+    ) -> Result<(), StoreError> {
+        let done = inner.delete(key).await;
         tokio::time::sleep(ACK).await;
         done
-    }
-    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
-        self.0.insert_pending(pending).await
-    }
-    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
-        self.0.rebind_pending(state, binding).await
-    }
-    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        self.0.peek_pending(state).await
-    }
-    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
-        self.0.consume_pending(state, now).await
-    }
-    async fn pending_for(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> Result<Vec<PendingAuthorization>, StoreError> {
-        self.0.pending_for(key, now).await
-    }
-    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        self.0.purge_pending(cutoff).await
-    }
-    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
-        self.0.environment(api, user).await
-    }
-    async fn set_environment(
-        &self,
-        api: &str,
-        user: &UserRef,
-        env: &str,
-    ) -> Result<(), StoreError> {
-        self.0.set_environment(api, user, env).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &SessionKey,
-        holder: &str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.0.acquire_lease(key, holder, now, until).await
-    }
-    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
-        self.0.release_lease(key, holder).await
     }
 }

@@ -7,15 +7,13 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
-use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{
-    Environment, PendingAuthorization, Runtime, Session, SessionKey, SessionState, UserRef,
-};
-use oauth2_api_tests::backends::FlakyStore;
+use oauth2_api::store::{MemoryStore, SessionStore, StoreError};
+use oauth2_api::{Environment, Runtime, Session, SessionKey, SessionState};
+use oauth2_api_tests::backends::{FlakyStore, Hooked, StoreHooks};
 use oauth2_api_tests::{Company, authorize, builder_for, sandbox_provider};
 
 use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
@@ -202,7 +200,7 @@ async fn review16d_an_older_read_landing_late_does_not_restore_a_token_found_gon
     let ttl = Duration::from_millis(200);
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let shared: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let slow = Arc::new(LateLoads::new(shared.clone()));
+    let slow = Hooked::new(shared.clone(), LateLoads::default());
     let one = runtime_on(&sandbox, slow.clone(), ttl);
     let other = runtime_on(&sandbox, shared.clone(), LONG);
     let company = Company(1655);
@@ -210,7 +208,7 @@ async fn review16d_an_older_read_landing_late_does_not_restore_a_token_found_gon
     assert_eq!(hello(&one, &company).await.unwrap(), 200);
     tokio::time::sleep(ttl + Duration::from_millis(20)).await;
     // The first call to find the entry aged reads the session, whose answer is slow.
-    slow.delay_next_load(Duration::from_millis(450));
+    slow.hooks.delay_next_load(Duration::from_millis(450));
     let early = {
         let one = one.clone();
         tokio::spawn(async move { hello(&one, &Company(1655)).await })
@@ -335,93 +333,29 @@ async fn review16d_a_write_for_a_user_of_the_same_group_does_not_throw_away_a_re
     );
 }
 
-/// A store whose session loads read at once and answer late, by the delays queued: a
-/// query whose answer is slow to come back (a busy database, a slow network).
-struct LateLoads {
-    inner: Arc<dyn SessionStore>,
-    delays: Mutex<VecDeque<Duration>>,
-}
+/// Session loads that read at once and answer late, by the delays queued: a query whose
+/// answer is slow to come back (a busy database, a slow network).
+#[derive(Default)]
+struct LateLoads(Mutex<VecDeque<Duration>>);
 
 impl LateLoads {
-    fn new(inner: Arc<dyn SessionStore>) -> Self {
-        Self {
-            inner,
-            delays: Mutex::new(VecDeque::new()),
-        }
-    }
-
     fn delay_next_load(&self, delay: Duration) {
-        self.delays.lock().unwrap().push_back(delay);
+        self.0.lock().unwrap().push_back(delay);
     }
 }
 
 #[async_trait]
-impl SessionStore for LateLoads {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        let read = self.inner.load(key).await;
-        let delay = self.delays.lock().unwrap().pop_front();
+impl StoreHooks for LateLoads {
+    async fn load(
+        &self,
+        inner: &Arc<dyn SessionStore>,
+        key: &SessionKey,
+    ) -> Result<Option<Session>, StoreError> {
+        let read = inner.load(key).await;
+        let delay = self.0.lock().unwrap().pop_front();
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
         read
-    }
-    async fn compare_and_swap(
-        &self,
-        key: &SessionKey,
-        expected: u64,
-        state: &SessionState,
-    ) -> Result<CasOutcome, StoreError> {
-        self.inner.compare_and_swap(key, expected, state).await
-    }
-    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        self.inner.replace(key, state).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
-        self.inner.insert_pending(pending).await
-    }
-    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
-        self.inner.rebind_pending(state, binding).await
-    }
-    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        self.inner.peek_pending(state).await
-    }
-    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
-        self.inner.consume_pending(state, now).await
-    }
-    async fn pending_for(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> Result<Vec<PendingAuthorization>, StoreError> {
-        self.inner.pending_for(key, now).await
-    }
-    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        self.inner.purge_pending(cutoff).await
-    }
-    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
-        self.inner.environment(api, user).await
-    }
-    async fn set_environment(
-        &self,
-        api: &str,
-        user: &UserRef,
-        env: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.set_environment(api, user, env).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &SessionKey,
-        holder: &str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.inner.acquire_lease(key, holder, now, until).await
-    }
-    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
-        self.inner.release_lease(key, holder).await
     }
 }

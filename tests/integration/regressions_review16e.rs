@@ -6,14 +6,14 @@
 //! was found.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::cache_kit::{LONG, hello, not_authorized, runtime_on};
 use async_trait::async_trait;
+use oauth2_api::SessionKey;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
-use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
-use oauth2_api_tests::backends::FlakyStore;
+use oauth2_api::store::{MemoryStore, SessionStore, StoreError};
+use oauth2_api_tests::backends::{FlakyStore, Hooked, StoreHooks};
 use oauth2_api_tests::{Company, authorize};
 use secrecy::ExposeSecret;
 
@@ -74,7 +74,7 @@ async fn review16e_a_token_given_back_by_its_renewal_is_not_renewed_on_every_cal
 #[tokio::test]
 async fn review16e_a_dropped_write_that_lands_later_is_still_seen() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let late = Arc::new(LateWrites(Arc::new(MemoryStore::new())));
+    let late = Hooked::new(Arc::new(MemoryStore::new()), LateWrites);
     let runtime = runtime_on(&sandbox, late.clone(), LONG);
     let company = Company(1662);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
@@ -85,7 +85,7 @@ async fn review16e_a_dropped_write_that_lands_later_is_still_seen() {
     // A call before the delete lands: the session is still there.
     assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
     tokio::time::sleep(LANDS_AFTER * 2).await;
-    assert!(late.0.load(&key).await.unwrap().is_none(), "it landed");
+    assert!(late.inner.load(&key).await.unwrap().is_none(), "it landed");
     let api_calls = sandbox.counts().api;
     let after = hello(&runtime, &company).await;
     assert!(
@@ -97,83 +97,22 @@ async fn review16e_a_dropped_write_that_lands_later_is_still_seen() {
 /// How long after it is sent a [`LateWrites`] write lands.
 const LANDS_AFTER: Duration = Duration::from_millis(150);
 
-/// A store whose session writes are sent at once and land a little later whether or not
-/// the caller still waits, as a statement sent to a database does.
-struct LateWrites(Arc<dyn SessionStore>);
-
-impl LateWrites {
-    async fn sent<T: Send + 'static>(&self, write: impl Future<Output = T> + Send + 'static) -> T {
-        let landing = tokio::spawn(async move {
-            tokio::time::sleep(LANDS_AFTER).await;
-            write.await
-        });
-        landing.await.unwrap()
-    }
-}
+/// Session deletes sent at once that land a little later whether or not the caller
+/// still waits, as a statement sent to a database does.
+struct LateWrites;
 
 #[async_trait]
-impl SessionStore for LateWrites {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        self.0.load(key).await
-    }
-    async fn compare_and_swap(
+impl StoreHooks for LateWrites {
+    async fn delete(
         &self,
+        inner: &Arc<dyn SessionStore>,
         key: &SessionKey,
-        expected: u64,
-        state: &SessionState,
-    ) -> Result<CasOutcome, StoreError> {
-        self.0.compare_and_swap(key, expected, state).await
-    }
-    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        self.0.replace(key, state).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let (store, key) = (self.0.clone(), key.clone());
-        self.sent(async move { store.delete(&key).await }).await
-    }
-    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
-        self.0.insert_pending(pending).await
-    }
-    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
-        self.0.rebind_pending(state, binding).await
-    }
-    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        self.0.peek_pending(state).await
-    }
-    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
-        self.0.consume_pending(state, now).await
-    }
-    async fn pending_for(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> Result<Vec<PendingAuthorization>, StoreError> {
-        self.0.pending_for(key, now).await
-    }
-    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        self.0.purge_pending(cutoff).await
-    }
-    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
-        self.0.environment(api, user).await
-    }
-    async fn set_environment(
-        &self,
-        api: &str,
-        user: &UserRef,
-        env: &str,
     ) -> Result<(), StoreError> {
-        self.0.set_environment(api, user, env).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &SessionKey,
-        holder: &str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.0.acquire_lease(key, holder, now, until).await
-    }
-    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
-        self.0.release_lease(key, holder).await
+        let (store, key) = (inner.clone(), key.clone());
+        let landing = tokio::spawn(async move {
+            tokio::time::sleep(LANDS_AFTER).await;
+            store.delete(&key).await
+        });
+        landing.await.unwrap()
     }
 }

@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::cache_kit::{LONG, hello};
 use async_trait::async_trait;
+use oauth2_api::SessionKey;
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig, TokenFault};
-use oauth2_api::store::{CasOutcome, Consumed, MemoryStore, SessionStore, StoreError};
-use oauth2_api::{PendingAuthorization, Session, SessionKey, SessionState, UserRef};
+use oauth2_api::store::{MemoryStore, SessionStore, StoreError};
+use oauth2_api_tests::backends::{Hooked, StoreHooks};
 use oauth2_api_tests::{Company, authorize, sandbox_builder};
 use tokio::sync::Notify;
 
@@ -38,12 +39,12 @@ async fn until(what: impl Fn() -> bool) {
 #[tokio::test]
 async fn review16f_a_refusal_after_a_renewal_wrote_outlives_that_renewal() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let gated = Arc::new(GatedRelease(
-        Arc::new(MemoryStore::new()),
+    let gate = GatedRelease(
         AtomicBool::new(false),
         AtomicBool::new(false),
         Notify::new(),
-    ));
+    );
+    let gated = Hooked::new(Arc::new(MemoryStore::new()), gate);
     let runtime = sandbox_builder(&sandbox)
         .shared_store(gated.clone())
         .cache_ttl(LONG)
@@ -53,13 +54,13 @@ async fn review16f_a_refusal_after_a_renewal_wrote_outlives_that_renewal() {
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
     // First: a 401, a renewal that writes its token and then releases its lease slowly.
-    gated.1.store(true, Ordering::SeqCst);
+    gated.hooks.0.store(true, Ordering::SeqCst);
     sandbox.fail_next_api_call(ApiFault::Status(401, "{}".to_owned()));
     let first = tokio::spawn({
         let (runtime, company) = (runtime.clone(), company.clone());
         async move { hello(&runtime, &company).await }
     });
-    until(|| gated.2.load(Ordering::SeqCst)).await;
+    until(|| gated.hooks.1.load(Ordering::SeqCst)).await;
     // Second: sends the renewed token, refused; it waits to renew it (slowly).
     let api = sandbox.counts().api;
     sandbox.fail_next_api_call(ApiFault::Status(401, "{}".to_owned()));
@@ -71,7 +72,7 @@ async fn review16f_a_refusal_after_a_renewal_wrote_outlives_that_renewal() {
     until(|| sandbox.counts().api > api).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     // The first renewal ends.
-    gated.3.notify_one();
+    gated.hooks.2.notify_one();
     assert_eq!(first.await.unwrap().unwrap(), 200);
     // Third, while the refused token is renewed: it must wait for the renewal.
     let started = std::time::Instant::now();
@@ -85,75 +86,22 @@ async fn review16f_a_refusal_after_a_renewal_wrote_outlives_that_renewal() {
     assert_eq!(second.await.unwrap().unwrap(), 200);
 }
 
-/// A memory store whose next lease release, once armed, waits to be let through.
-struct GatedRelease(Arc<dyn SessionStore>, AtomicBool, AtomicBool, Notify);
+/// The next lease release, once armed (`.0`), says it waits (`.1`) and waits to be let
+/// through (`.2`).
+struct GatedRelease(AtomicBool, AtomicBool, Notify);
 
 #[async_trait]
-impl SessionStore for GatedRelease {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        self.0.load(key).await
-    }
-    async fn compare_and_swap(
+impl StoreHooks for GatedRelease {
+    async fn release_lease(
         &self,
-        key: &SessionKey,
-        expected: u64,
-        state: &SessionState,
-    ) -> Result<CasOutcome, StoreError> {
-        self.0.compare_and_swap(key, expected, state).await
-    }
-    async fn replace(&self, key: &SessionKey, state: &SessionState) -> Result<u64, StoreError> {
-        self.0.replace(key, state).await
-    }
-    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.0.delete(key).await
-    }
-    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError> {
-        self.0.insert_pending(pending).await
-    }
-    async fn rebind_pending(&self, state: &str, binding: Option<&str>) -> Result<bool, StoreError> {
-        self.0.rebind_pending(state, binding).await
-    }
-    async fn peek_pending(&self, state: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        self.0.peek_pending(state).await
-    }
-    async fn consume_pending(&self, state: &str, now: SystemTime) -> Result<Consumed, StoreError> {
-        self.0.consume_pending(state, now).await
-    }
-    async fn pending_for(
-        &self,
-        key: &SessionKey,
-        now: SystemTime,
-    ) -> Result<Vec<PendingAuthorization>, StoreError> {
-        self.0.pending_for(key, now).await
-    }
-    async fn purge_pending(&self, cutoff: SystemTime) -> Result<u64, StoreError> {
-        self.0.purge_pending(cutoff).await
-    }
-    async fn environment(&self, api: &str, user: &UserRef) -> Result<Option<String>, StoreError> {
-        self.0.environment(api, user).await
-    }
-    async fn set_environment(
-        &self,
-        api: &str,
-        user: &UserRef,
-        env: &str,
-    ) -> Result<(), StoreError> {
-        self.0.set_environment(api, user, env).await
-    }
-    async fn acquire_lease(
-        &self,
+        inner: &Arc<dyn SessionStore>,
         key: &SessionKey,
         holder: &str,
-        now: SystemTime,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.0.acquire_lease(key, holder, now, until).await
-    }
-    async fn release_lease(&self, key: &SessionKey, holder: &str) -> Result<(), StoreError> {
-        if self.1.swap(false, Ordering::SeqCst) {
-            self.2.store(true, Ordering::SeqCst);
-            self.3.notified().await;
+    ) -> Result<(), StoreError> {
+        if self.0.swap(false, Ordering::SeqCst) {
+            self.1.store(true, Ordering::SeqCst);
+            self.2.notified().await;
         }
-        self.0.release_lease(key, holder).await
+        inner.release_lease(key, holder).await
     }
 }
