@@ -1,13 +1,19 @@
 //! Bench 1, the call overhead as the user pays it: the API server in a process of its own
 //! (`bench_server`), each client in a process of its own (`bench_client`): a hand-written
 //! reqwest call with the runtime's 60 s timeout, and the declared endpoint on a memory
-//! and a SQLite store. Runs interleave (raw, memory, sqlite, then memory, sqlite, raw, ...:
-//! each round starts one client later) so a slow spell of the machine hits every client
-//! alike; the table gives medians and ratios to raw: of the medians, the median of each
-//! round's ratio (`paired`), and of each client's fastest run (`fastest`).
+//! and a SQLite store. Each round starts one warmed-up process per client and has them
+//! take turns: each makes a slice of the run's calls (N/SLICES, 2,000 by default, a
+//! fraction of a second), then the next; each slice starts one client later than the
+//! last. A slow spell of the machine, which on a shared host lasts about as long as a
+//! run, then falls on every client alike, and a process's own luck (its heap and code
+//! layout can make it a few percent faster or slower than another of the same client for
+//! its whole life) is drawn afresh each round. The table gives medians of the rounds and
+//! ratios to raw: of the medians, the median of each round's ratio (`paired`), of each
+//! slice's ratio to raw's slice of the same turn (`slices`), and of each client's fastest
+//! round (`fastest`).
 //!
 //! ```text
-//! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 by default
+//! cargo bench -p oauth2-api-tests --bench overhead     # REPS=9 N=20000 SLICES=10 by default
 //! CLIENTS="raw raw memory" cargo bench -p oauth2-api-tests --bench overhead
 //! ```
 //! `raw` sends the request the declared call sends: its bearer header, the runtime's
@@ -21,20 +27,22 @@
 //! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 const CLIENTS: &str = "raw memory sqlite";
 const CONCURRENCY: [usize; 2] = [1, 64];
 
 /// One run's figures.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Figures {
     rps: f64,
     p50: f64,
     p99: f64,
     /// The client process's CPU time per call, µs.
     cpu: f64,
+    /// Each slice's time, seconds.
+    slices: Vec<f64>,
 }
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -80,29 +88,82 @@ fn start_server(cpu: Option<usize>) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-fn run_client(client: &str, url: &str, c: usize, n: usize, cpu: Option<usize>) -> Figures {
-    let output = pinned(env!("CARGO_BIN_EXE_bench_client"), cpu)
-        .args(["--url", url, "--client", client])
-        .args(["--c", &c.to_string(), "--n", &n.to_string()])
-        .output()
-        .expect("the bench client runs");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("RESULT"))
-        .unwrap_or_else(|| panic!("no RESULT from {client}: {text}"));
-    let field = |name: &str| {
-        line.split_whitespace()
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    assert_eq!(field("errors"), 0.0, "{client} had errors: {line}");
-    Figures {
-        rps: field("rps"),
-        p50: field("p50_us"),
-        p99: field("p99_us"),
-        cpu: field("cpu_us"),
+/// A client process taking orders (`bench_client --driven 1`): warmed up, it makes the
+/// calls of a slice when told to, and reports a run's figures when asked.
+struct Driven {
+    client: String,
+    child: Child,
+    orders: ChildStdin,
+    answers: std::io::Lines<BufReader<ChildStdout>>,
+}
+
+impl Driven {
+    fn start(client: &str, url: &str, c: usize, cpu: Option<usize>) -> Driven {
+        let mut child = pinned(env!("CARGO_BIN_EXE_bench_client"), cpu)
+            .args(["--url", url, "--client", client, "--driven", "1"])
+            .args(["--c", &c.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the bench client runs");
+        let orders = child.stdin.take().expect("its stdin");
+        let answers = BufReader::new(child.stdout.take().expect("its stdout")).lines();
+        let mut driven = Driven {
+            client: client.to_owned(),
+            child,
+            orders,
+            answers,
+        };
+        driven.expect("READY");
+        driven
+    }
+
+    /// The next line it prints, which must start with `what`.
+    fn expect(&mut self, what: &str) -> String {
+        let line = self.answers.next().and_then(Result::ok);
+        match line {
+            Some(line) if line.starts_with(what) => line,
+            other => panic!("{} said {other:?}, not {what}", self.client),
+        }
+    }
+
+    fn order(&mut self, order: &str) {
+        writeln!(self.orders, "{order}").expect("the client takes orders");
+    }
+
+    /// `k` calls; their time, in seconds, as the client measured it.
+    fn slice(&mut self, k: usize) -> f64 {
+        self.order(&format!("go {k}"));
+        let done = self.expect("DONE");
+        let secs = done.strip_prefix("DONE secs=").and_then(|s| s.parse().ok());
+        secs.unwrap_or_else(|| panic!("{} said {done:?}, not DONE secs=..", self.client))
+    }
+
+    /// The figures of the slices since the last report.
+    fn report(&mut self) -> Figures {
+        self.order("report");
+        let line = self.expect("RESULT");
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        assert_eq!(field("errors"), 0.0, "{} had errors: {line}", self.client);
+        Figures {
+            rps: field("rps"),
+            p50: field("p50_us"),
+            p99: field("p99_us"),
+            cpu: field("cpu_us"),
+            slices: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -141,6 +202,7 @@ fn median(values: &mut [f64]) -> f64 {
 fn main() {
     // `cargo bench` passes filter arguments; this bench has no parts to filter.
     let (reps, n) = (env_number("REPS", 9), env_number("N", 20_000));
+    let slices = env_number("SLICES", 10).clamp(1, n.max(1));
     let taskset = has_taskset();
     let (shared_cpu, server_cpu) = if taskset {
         (Some(1), Some(0))
@@ -151,16 +213,30 @@ fn main() {
     let (mut server_64, url_64) = start_server(server_cpu);
     let clients = clients();
     let mut runs: BTreeMap<(usize, &str), Vec<Figures>> = BTreeMap::new();
+    let mut slice_secs: BTreeMap<(usize, &str), Vec<f64>> = BTreeMap::new();
     for rep in 0..reps {
         // Each round's calls per second, to see how far single runs stray.
         let mut round = format!("round {}/{reps}:", rep + 1);
         for c in CONCURRENCY {
+            // Fresh processes each round: a process's heap and code layout make it a few
+            // percent faster or slower than another of the same client for its whole life.
             let url = if c == 1 { &url_1 } else { &url_64 };
-            // Each round starts one client later: a slow spell that recurs at the same
-            // point of every round would otherwise always fall on the same client.
-            let start = rep % clients.len();
-            for (label, client) in clients[start..].iter().chain(&clients[..start]) {
-                let figures = run_client(client, url, c, n, shared_cpu);
+            let mut driven: BTreeMap<&str, Driven> = (clients.iter())
+                .map(|(label, client)| (label.as_str(), Driven::start(client, url, c, shared_cpu)))
+                .collect();
+            for slice in 0..slices {
+                // Each slice starts one client later: a slow spell that recurs at the
+                // same point of every turn would otherwise always fall on the same client.
+                let start = (rep * slices + slice) % clients.len();
+                let calls = n / slices + usize::from(slice < n % slices);
+                for (label, _) in clients[start..].iter().chain(&clients[..start]) {
+                    let secs = driven.get_mut(label.as_str()).unwrap().slice(calls);
+                    slice_secs.entry((c, label)).or_default().push(secs);
+                }
+            }
+            for (label, _) in &clients {
+                let mut figures = driven.get_mut(label.as_str()).unwrap().report();
+                figures.slices = slice_secs.remove(&(c, label.as_str())).unwrap_or_default();
                 round.push_str(&format!(" {label}@{c} {:.0}/s", figures.rps));
                 runs.entry((c, label)).or_default().push(figures);
             }
@@ -171,20 +247,22 @@ fn main() {
         let _ = server.kill();
         let _ = server.wait();
     }
-    print_table(&runs, &clients, (reps, n), taskset);
+    print_table(&runs, &clients, (reps, n, slices), taskset);
 }
 
 fn print_table(
     runs: &BTreeMap<(usize, &str), Vec<Figures>>,
     clients: &[(String, String)],
-    (reps, n): (usize, usize),
+    (reps, n, slices): (usize, usize, usize),
     pinned: bool,
 ) {
-    println!("\ncall overhead: {reps} interleaved runs of {n} calls, medians, pinned: {pinned}\n");
     println!(
-        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | paired | fastest | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
+        "\ncall overhead: {reps} runs of {n} calls, each in {slices} slices taken in turns, medians, pinned: {pinned}\n"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| client | C | req/s | p50 µs | p99 µs | time per call vs raw | paired | slices | fastest | p50 vs raw | p99 vs raw | client CPU µs/call | CPU vs raw |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for c in CONCURRENCY {
         let medians = |client: &str| {
             let figures = &runs[&(c, client)];
@@ -195,6 +273,7 @@ fn print_table(
                 p50: pick(|f| f.p50),
                 p99: pick(|f| f.p99),
                 cpu: pick(|f| f.cpu),
+                slices: Vec::new(),
             }
         };
         // The median of each round's ratio: runs a second apart share the machine's
@@ -203,6 +282,16 @@ fn print_table(
             let (raws, theirs) = (&runs[&(c, "raw")], &runs[&(c, client)]);
             let mut ratios: Vec<f64> = (raws.iter().zip(theirs))
                 .map(|(raw, theirs)| raw.rps / theirs.rps)
+                .collect();
+            median(&mut ratios)
+        };
+        // The median of each slice's ratio to raw's slice of the same turn: the nearest
+        // in time two measurements get here, a fraction of a second apart.
+        let sliced = |client: &str| {
+            let (raws, theirs) = (&runs[&(c, "raw")], &runs[&(c, client)]);
+            let mut ratios: Vec<f64> = (raws.iter().zip(theirs))
+                .flat_map(|(raw, theirs)| raw.slices.iter().zip(&theirs.slices))
+                .map(|(raw, theirs)| theirs / raw)
                 .collect();
             median(&mut ratios)
         };
@@ -216,12 +305,13 @@ fn print_table(
         for (label, _) in clients {
             let m = medians(label);
             println!(
-                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.2} | {:.3}× |",
+                "| {label} | {c} | {:.0} | {:.1} | {:.1} | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.3}× | {:.2} | {:.3}× |",
                 m.rps,
                 m.p50,
                 m.p99,
                 raw.rps / m.rps,
                 paired(label),
+                sliced(label),
                 fastest(label),
                 m.p50 / raw.p50,
                 m.p99 / raw.p99,

@@ -2,12 +2,19 @@
 //! hand with reqwest, or through a declared endpoint on a memory or SQLite store.
 //!
 //! ```text
-//! bench_client --url http://127.0.0.1:PORT --client raw|bare|memory|sqlite [--c 1] [--n 20000] [--warmup 1000]
+//! bench_client --url http://127.0.0.1:PORT --client raw|bare|memory|sqlite [--c 1] [--n 20000] [--warmup 1000] [--driven 0|1]
 //! ```
 //! `raw` sends what the declared call sends (its bearer header, the runtime's
 //! `User-Agent`); `bare` leaves the `User-Agent` out, as `../shared/bench`'s client does.
 //! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..
 //! cpu_us=..` (the client process's CPU time per call).
+//!
+//! With `--driven 1` it makes its warm-up calls, prints `READY`, then takes orders on
+//! stdin: `go K` makes K calls and prints `DONE secs=..` (their time), `report` prints the `RESULT` of the
+//! calls made since the last report (their time, CPU time and latencies, summed over the
+//! slices: the idle time between them is not counted). The harness uses it to run the
+//! clients' slices in turns a fraction of a second long, so a slow spell of the machine
+//! falls on all of them alike.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +64,7 @@ struct Args {
     c: usize,
     n: usize,
     warmup: usize,
+    driven: bool,
 }
 
 fn args() -> Args {
@@ -66,6 +74,7 @@ fn args() -> Args {
         c: 1,
         n: 20_000,
         warmup: 1_000,
+        driven: false,
     };
     let mut given = std::env::args().skip(1);
     while let (Some(key), Some(value)) = (given.next(), given.next()) {
@@ -76,6 +85,7 @@ fn args() -> Args {
             "--c" => args.c = number().max(1),
             "--n" => args.n = number(),
             "--warmup" => args.warmup = number(),
+            "--driven" => args.driven = number() != 0,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -86,7 +96,7 @@ fn args() -> Args {
 async fn main() {
     let args = args();
     let (from, to) = (date("2017-01-01"), date("2017-12-31"));
-    let report = if args.client == "raw" || args.client == "bare" {
+    if args.client == "raw" || args.client == "bare" {
         // By hand: one client with a static bearer header and the runtime's 60 s timeout
         // (and, but for `bare`, its `User-Agent`): the request the declared call sends, the
         // way it sends it.
@@ -121,7 +131,7 @@ async fn main() {
                 Ok(o.obligations.len())
             }
         })
-        .await
+        .await;
     } else {
         let (client, _dir) = declared(&args).await;
         let client = Arc::new(client);
@@ -132,9 +142,8 @@ async fn main() {
                 o.map(|o| o.obligations.len()).map_err(|e| e.to_string())
             }
         })
-        .await
-    };
-    report.print(&args.client);
+        .await;
+    }
 }
 
 /// The declared client on the store `args.client` names, with a valid token stored, and
@@ -201,6 +210,26 @@ struct Report {
 }
 
 impl Report {
+    fn new(c: usize, n: usize) -> Report {
+        Report {
+            c,
+            n,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
+            latencies: Vec::with_capacity(n),
+        }
+    }
+
+    /// A slice's calls added to this run's.
+    fn add(&mut self, slice: Report) {
+        self.n += slice.n;
+        self.errors += slice.errors;
+        self.elapsed += slice.elapsed;
+        self.cpu += slice.cpu;
+        self.latencies.extend(slice.latencies);
+    }
+
     fn print(&self, client: &str) {
         let at = |p: f64| {
             let rank = ((p * self.latencies.len() as f64).ceil() as usize).max(1);
@@ -226,15 +255,52 @@ impl Report {
 }
 
 /// `warmup` unmeasured calls, then `n` measured ones, `c` in flight (tasks pulling call
-/// numbers from one counter, so exactly `n` calls are made).
-async fn run<F, Fut>(args: &Args, call: F) -> Report
+/// numbers from one counter, so exactly `n` calls are made), and their report printed; or,
+/// driven, the slices stdin orders.
+async fn run<F, Fut>(args: &Args, call: F)
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<usize, String>> + Send + 'static,
 {
     let call = Arc::new(call);
     phase(args.warmup, args.c, call.clone()).await;
-    phase(args.n, args.c, call).await
+    if !args.driven {
+        return phase(args.n, args.c, call).await.print(&args.client);
+    }
+    let orders = orders();
+    println!("READY");
+    let mut run = Report::new(args.c, 0);
+    while let Ok(order) = orders.recv() {
+        let words: Vec<&str> = order.split_whitespace().collect();
+        match words[..] {
+            ["go", k] => {
+                let k = k.parse().expect("go K: a number of calls");
+                let slice = phase(k, args.c, call.clone()).await;
+                println!("DONE secs={:.6}", slice.elapsed.as_secs_f64());
+                run.add(slice);
+            }
+            ["report"] => {
+                run.latencies.sort_unstable();
+                run.print(&args.client);
+                run = Report::new(args.c, 0);
+            }
+            _ => panic!("unknown order {order:?}: go K or report"),
+        }
+    }
+}
+
+/// Stdin's lines, read on a thread of their own: a driven client waits for its orders
+/// without holding a runtime thread. Ends when stdin closes.
+fn orders() -> std::sync::mpsc::Receiver<String> {
+    let (send, orders) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            if line.is_err() || send.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    orders
 }
 
 async fn phase<F, Fut>(n: usize, c: usize, call: Arc<F>) -> Report
@@ -261,14 +327,7 @@ where
             })
         })
         .collect();
-    let mut report = Report {
-        c,
-        n,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        cpu: Duration::ZERO,
-        latencies: Vec::with_capacity(n),
-    };
+    let mut report = Report::new(c, n);
     for task in tasks {
         let (latencies, errors) = task.await.expect("a benchmark task");
         report.latencies.extend(latencies);
