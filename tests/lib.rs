@@ -19,7 +19,7 @@ pub struct Company(pub u32);
 
 impl ApiUser for Company {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("company", self.0.to_string())
+        UserRef::new("company", self.0)
     }
 }
 

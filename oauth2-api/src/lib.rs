@@ -30,7 +30,7 @@
 //!
 //! pub struct Company { pub id: u32 }
 //! impl ApiUser for Company {
-//!     fn user_ref(&self) -> UserRef { UserRef::new("company", self.id.to_string()) }
+//!     fn user_ref(&self) -> UserRef { UserRef::new("company", self.id) }
 //! }
 //!
 //! #[derive(serde::Deserialize)]
@@ -141,7 +141,7 @@ pub use crate::scope::ScopePolicy;
 pub use crate::session::{
     LastError, PendingAuthorization, Session, SessionKey, SessionState, TokenSet,
 };
-pub use crate::user::{ApiUser, Application, UserRef};
+pub use crate::user::{ApiUser, Application, UserId, UserRef};
 pub use async_trait::async_trait;
 pub use futures_core::Stream;
 pub use oauth2_api_macros::{endpoint, oauth2_api};

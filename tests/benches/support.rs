@@ -14,7 +14,7 @@ pub(crate) struct Bench(pub(crate) u32);
 
 impl ApiUser for Bench {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("bench", self.0.to_string())
+        UserRef::new("bench", self.0)
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 pub struct Merchant(pub u32);
 impl ApiUser for Merchant {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("merchant", self.0.to_string())
+        UserRef::new("merchant", self.0)
     }
 }
 

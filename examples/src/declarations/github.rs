@@ -13,7 +13,7 @@ pub struct Developer {
 
 impl ApiUser for Developer {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("developer", self.id.to_string())
+        UserRef::new("developer", self.id)
     }
 }
 

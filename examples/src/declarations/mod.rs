@@ -18,6 +18,6 @@ pub struct Company {
 
 impl ApiUser for Company {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("company", self.id.to_string())
+        UserRef::new("company", self.id)
     }
 }

@@ -14,7 +14,7 @@ pub struct Accountant {
 
 impl ApiUser for Accountant {
     fn user_ref(&self) -> UserRef {
-        UserRef::new("accountant", self.id.to_string())
+        UserRef::new("accountant", self.id)
     }
 }
 

@@ -12,7 +12,7 @@ mod billing {
     }
     impl oauth2_api::ApiUser for Application {
         fn user_ref(&self) -> oauth2_api::UserRef {
-            oauth2_api::UserRef::new("billing-application", self.id.to_string())
+            oauth2_api::UserRef::new("billing-application", self.id)
         }
     }
 }

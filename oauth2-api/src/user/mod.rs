@@ -3,6 +3,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
+mod id;
+
+pub use id::UserId;
+
 /// A stable reference to an API user: a kind (`"company"`, `"user"`) and an id.
 ///
 /// It names the user in the session store, so it must not change for the life of
@@ -10,12 +14,13 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserRef {
     kind: Cow<'static, str>,
-    id: String,
+    id: UserId,
 }
 
 impl UserRef {
-    /// A reference from a kind and an id, e.g. `UserRef::new("company", "42")`.
-    pub fn new(kind: impl Into<Cow<'static, str>>, id: impl Into<String>) -> Self {
+    /// A reference from a kind and an id, e.g. `UserRef::new("company", "42")` or
+    /// `UserRef::new("company", self.id)` for an integer id (see [`UserId`]).
+    pub fn new(kind: impl Into<Cow<'static, str>>, id: impl Into<UserId>) -> Self {
         Self {
             kind: kind.into(),
             id: id.into(),
@@ -26,7 +31,7 @@ impl UserRef {
     pub const fn application() -> Self {
         Self {
             kind: Cow::Borrowed(Application::KIND),
-            id: String::new(),
+            id: UserId::EMPTY,
         }
     }
 
@@ -34,7 +39,7 @@ impl UserRef {
     pub const fn anonymous() -> Self {
         Self {
             kind: Cow::Borrowed("anonymous"),
-            id: String::new(),
+            id: UserId::EMPTY,
         }
     }
 
@@ -45,7 +50,7 @@ impl UserRef {
 
     /// The user's id within its kind.
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
 
     /// Whether this is the [`Application`] itself, served by the client-credentials grant.
@@ -73,14 +78,14 @@ impl fmt::Display for UserRef {
 ///
 /// impl ApiUser for Company {
 ///     fn user_ref(&self) -> UserRef {
-///         UserRef::new("company", self.id.to_string())
+///         UserRef::new("company", self.id)
 ///     }
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an API user",
     label = "`user = {Self}` needs a type that implements `oauth2_api::ApiUser`",
-    note = "implement it: `impl oauth2_api::ApiUser for {Self} {{ fn user_ref(&self) -> oauth2_api::UserRef {{ oauth2_api::UserRef::new(\"kind\", self.id.to_string()) }} }}`",
+    note = "implement it: `impl oauth2_api::ApiUser for {Self} {{ fn user_ref(&self) -> oauth2_api::UserRef {{ oauth2_api::UserRef::new(\"kind\", self.id) }} }}`",
     note = "or write `user = Application` for endpoints served by the client-credentials grant"
 )]
 pub trait ApiUser {
