@@ -11,7 +11,12 @@ use std::hash::{Hash, Hasher};
 const INLINE: usize = 38;
 
 /// The id of an API user within its kind (see [`UserRef`](super::UserRef)): text,
-/// made from a string or an integer.
+/// made from a string (`&str`, `String`, `Cow<str>`, `Box<str>`, `Arc<str>`, `char`) or
+/// an integer, or a reference to either: `&self.id` works whatever the field's type.
+///
+/// Another type that converts into a `String` (an id newtype of the application's, a
+/// generic `impl Into<String>`) is passed as `String::from(id)`, or implements
+/// `From<ItsType> for UserId` itself.
 ///
 /// ```
 /// use oauth2_api::UserRef;
@@ -117,11 +122,55 @@ impl From<Box<str>> for UserId {
     }
 }
 
+impl From<char> for UserId {
+    fn from(c: char) -> Self {
+        Self::from(c.encode_utf8(&mut [0; 4]) as &str)
+    }
+}
+
+impl From<&mut str> for UserId {
+    fn from(text: &mut str) -> Self {
+        Self::from(&*text)
+    }
+}
+
+// References to the string types above, so that `&self.id` works whatever `id` is.
+macro_rules! from_text_ref {
+    ($($t:ty),*) => {$(
+        impl From<&$t> for UserId {
+            fn from(text: &$t) -> Self {
+                Self::from(text.as_ref() as &str)
+            }
+        }
+    )*};
+}
+
+from_text_ref!(
+    &str,
+    Box<str>,
+    Cow<'_, str>,
+    std::sync::Arc<str>,
+    std::rc::Rc<str>,
+    UserId
+);
+
+impl From<std::sync::Arc<str>> for UserId {
+    fn from(text: std::sync::Arc<str>) -> Self {
+        Self::from(&*text)
+    }
+}
+
 macro_rules! from_unsigned {
     ($($t:ty),*) => {$(
         impl From<$t> for UserId {
             fn from(value: $t) -> Self {
                 Self::integer(false, value as u128)
+            }
+        }
+
+        impl From<&$t> for UserId {
+            fn from(value: &$t) -> Self {
+                Self::from(*value)
             }
         }
     )*};
@@ -132,6 +181,12 @@ macro_rules! from_signed {
         impl From<$t> for UserId {
             fn from(value: $t) -> Self {
                 Self::integer(value < 0, value.unsigned_abs() as u128)
+            }
+        }
+
+        impl From<&$t> for UserId {
+            fn from(value: &$t) -> Self {
+                Self::from(*value)
             }
         }
     )*};

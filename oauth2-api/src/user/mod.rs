@@ -85,7 +85,7 @@ impl fmt::Display for UserRef {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an API user",
     label = "`user = {Self}` needs a type that implements `oauth2_api::ApiUser`",
-    note = "implement it: `impl oauth2_api::ApiUser for {Self} {{ fn user_ref(&self) -> oauth2_api::UserRef {{ oauth2_api::UserRef::new(\"kind\", self.id) }} }}`",
+    note = "implement it: `impl oauth2_api::ApiUser for {Self} {{ fn user_ref(&self) -> oauth2_api::UserRef {{ oauth2_api::UserRef::new(\"kind\", &self.id) }} }}`",
     note = "or write `user = Application` for endpoints served by the client-credentials grant"
 )]
 pub trait ApiUser {
