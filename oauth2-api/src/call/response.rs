@@ -55,9 +55,11 @@ impl RawResponse {
 
     /// Whether the answer says it is text, which a `String` takes as it is.
     fn is_text(&self) -> bool {
-        (self.headers.get(http::header::CONTENT_TYPE))
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/"))
+        // The answer's few headers walked rather than looked up: a lookup hashes the name
+        // and probes, on every call, for a header that matters only when decoding fails.
+        (self.headers.iter())
+            .find(|(name, _)| *name == http::header::CONTENT_TYPE)
+            .is_some_and(|(_, v)| v.as_bytes().starts_with(b"text/"))
     }
 
     fn decoded<T: DeserializeOwned>(&self, endpoint: &str, is_text: bool) -> Result<T, Error> {
@@ -185,6 +187,37 @@ mod tests {
             insufficient_scope(&answer(500, r#"Bearer error="insufficient_scope""#)),
             None
         );
+    }
+
+    /// PISTE's `ping` answers `pong` as `text/plain`: a `String` takes it as it is; the
+    /// same body said to be JSON, or not said to be anything, is a decoding error.
+    #[test]
+    fn a_text_answer_decodes_into_a_string_and_only_a_text_one() {
+        let answer = |content_type: Option<&'static str>| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::DATE,
+                "Mon, 30 Nov 2026 12:00:00 GMT".parse().unwrap(),
+            );
+            if let Some(content_type) = content_type {
+                headers.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+            }
+            RawResponse {
+                status: 200,
+                headers,
+                body: bytes::Bytes::from_static(b"pong"),
+                sent_token: None,
+            }
+        };
+        let text = answer(Some("text/plain; charset=utf-8"));
+        assert_eq!(text.json::<String>("ping").unwrap(), "pong");
+        assert_eq!(text.into_json::<String>("ping").unwrap(), "pong");
+        for content_type in [Some("application/json"), None] {
+            let err = answer(content_type)
+                .into_json::<String>("ping")
+                .unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        }
     }
 
     #[test]
