@@ -71,21 +71,41 @@ fn pinned(program: &str, cpu: Option<usize>) -> Command {
     }
 }
 
-/// A server pinned to `cpu`, and its URL.
-fn start_server(cpu: Option<usize>) -> (Child, String) {
-    let mut child = pinned(env!("CARGO_BIN_EXE_bench_server"), cpu)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the bench server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("its stdout"))
-        .read_line(&mut line)
-        .expect("it says where it listens");
-    let addr = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .expect("LISTENING addr");
-    (child, format!("http://{addr}"))
+/// A server process, killed when dropped: a panic of the harness (a client's error, a
+/// client that died) must not leave it running, holding the harness's stderr open.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// A server pinned to `cpu`.
+    fn start(cpu: Option<usize>) -> Server {
+        // It ends when its stdin closes: with the harness, even one killed.
+        let mut child = pinned(env!("CARGO_BIN_EXE_bench_server"), cpu)
+            .arg("--exit-with-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the bench server starts");
+        let mut line = String::new();
+        let said = BufReader::new(child.stdout.take().expect("its stdout")).read_line(&mut line);
+        let mut server = Server {
+            child,
+            url: String::new(),
+        };
+        said.expect("it says where it listens");
+        let addr = line.trim().strip_prefix("LISTENING ");
+        server.url = format!("http://{}", addr.expect("LISTENING addr"));
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A client process taking orders (`bench_client --driven 1`): warmed up, it makes the
@@ -93,7 +113,8 @@ fn start_server(cpu: Option<usize>) -> (Child, String) {
 struct Driven {
     client: String,
     child: Child,
-    orders: ChildStdin,
+    /// Its stdin; closed first when it is dropped.
+    orders: Option<ChildStdin>,
     answers: std::io::Lines<BufReader<ChildStdout>>,
 }
 
@@ -106,7 +127,7 @@ impl Driven {
             .stdout(Stdio::piped())
             .spawn()
             .expect("the bench client runs");
-        let orders = child.stdin.take().expect("its stdin");
+        let orders = child.stdin.take();
         let answers = BufReader::new(child.stdout.take().expect("its stdout")).lines();
         let mut driven = Driven {
             client: client.to_owned(),
@@ -128,7 +149,8 @@ impl Driven {
     }
 
     fn order(&mut self, order: &str) {
-        writeln!(self.orders, "{order}").expect("the client takes orders");
+        let orders = self.orders.as_mut().expect("open until dropped");
+        writeln!(orders, "{order}").expect("the client takes orders");
     }
 
     /// `k` calls; their time, in seconds, as the client measured it.
@@ -160,8 +182,17 @@ impl Driven {
     }
 }
 
+/// Its stdin closed, the client ends its orders and removes its SQLite folder; one that
+/// has not ended within a few seconds (or died) is killed.
 impl Drop for Driven {
     fn drop(&mut self) {
+        drop(self.orders.take());
+        for _ in 0..100 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -171,8 +202,9 @@ impl Drop for Driven {
 fn clients() -> Vec<(String, String)> {
     let named = std::env::var("CLIENTS").unwrap_or_else(|_| CLIENTS.to_owned());
     let mut named: Vec<&str> = named.split_whitespace().collect();
-    if named.first() != Some(&"raw") {
-        named.insert(0, "raw");
+    match named.iter().position(|&c| c == "raw") {
+        Some(first) => named[..=first].rotate_right(1),
+        None => named.insert(0, "raw"),
     }
     let mut clients: Vec<(String, String)> = Vec::new();
     for client in named {
@@ -209,9 +241,8 @@ fn main() {
     } else {
         (None, None)
     };
-    let (mut server_1, url_1) = start_server(shared_cpu);
-    let (mut server_64, url_64) = start_server(server_cpu);
     let clients = clients();
+    let (server_1, server_64) = (Server::start(shared_cpu), Server::start(server_cpu));
     let mut runs: BTreeMap<(usize, &str), Vec<Figures>> = BTreeMap::new();
     let mut slice_secs: BTreeMap<(usize, &str), Vec<f64>> = BTreeMap::new();
     for rep in 0..reps {
@@ -220,7 +251,11 @@ fn main() {
         for c in CONCURRENCY {
             // Fresh processes each round: a process's heap and code layout make it a few
             // percent faster or slower than another of the same client for its whole life.
-            let url = if c == 1 { &url_1 } else { &url_64 };
+            let url = if c == 1 {
+                &server_1.url
+            } else {
+                &server_64.url
+            };
             let mut driven: BTreeMap<&str, Driven> = (clients.iter())
                 .map(|(label, client)| (label.as_str(), Driven::start(client, url, c, shared_cpu)))
                 .collect();
@@ -243,10 +278,7 @@ fn main() {
         }
         eprintln!("{round}");
     }
-    for server in [&mut server_1, &mut server_64] {
-        let _ = server.kill();
-        let _ = server.wait();
-    }
+    drop((server_1, server_64));
     print_table(&runs, &clients, (reps, n, slices), taskset);
 }
 

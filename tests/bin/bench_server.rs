@@ -2,7 +2,8 @@
 //! its own so its work is not counted as the client's: hyper, HTTP/1.1, static bodies.
 //!
 //! ```text
-//! bench_server        # prints LISTENING 127.0.0.1:PORT
+//! bench_server                      # prints LISTENING 127.0.0.1:PORT
+//! bench_server --exit-with-stdin    # the same, and ends when its stdin closes
 //! ```
 //! `GET /organisations/vat/{vrn}/obligations?from=..&to=..` answers a fixed obligations
 //! JSON with the benchmark's bearer token, 401 without it.
@@ -42,6 +43,13 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--exit-with-stdin") {
+        // The harness's pipe: closed when the harness ends, however it ends.
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
     // One worker: the accept loop and the connections leave the other core to the client.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
