@@ -353,6 +353,10 @@ mod tests {
                 dates.extend(NaiveDate::from_ymd_opt(2024, month, day));
             }
         }
+        // Every day of years leap and not, by every rule (4, 100, 400).
+        for year in [0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 2400, 9996, 9999] {
+            dates.extend((1..=366).filter_map(|day| NaiveDate::from_yo_opt(year, day)));
+        }
         for date in &dates {
             same_as_serde(date);
             same_as_serde(&Some(*date));
