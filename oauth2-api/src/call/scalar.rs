@@ -354,7 +354,9 @@ mod tests {
             }
         }
         // Every day of years leap and not, by every rule (4, 100, 400).
-        for year in [0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 2400, 9996, 9999] {
+        for year in [
+            0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 2400, 9996, 9999,
+        ] {
             dates.extend((1..=366).filter_map(|day| NaiveDate::from_yo_opt(year, day)));
         }
         for date in &dates {
