@@ -3,9 +3,10 @@
 use super::*;
 use crate::store::MemoryStore;
 
-static HELLO: ScopeSet = ScopeSet::declared(&["hello"]);
+pub(super) static HELLO: ScopeSet = ScopeSet::declared(&["hello"]);
 
-fn tokens() -> Usable {
+/// A usable token for the scope `hello`: the review modules' too.
+pub(super) fn tokens() -> Usable {
     Usable {
         bearer: crate::session::Bearer::new(Arc::new(crate::TokenSet {
             access_token: "a".to_owned().into(),
@@ -16,6 +17,10 @@ fn tokens() -> Usable {
         })),
         renew_at: None,
     }
+}
+
+pub(super) fn key_of(user: &str) -> SessionKey {
+    SessionKey::new("API", "sandbox", UserRef::new("company", user))
 }
 
 fn key() -> SessionKey {

@@ -7,24 +7,7 @@
 use super::*;
 use crate::store::MemoryStore;
 
-static HELLO: ScopeSet = ScopeSet::declared(&["hello"]);
-
-fn tokens() -> Usable {
-    Usable {
-        bearer: crate::session::Bearer::new(Arc::new(crate::TokenSet {
-            access_token: "a".to_owned().into(),
-            refresh_token: None,
-            expires_at: None,
-            scopes: vec!["hello".to_owned()],
-            token_type: "bearer".to_owned(),
-        })),
-        renew_at: None,
-    }
-}
-
-fn key_of(user: &str) -> SessionKey {
-    SessionKey::new("API", "sandbox", UserRef::new("company", user))
-}
+use super::tests::{HELLO, key_of, tokens};
 
 /// Found: refused tokens are never forgotten once their renewal is written
 /// (`entries.rs` `Entries::refuse`), so the record fills up over a runtime's life: one
