@@ -69,3 +69,29 @@ pub(crate) fn answer(
     }
     TokenFault::Body(body.to_string())
 }
+
+/// The story reviews 16g and 16h start from: `company` is authorized with a token that
+/// does not expire and has no refresh token, the API refuses it once (a gateway's
+/// hiccup), and the person is asked to authorize again. The provider will give the same
+/// token back to that authorization, which the caller completes: the token, returned.
+pub(crate) async fn refused_once_then_given_back(
+    sandbox: &Sandbox,
+    runtime: &Runtime,
+    company: &oauth2_api_tests::Company,
+) -> String {
+    use secrecy::ExposeSecret;
+    oauth2_api_tests::authorize(sandbox, runtime, company, &["hello"]).await;
+    let issued = oauth2_api_tests::stored_tokens(runtime, company).await;
+    let token = issued.access_token.expose_secret().to_owned();
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    oauth2_api_tests::authorize(sandbox, runtime, company, &["hello"]).await;
+    assert_eq!(hello(runtime, company).await.unwrap(), 200);
+    sandbox.fail_next_api_call(refused());
+    let refused_once = hello(runtime, company).await;
+    assert!(
+        matches!(&refused_once, Err(e) if e.authorization_required().is_some()),
+        "{refused_once:?}"
+    );
+    sandbox.fail_next_token_request(answer(&token, None, None));
+    token
+}

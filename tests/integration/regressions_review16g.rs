@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::cache_kit::{LONG, answer, hello, refused, runtime_on};
+use crate::cache_kit::{LONG, hello, refused, refused_once_then_given_back, runtime_on};
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::MemoryStore;
 use oauth2_api::{Application, Method, Runtime};
@@ -125,22 +125,8 @@ async fn review16g_a_refusal_does_not_outlive_a_new_authorization_giving_the_tok
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let runtime = runtime_on(&sandbox, Arc::new(MemoryStore::new()), LONG);
     let company = Company(1672);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let issued = oauth2_api_tests::stored_tokens(&runtime, &company).await;
-    let token = issued.access_token.expose_secret().to_owned();
-    // The provider's tokens do not expire and come without a refresh token.
-    sandbox.fail_next_token_request(answer(&token, None, None));
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    assert_eq!(hello(&runtime, &company).await.unwrap(), 200);
-    // A passing 401: the person is asked to authorize again.
-    sandbox.fail_next_api_call(refused());
-    let refused_once = hello(&runtime, &company).await;
-    assert!(
-        matches!(&refused_once, Err(e) if e.authorization_required().is_some()),
-        "{refused_once:?}"
-    );
-    // They do; the provider gives the same token back, which the API accepts.
-    sandbox.fail_next_token_request(answer(&token, None, None));
+    let token = refused_once_then_given_back(&sandbox, &runtime, &company).await;
+    // They authorize again; the provider gives the same token back, which the API accepts.
     authorize(&sandbox, &runtime, &company, &["hello"]).await;
     let stored = oauth2_api_tests::stored_tokens(&runtime, &company).await;
     assert_eq!(stored.access_token.expose_secret(), token);

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache_kit::{LONG, answer, hello, refused, runtime_on};
+use crate::cache_kit::{LONG, answer, hello, refused, refused_once_then_given_back, runtime_on};
 use oauth2_api::sandbox::{Sandbox, SandboxConfig};
 use oauth2_api::store::{MemoryStore, SessionStore};
 use oauth2_api_tests::backends::FlakyStore;
@@ -29,22 +29,9 @@ async fn review16h_a_refusal_does_not_outlive_a_new_authorization_in_another_pro
     let first = runtime_on(&sandbox, store.clone(), LONG);
     let other = runtime_on(&sandbox, store, LONG);
     let company = Company(1681);
-    authorize(&sandbox, &first, &company, &["hello"]).await;
-    let issued = stored_tokens(&first, &company).await;
-    let token = issued.access_token.expose_secret().to_owned();
-    // The provider's tokens do not expire and come without a refresh token.
-    sandbox.fail_next_token_request(answer(&token, None, None));
-    authorize(&sandbox, &first, &company, &["hello"]).await;
-    assert_eq!(hello(&first, &company).await.unwrap(), 200);
-    // A passing 401: the person is asked to authorize again.
-    sandbox.fail_next_api_call(refused());
-    let refused_once = hello(&first, &company).await;
-    assert!(
-        matches!(&refused_once, Err(e) if e.authorization_required().is_some()),
-        "{refused_once:?}"
-    );
-    // They do, through the other process; the provider gives the same token back.
-    sandbox.fail_next_token_request(answer(&token, None, None));
+    refused_once_then_given_back(&sandbox, &first, &company).await;
+    // They authorize again, through the other process; the provider gives the same
+    // token back.
     authorize(&sandbox, &other, &company, &["hello"]).await;
     assert_eq!(hello(&other, &company).await.unwrap(), 200);
     let handed = first.token(&company, &["hello"]).await;
