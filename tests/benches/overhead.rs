@@ -23,6 +23,8 @@
 //! sqlite`). A client named twice runs twice per round, its second column labelled
 //! `raw again`: raw against itself is the noise floor of this machine, what a ratio must
 //! clear to mean anything.
+//! `BENCH_TRACING=info|debug` has every client install a subscriber at that level (see
+//! `bench_client`): at `debug` the runtime records a span per call, and `raw` one alike.
 //! With `taskset`, C=1 runs server and client on CPU 1 (a wake-up across CPUs costs more
 //! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
 
@@ -46,10 +48,13 @@ struct Figures {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(value) => match value.parse() {
+            Ok(number) if number > 0 => number,
+            _ => panic!("{name}={value:?}: expected a whole number above 0"),
+        },
+    }
 }
 
 fn has_taskset() -> bool {

@@ -6,6 +6,8 @@
 //! ```
 //! `raw` sends what the declared call sends (its bearer header, the runtime's
 //! `User-Agent`); `bare` leaves the `User-Agent` out, as `../shared/bench`'s client does.
+//! `BENCH_TRACING=info|debug` installs a subscriber at that level in every client (see
+//! `listen_as_asked`).
 //! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..
 //! cpu_us=..` (the client process's CPU time per call).
 //!
@@ -110,43 +112,10 @@ fn args() -> Args {
 #[tokio::main]
 async fn main() {
     let args = args();
+    listen_as_asked();
     let (from, to) = (date("2017-01-01"), date("2017-12-31"));
     if args.client == "raw" || args.client == "bare" {
-        // By hand: one client with a static bearer header and the runtime's 60 s timeout
-        // (and, but for `bare`, its `User-Agent`): the request the declared call sends, the
-        // way it sends it.
-        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
-        auth.set_sensitive(true);
-        let mut builder = reqwest::Client::builder()
-            .default_headers(
-                [(reqwest::header::AUTHORIZATION, auth)]
-                    .into_iter()
-                    .collect(),
-            )
-            .timeout(Duration::from_secs(60));
-        if args.client == "raw" {
-            builder = builder.user_agent(oauth2_api::DEFAULT_USER_AGENT);
-        }
-        if !names_a_proxy() {
-            // As the runtime does: with no proxy named, reqwest would check each request's
-            // host against empty proxy rules.
-            builder = builder.no_proxy();
-        }
-        let client = builder.build().unwrap();
-        let url = reqwest::Url::parse(&format!(
-            "{}/organisations/vat/{VRN}/obligations?from={from}&to={to}",
-            args.url
-        ))
-        .unwrap();
-        run(&args, move || {
-            let request = client.get(url.clone());
-            async move {
-                let answer = request.send().await.map_err(|e| e.to_string())?;
-                let o: Obligations = answer.json().await.map_err(|e| e.to_string())?;
-                Ok(o.obligations.len())
-            }
-        })
-        .await;
+        by_hand(&args, from, to).await;
     } else {
         let (client, _dir) = declared(&args).await;
         let client = Arc::new(client);
@@ -159,6 +128,86 @@ async fn main() {
         })
         .await;
     }
+}
+
+/// `BENCH_TRACING=info|debug|...`: a `fmt` subscriber at that level, writing to nothing,
+/// in every client alike. `info` is what `tracing_subscriber::fmt::init()` gives an
+/// application; at `debug` the runtime records a span per call, and so does `raw`.
+fn listen_as_asked() {
+    if let Some(level) = std::env::var_os("BENCH_TRACING").filter(|l| !l.is_empty()) {
+        let level: tracing::Level = (level.to_str().and_then(|l| l.parse().ok()))
+            .unwrap_or_else(|| panic!("BENCH_TRACING={level:?}: not a level (info, debug, ...)"));
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::sink)
+            .init();
+    }
+}
+
+/// By hand: one client with a static bearer header and the runtime's 60 s timeout (and,
+/// but for `bare`, its `User-Agent`): the request the declared call sends, the way it
+/// sends it; where a subscriber listens at `DEBUG`, in a span like the runtime's call
+/// span (four fields, the status recorded), as an application wanting that record per
+/// call would write it.
+async fn by_hand(args: &Args, from: NaiveDate, to: NaiveDate) {
+    let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
+    auth.set_sensitive(true);
+    let mut builder = reqwest::Client::builder()
+        .default_headers(
+            [(reqwest::header::AUTHORIZATION, auth)]
+                .into_iter()
+                .collect(),
+        )
+        .timeout(Duration::from_secs(60));
+    if args.client == "raw" {
+        builder = builder.user_agent(oauth2_api::DEFAULT_USER_AGENT);
+    }
+    if !names_a_proxy() {
+        // As the runtime does: with no proxy named, reqwest would check each request's
+        // host against empty proxy rules.
+        builder = builder.no_proxy();
+    }
+    let client = builder.build().unwrap();
+    let url = reqwest::Url::parse(&format!(
+        "{}/organisations/vat/{VRN}/obligations?from={from}&to={to}",
+        args.url
+    ))
+    .unwrap();
+    if tracing::level_enabled!(tracing::Level::DEBUG) {
+        return by_hand_traced(args, client, url).await;
+    }
+    run(args, move || {
+        let request = client.get(url.clone());
+        async move {
+            let answer = request.send().await.map_err(|e| e.to_string())?;
+            let o: Obligations = answer.json().await.map_err(|e| e.to_string())?;
+            Ok(o.obligations.len())
+        }
+    })
+    .await;
+}
+
+/// [`by_hand`]'s calls, each in its span.
+async fn by_hand_traced(args: &Args, client: reqwest::Client, url: reqwest::Url) {
+    run(args, move || {
+        let request = client.get(url.clone());
+        let span = tracing::debug_span!(
+            "oauth2_api.call",
+            provider = %"HMRC",
+            environment = %"default",
+            endpoint = %"obligations",
+            user = %"company:1",
+            status = tracing::field::Empty,
+        );
+        let call = async move {
+            let answer = request.send().await.map_err(|e| e.to_string())?;
+            tracing::Span::current().record("status", answer.status().as_u16());
+            let o: Obligations = answer.json().await.map_err(|e| e.to_string())?;
+            Ok(o.obligations.len())
+        };
+        tracing::Instrument::instrument(call, span)
+    })
+    .await;
 }
 
 /// The declared client on the store `args.client` names, with a valid token stored, and

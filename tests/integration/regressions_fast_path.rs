@@ -301,13 +301,13 @@ async fn insufficient_scope_with_a_cached_token_asks_for_more_and_keeps_the_toke
     assert_eq!(sandbox.counts().refresh_token, 0);
 }
 
-/// With a subscriber at INFO, calls take the general path (each in its span): a cached
+/// With a subscriber at DEBUG, calls take the general path (each in its span): a cached
 /// token, a 401 renewed once, a throttled answer retried, and each call's span closes
 /// with the status it ended with.
 #[tokio::test]
 async fn under_a_subscriber_calls_renew_retry_and_record_their_status() {
     let written = Written::default();
-    let _listening = listen(Listen::At(tracing::Level::INFO), &written);
+    let _listening = listen(Listen::At(tracing::Level::DEBUG), &written);
     let (sandbox, runtime) = long_cache_sandbox().await;
     let company = Company(8);
     authorize(&sandbox, &runtime, &company, &["hello"]).await;

@@ -192,7 +192,7 @@ async fn a_request_hook_runs_for_each_attempt() {
 async fn an_open_endpoint_is_the_same_with_and_without_a_subscriber() {
     use oauth2_api_examples::declarations::hmrc_hello::HelloWorldClient;
     let mut seen = Vec::new();
-    for how in [Listen::Nothing, Listen::At(tracing::Level::INFO)] {
+    for how in [Listen::Nothing, Listen::At(tracing::Level::DEBUG)] {
         let written = Written::default();
         let _guard = listen(how, &written);
         let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
@@ -219,8 +219,9 @@ async fn an_open_endpoint_is_the_same_with_and_without_a_subscriber() {
 }
 
 /// An application span with a `status` field of its own around a call whose call span
-/// the subscriber filters out (INFO for the application, WARN for oauth2_api): the
-/// runtime must not write the API's status into the application's span.
+/// the subscriber filters out (DEBUG for the application, so that calls take the traced
+/// path, WARN for oauth2_api): the runtime must not write the API's status into the
+/// application's span.
 #[tokio::test]
 async fn the_api_status_is_not_written_into_the_applications_span() {
     use tracing_subscriber::Layer;
@@ -228,7 +229,7 @@ async fn the_api_status_is_not_written_into_the_applications_span() {
     let written = Written::default();
     let writer = written.clone();
     let filter = tracing_subscriber::filter::Targets::new()
-        .with_default(tracing::Level::INFO)
+        .with_default(tracing::Level::DEBUG)
         .with_target("oauth2_api", tracing::Level::WARN);
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()

@@ -303,7 +303,7 @@ async fn review16_a_request_hooks_view_of_the_request_shows_no_value_in_debug() 
 /// A provider that says "throttled" with a 200 (`x-ratelimit-remaining: 0`, read by a
 /// `throttle_classifier`), to a person whose token is cached: the call is resent after
 /// the wait and the caller gets the second answer, on the fast path (nothing listening)
-/// and the general one (INFO) alike; a success is not final when a classifier is set.
+/// and the general one (DEBUG) alike; a success is not final when a classifier is set.
 #[tokio::test]
 async fn review16_a_classifier_that_throttles_a_200_is_obeyed_on_both_paths() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -313,7 +313,7 @@ async fn review16_a_classifier_that_throttles_a_200_is_obeyed_on_both_paths() {
     use crate::regressions_call_paths::{Listen, Written, listen};
 
     let mut seen = Vec::new();
-    for how in [Listen::Nothing, Listen::At(tracing::Level::INFO)] {
+    for how in [Listen::Nothing, Listen::At(tracing::Level::DEBUG)] {
         let written = Written::default();
         let _guard = listen(how, &written);
         let hits = Arc::new(AtomicUsize::new(0));

@@ -108,7 +108,7 @@ impl Runtime {
         out: &'a Outgoing,
     ) -> Result<Arc<Ready>, Sending<'a>> {
         match self.cached_call(user, out.scopes()) {
-            Ok(found) if !tracing::level_enabled!(tracing::Level::INFO) => Ok(found),
+            Ok(found) if !tracing::level_enabled!(CALL_SPAN_LEVEL) => Ok(found),
             found => Err(self.general_path(found, out)),
         }
     }
@@ -456,15 +456,23 @@ impl Runtime {
 /// The name of a call's span.
 const CALL_SPAN: &str = "oauth2_api.call";
 
+/// The level of a call's span: `DEBUG`, as `tower-http` gives each request's. At `INFO`,
+/// the level of an application's usual subscriber (`tracing_subscriber::fmt::init()`),
+/// every call would pay for a span whose fields the subscriber formats and keeps (~20%
+/// more instructions a call); the runtime's own events at `INFO` and above name their
+/// session themselves.
+const CALL_SPAN_LEVEL: tracing::Level = tracing::Level::DEBUG;
+
 /// The span of one call: what it is for, never a token; `status` is recorded once known.
-/// None when nothing listens at `INFO`: creating a disabled span still costs its fields
-/// (and a `log` record where `tracing`'s `log` feature is on), and entering one costs
-/// on every poll.
+/// None when nothing listens at [`CALL_SPAN_LEVEL`]: creating a disabled span still
+/// costs its fields (and a `log` record where `tracing`'s `log` feature is on), and
+/// entering one costs on every poll.
 fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
-    if !tracing::level_enabled!(tracing::Level::INFO) {
+    if !tracing::level_enabled!(CALL_SPAN_LEVEL) {
         return None;
     }
-    Some(tracing::info_span!(
+    Some(tracing::span!(
+        CALL_SPAN_LEVEL,
         CALL_SPAN,
         provider = %key.provider,
         environment = %key.environment,
@@ -510,7 +518,7 @@ fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
 /// filtered out is not current: the current span is then the application's, whose own
 /// `status` is not the runtime's to write.
 fn record_status(status: u16) {
-    if tracing::level_enabled!(tracing::Level::INFO) {
+    if tracing::level_enabled!(CALL_SPAN_LEVEL) {
         let span = tracing::Span::current();
         if span.metadata().is_some_and(|m| m.name() == CALL_SPAN) {
             span.record("status", status);
