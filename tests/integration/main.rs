@@ -48,6 +48,7 @@ mod regressions_review16g;
 mod regressions_review16h;
 mod regressions_review16i;
 mod regressions_secrets;
+mod regressions_tracing;
 mod return_to;
 mod sandbox;
 mod scopes;

@@ -310,7 +310,11 @@ async fn a_proxy_named_in_the_environment_carries_the_calls() {
             if uri.authority().is_some() && uri.path().ends_with("/obligations") {
                 counted.fetch_add(1, Ordering::SeqCst);
             }
-            axum::Json(serde_json::json!({ "obligations": [1, 2, 3] }))
+            let obligation = serde_json::json!({
+                "periodKey": "17A1", "start": "2017-01-01", "end": "2017-03-31",
+                "due": "2017-05-07", "status": "O"
+            });
+            axum::Json(serde_json::json!({ "obligations": [obligation.clone(), obligation.clone(), obligation] }))
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

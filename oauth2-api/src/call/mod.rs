@@ -108,7 +108,7 @@ impl Runtime {
         out: &'a Outgoing,
     ) -> Result<Arc<Ready>, Sending<'a>> {
         match self.cached_call(user, out.scopes()) {
-            Ok(found) if !tracing::level_enabled!(CALL_SPAN_LEVEL) => Ok(found),
+            Ok(found) if !tracing::enabled!(CALL_SPAN_LEVEL) => Ok(found),
             found => Err(self.general_path(found, out)),
         }
     }
@@ -362,6 +362,8 @@ impl Runtime {
         let mut attempt = 0;
         loop {
             tracing::info!(
+                session = %key,
+                endpoint = out.endpoint(),
                 status = answer.status,
                 ?delay,
                 attempt,
@@ -464,11 +466,14 @@ const CALL_SPAN: &str = "oauth2_api.call";
 const CALL_SPAN_LEVEL: tracing::Level = tracing::Level::DEBUG;
 
 /// The span of one call: what it is for, never a token; `status` is recorded once known.
-/// None when nothing listens at [`CALL_SPAN_LEVEL`]: creating a disabled span still
-/// costs its fields (and a `log` record where `tracing`'s `log` feature is on), and
-/// entering one costs on every poll.
+/// None when nothing listens to this module at [`CALL_SPAN_LEVEL`]: creating a disabled
+/// span still costs its fields (and a `log` record where `tracing`'s `log` feature is
+/// on), and entering one costs on every poll. `enabled!`, not `level_enabled!`: the
+/// level hint is the most any subscriber wants of any target, and an application at
+/// `info,myapp=debug` would send every call down the traced path for a span it filters
+/// out. The callsite's interest is cached, so the common answer costs one load.
 fn call_span(key: &SessionKey, out: &Outgoing) -> Option<tracing::Span> {
-    if !tracing::level_enabled!(CALL_SPAN_LEVEL) {
+    if !tracing::enabled!(CALL_SPAN_LEVEL) {
         return None;
     }
     Some(tracing::span!(
@@ -518,7 +523,7 @@ fn transport(out: &Outgoing, e: reqwest::Error) -> Error {
 /// filtered out is not current: the current span is then the application's, whose own
 /// `status` is not the runtime's to write.
 fn record_status(status: u16) {
-    if tracing::level_enabled!(CALL_SPAN_LEVEL) {
+    if tracing::enabled!(CALL_SPAN_LEVEL) {
         let span = tracing::Span::current();
         if span.metadata().is_some_and(|m| m.name() == CALL_SPAN) {
             span.record("status", status);

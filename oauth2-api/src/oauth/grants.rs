@@ -67,6 +67,7 @@ impl Runtime {
     /// stored and sent back as is (a control character would break every later request).
     fn token_set(
         &self,
+        key: &SessionKey,
         request: TokenRequest,
         response: &BasicTokenResponse,
         asked: &ScopeSet,
@@ -94,6 +95,7 @@ impl Runtime {
             // The refresh token that came with it may be the grant's only live one (a
             // rotation): keep it, with an access token that is due at once.
             tracing::warn!(
+                session = %key,
                 "the token answer's access token is unusable: keeping its refresh token"
             );
             access = UNUSABLE_ACCESS_TOKEN;
@@ -241,7 +243,7 @@ impl Runtime {
             .instrument(token_span(key, request))
             .await
             .map_err(|e| token_error(request, e))?;
-        Ok(self.token_set(request, &response, asked, previous_refresh, sent_at)?)
+        Ok(self.token_set(key, request, &response, asked, previous_refresh, sent_at)?)
     }
 
     /// Revokes the refresh token (which revokes the grant at most providers), else the
