@@ -23,8 +23,10 @@
 //! sqlite`). A client named twice runs twice per round, its second column labelled
 //! `raw again`: raw against itself is the noise floor of this machine, what a ratio must
 //! clear to mean anything.
-//! `BENCH_TRACING=info|debug` has every client install a subscriber at that level (see
-//! `bench_client`): at `debug` the runtime records a span per call, and `raw` one alike.
+//! `BENCH_TRACING=<filter>` (`info`, `debug`, `info,bench_client=debug`, ...) has every
+//! client install a `fmt` subscriber with that `EnvFilter` (see `bench_client`): where it
+//! wants `oauth2_api::call` at `debug`, the runtime records a span per call, and `raw`
+//! one alike.
 //! With `taskset`, C=1 runs server and client on CPU 1 (a wake-up across CPUs costs more
 //! than the call on a small VM) and C=64 runs the server on CPU 0, the client on CPU 1.
 

@@ -6,7 +6,7 @@
 //! ```
 //! `raw` sends what the declared call sends (its bearer header, the runtime's
 //! `User-Agent`); `bare` leaves the `User-Agent` out, as `../shared/bench`'s client does.
-//! `BENCH_TRACING=info|debug` installs a subscriber at that level in every client (see
+//! `BENCH_TRACING=<filter>` installs a subscriber with that filter in every client (see
 //! `listen_as_asked`).
 //! Prints `RESULT client=.. c=.. n=.. errors=.. secs=.. rps=.. p50_us=.. p99_us=.. mean_us=..
 //! cpu_us=..` (the client process's CPU time per call).
@@ -130,15 +130,19 @@ async fn main() {
     }
 }
 
-/// `BENCH_TRACING=info|debug|...`: a `fmt` subscriber at that level, writing to nothing,
-/// in every client alike. `info` is what `tracing_subscriber::fmt::init()` gives an
-/// application; at `debug` the runtime records a span per call, and so does `raw`.
+/// `BENCH_TRACING=<filter>`: a `fmt` subscriber with that `EnvFilter` (`info`, `debug`,
+/// `info,bench_client=debug`, ...), writing to nothing, in every client alike. `info` is
+/// what `tracing_subscriber::fmt::init()` gives an application; where the filter wants
+/// `oauth2_api::call` at `debug`, the runtime records a span per call, and so does `raw`.
 fn listen_as_asked() {
-    if let Some(level) = std::env::var_os("BENCH_TRACING").filter(|l| !l.is_empty()) {
-        let level: tracing::Level = (level.to_str().and_then(|l| l.parse().ok()))
-            .unwrap_or_else(|| panic!("BENCH_TRACING={level:?}: not a level (info, debug, ...)"));
+    if let Some(filter) = std::env::var("BENCH_TRACING")
+        .ok()
+        .filter(|f| !f.is_empty())
+    {
+        let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+            .unwrap_or_else(|e| panic!("BENCH_TRACING={filter:?}: {e}"));
         tracing_subscriber::fmt()
-            .with_max_level(level)
+            .with_env_filter(filter)
             .with_writer(std::io::sink)
             .init();
     }
@@ -146,9 +150,9 @@ fn listen_as_asked() {
 
 /// By hand: one client with a static bearer header and the runtime's 60 s timeout (and,
 /// but for `bare`, its `User-Agent`): the request the declared call sends, the way it
-/// sends it; where a subscriber listens at `DEBUG`, in a span like the runtime's call
-/// span (four fields, the status recorded), as an application wanting that record per
-/// call would write it.
+/// sends it; where the subscriber wants the runtime's call span, in a span like it (four
+/// fields, the status recorded), as an application wanting that record per call would
+/// write it.
 async fn by_hand(args: &Args, from: NaiveDate, to: NaiveDate) {
     let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
     auth.set_sensitive(true);
@@ -173,7 +177,7 @@ async fn by_hand(args: &Args, from: NaiveDate, to: NaiveDate) {
         args.url
     ))
     .unwrap();
-    if tracing::level_enabled!(tracing::Level::DEBUG) {
+    if tracing::enabled!(target: "oauth2_api::call", tracing::Level::DEBUG) {
         return by_hand_traced(args, client, url).await;
     }
     run(args, move || {
@@ -192,6 +196,7 @@ async fn by_hand_traced(args: &Args, client: reqwest::Client, url: reqwest::Url)
     run(args, move || {
         let request = client.get(url.clone());
         let span = tracing::debug_span!(
+            target: "oauth2_api::call",
             "oauth2_api.call",
             provider = %"HMRC",
             environment = %"default",
