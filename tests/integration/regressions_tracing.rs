@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use oauth2_api::sandbox::{ApiFault, Sandbox, SandboxConfig};
 use oauth2_api::store::MemoryStore;
-use oauth2_api::{ExposeSecret, Method};
+use oauth2_api::{ExposeSecret, Method, Runtime};
 use oauth2_api_tests::{Company, authorize, sandbox_builder, stored_tokens};
 
 use crate::regressions_call_paths::Written;
@@ -20,6 +20,28 @@ fn fmt_into(written: &Written, filter: &str) -> tracing::subscriber::DefaultGuar
     tracing::subscriber::set_default(subscriber)
 }
 
+/// A sandbox, a runtime on a memory store that retries throttled calls at once, and
+/// company `id` authorized for `hello`.
+async fn authorized(id: u32) -> (Sandbox, Runtime, Company) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let runtime = sandbox_builder(&sandbox)
+        .store(MemoryStore::new())
+        .retry(oauth2_api::RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let company = Company(id);
+    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    (sandbox, runtime, company)
+}
+
+/// The access and refresh token of `tokens`, as text.
+fn secrets_of(tokens: &oauth2_api::TokenSet) -> Vec<String> {
+    let refresh = tokens.refresh_token.as_ref();
+    std::iter::once(tokens.access_token.expose_secret().to_owned())
+        .chain(refresh.map(|r| r.expose_secret().to_owned()))
+        .collect()
+}
+
 /// README, Errors, **Tracing.**: "the runtime's events at `INFO` and above ... name their
 /// session". Under an application's usual INFO subscriber no call span exists, so an
 /// INFO event must carry the session itself. The throttled retry's does not.
@@ -27,14 +49,7 @@ fn fmt_into(written: &Written, filter: &str) -> tracing::subscriber::DefaultGuar
 async fn the_throttled_retry_event_at_info_names_its_session() {
     let written = Written::default();
     let _guard = fmt_into(&written, "info");
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .retry(oauth2_api::RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
-    let company = Company(7);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime, company) = authorized(7).await;
     sandbox.fail_next_api_call(ApiFault::Throttled(0));
     let answer = (runtime.request(&company, Method::Get, "/hello/user"))
         .scopes(&["hello"])
@@ -59,23 +74,8 @@ async fn the_throttled_retry_event_at_info_names_its_session() {
 async fn no_secret_in_any_span_or_event_at_trace() {
     let written = Written::default();
     let _guard = fmt_into(&written, "trace");
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .retry(oauth2_api::RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
-    let company = Company(8);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
-    let mut secrets = Vec::new();
-    let first = stored_tokens(&runtime, &company).await;
-    secrets.push(first.access_token.expose_secret().to_owned());
-    secrets.extend(
-        first
-            .refresh_token
-            .as_ref()
-            .map(|r| r.expose_secret().to_owned()),
-    );
+    let (sandbox, runtime, company) = authorized(8).await;
+    let mut secrets = secrets_of(&stored_tokens(&runtime, &company).await);
     for fault in [
         ApiFault::Challenge(401, r#"Bearer error="invalid_token""#.to_owned()),
         ApiFault::Throttled(0),
@@ -91,13 +91,7 @@ async fn no_secret_in_any_span_or_event_at_trace() {
         .request(&oauth2_api::Application, Method::Get, "/hello/application")
         .send()
         .await;
-    let last = stored_tokens(&runtime, &company).await;
-    secrets.push(last.access_token.expose_secret().to_owned());
-    secrets.extend(
-        last.refresh_token
-            .as_ref()
-            .map(|r| r.expose_secret().to_owned()),
-    );
+    secrets.extend(secrets_of(&stored_tokens(&runtime, &company).await));
     secrets.push("sandbox-secret".to_owned());
     secrets.push("c2FuZGJveC1jbGllbnQ6c2FuZGJveC1zZWNyZXQ=".to_owned());
     let logs = written.text();
@@ -108,7 +102,6 @@ async fn no_secret_in_any_span_or_event_at_trace() {
             "{secret} at TRACE:\n{logs}"
         );
     }
-    std::fs::write("/tmp/review_q_trace.log", &logs).unwrap();
 }
 
 /// `info,oauth2_api=debug` (the API's spans only) and per-layer filters: each call's
@@ -117,14 +110,7 @@ async fn no_secret_in_any_span_or_event_at_trace() {
 async fn the_status_is_recorded_under_an_env_filter_for_the_api_only() {
     let written = Written::default();
     let _guard = fmt_into(&written, "info,oauth2_api=debug");
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let runtime = sandbox_builder(&sandbox)
-        .store(MemoryStore::new())
-        .retry(oauth2_api::RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap();
-    let company = Company(9);
-    authorize(&sandbox, &runtime, &company, &["hello"]).await;
+    let (sandbox, runtime, company) = authorized(9).await;
     let mut got = Vec::new();
     for fault in [
         None,
